@@ -1,0 +1,363 @@
+"""Stock: availability, reservations and every change of an on-hand number.
+
+All stock allocation lives here, as plain functions over rows locked with ``select_for_update``
+taken in primary-key order, so concurrent checkouts cannot deadlock and can never oversell:
+availability is re-checked *under the lock* before anything is reserved or sold.
+
+Availability anywhere = on hand - active (unexpired) reservations. Sets are available as many
+times as their scarcest component allows; pre-orders count against their pre-order limit.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import F, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from shop import events
+
+from .models import (
+    Product,
+    SetComponent,
+    StockItem,
+    StockMovement,
+    StockReservation,
+    Variant,
+    Warehouse,
+)
+
+UNLIMITED = 10**9
+
+
+class InsufficientStock(Exception):
+    """Raised when a request wants more units than are available. ``shortages`` maps variant ->
+    units still available, so callers can say "someone just bought the last one"."""
+
+    def __init__(self, shortages: dict[Variant, int]):
+        self.shortages = shortages
+        names = ", ".join(f"{v} ({n})" for v, n in shortages.items())
+        super().__init__(_("Not enough stock: %(items)s") % {"items": names})
+
+
+@dataclass(frozen=True)
+class Availability:
+    on_hand: int
+    reserved: int
+    available: int
+    status: str  # in_stock | low_stock | out_of_stock | preorder | backorder
+    sellable: bool
+
+
+# --- Reading ------------------------------------------------------------------------------------
+
+
+def _active_reserved(variant_ids: Iterable[int], now: datetime) -> dict[int, int]:
+    rows = (
+        StockReservation.objects.filter(variant_id__in=list(variant_ids), expires_at__gt=now)
+        .values("variant_id")
+        .annotate(n=Sum("quantity"))
+    )
+    return {r["variant_id"]: r["n"] or 0 for r in rows}
+
+
+def _on_hand(variant_ids: Iterable[int]) -> dict[int, int]:
+    rows = (
+        StockItem.objects.filter(variant_id__in=list(variant_ids), warehouse__is_active=True)
+        .values("variant_id")
+        .annotate(n=Sum("quantity"))
+    )
+    return {r["variant_id"]: r["n"] or 0 for r in rows}
+
+
+def _status(variant: Variant, on_hand: int, reserved: int) -> Availability:
+    if variant.is_preorder:
+        limit = UNLIMITED if variant.preorder_limit is None else variant.preorder_limit
+        left = max(0, limit - variant.preorder_sold - reserved)
+        return Availability(on_hand, reserved, left, "preorder" if left else "out_of_stock", left > 0)
+    if not variant.track_stock:
+        return Availability(on_hand, reserved, UNLIMITED, "in_stock", True)
+    available = max(0, on_hand - reserved)
+    if available <= 0:
+        if variant.backorder == Variant.Backorder.ALLOW:
+            return Availability(on_hand, reserved, 0, "backorder", True)
+        return Availability(on_hand, reserved, 0, "out_of_stock", False)
+    status = "low_stock" if available <= variant.low_stock_threshold else "in_stock"
+    return Availability(on_hand, reserved, available, status, True)
+
+
+def availability_map(variants: Iterable[Variant], *, now: datetime | None = None) -> dict[int, Availability]:
+    """Availability of many variants in a constant number of queries (3, or 5 with sets).
+
+    Variants of set products are derived from their components.
+    """
+    now = now or timezone.now()
+    variants = list(variants)
+    set_product_ids = {v.product_id for v in variants if _is_set(v)}
+    components: dict[int, list[SetComponent]] = defaultdict(list)
+    component_variants: dict[int, Variant] = {}
+    if set_product_ids:
+        for c in SetComponent.objects.filter(set_product_id__in=set_product_ids).select_related("variant"):
+            components[c.set_product_id].append(c)
+            component_variants[c.variant_id] = c.variant
+    ids = {v.pk for v in variants} | set(component_variants)
+    on_hand = _on_hand(ids)
+    reserved = _active_reserved(ids, now)
+
+    def one(v: Variant) -> Availability:
+        return _status(v, on_hand.get(v.pk, 0), reserved.get(v.pk, 0))
+
+    result: dict[int, Availability] = {}
+    for v in variants:
+        if _is_set(v):
+            parts = components.get(v.product_id, [])
+            if not parts:
+                result[v.pk] = Availability(0, 0, 0, "out_of_stock", False)
+                continue
+            counts = []
+            for c in parts:
+                a = one(c.variant)
+                counts.append(a.available // c.quantity if a.sellable and a.status != "backorder" else 0)
+            n = min(counts)
+            status = "out_of_stock" if n == 0 else ("low_stock" if n <= v.low_stock_threshold else "in_stock")
+            result[v.pk] = Availability(n, 0, n, status, n > 0)
+        else:
+            result[v.pk] = one(v)
+    return result
+
+
+def availability(variant: Variant) -> Availability:
+    return availability_map([variant])[variant.pk]
+
+
+def _is_set(variant: Variant) -> bool:
+    # Avoid a query when the product is already loaded (select_related); fall back otherwise.
+    product = variant.product if "product" in variant._state.fields_cache else None
+    if product is not None:
+        return product.kind == Product.Kind.SET
+    return Product.objects.filter(pk=variant.product_id, kind=Product.Kind.SET).exists()
+
+
+# --- Reserving and selling -----------------------------------------------------------------------
+
+
+def _expand(lines: Iterable[tuple[Variant, int]]) -> dict[int, int]:
+    """Variant id -> units needed, with sets replaced by their components."""
+    need: dict[int, int] = defaultdict(int)
+    lines = list(lines)
+    set_ids = [v.product_id for v, _ in lines if _is_set(v)]
+    comps: dict[int, list[SetComponent]] = defaultdict(list)
+    for c in SetComponent.objects.filter(set_product_id__in=set_ids):
+        comps[c.set_product_id].append(c)
+    for variant, quantity in lines:
+        if quantity <= 0:
+            raise ValueError("quantity must be positive")
+        if _is_set(variant):
+            if not comps.get(variant.product_id):
+                raise InsufficientStock({variant: 0})
+            for c in comps[variant.product_id]:
+                need[c.variant_id] += c.quantity * quantity
+        else:
+            need[variant.pk] += quantity
+    return dict(need)
+
+
+@transaction.atomic
+def reserve_stock(
+    *, lines: Iterable[tuple[Variant, int]], reference: str, minutes: int
+) -> list[StockReservation]:
+    """Hold ``lines`` for ``minutes`` under ``reference``; all or nothing.
+
+    Any earlier reservations of the same reference are replaced (a shopper who goes back and
+    changes the cart re-reserves). Raises :class:`InsufficientStock` when any line cannot be held.
+    """
+    now = timezone.now()
+    expires = now + timedelta(minutes=minutes)
+    StockReservation.objects.filter(reference=reference).delete()
+    need = _expand(lines)
+    # Lock variants first (pre-order counters), then stock items, each in primary-key order.
+    variants = {v.pk: v for v in Variant.objects.select_for_update().filter(pk__in=need).order_by("pk")}
+    items = list(
+        StockItem.objects.select_for_update()
+        .filter(variant_id__in=need, warehouse__is_active=True)
+        .select_related("warehouse")
+        .order_by("pk")
+    )
+    reserved_per_item: dict[int, int] = {
+        r["stock_item_id"]: r["n"]
+        for r in StockReservation.objects.filter(stock_item__in=items, expires_at__gt=now)
+        .values("stock_item_id")
+        .annotate(n=Sum("quantity"))
+    }
+    preorder_reserved = _active_reserved([pk for pk, v in variants.items() if v.is_preorder], now)
+    items_by_variant: dict[int, list[StockItem]] = defaultdict(list)
+    for item in sorted(items, key=lambda i: (i.warehouse.priority, i.pk)):
+        items_by_variant[item.variant_id].append(item)
+
+    shortages: dict[Variant, int] = {}
+    plan: list[StockReservation] = []
+    for variant_id, quantity in sorted(need.items()):
+        variant = variants[variant_id]
+        if variant.is_preorder:
+            limit = UNLIMITED if variant.preorder_limit is None else variant.preorder_limit
+            left = limit - variant.preorder_sold - preorder_reserved.get(variant_id, 0)
+            if quantity > left:
+                shortages[variant] = max(0, left)
+                continue
+            plan.append(
+                StockReservation(variant=variant, quantity=quantity, reference=reference, expires_at=expires)
+            )
+            continue
+        remaining = quantity
+        for item in items_by_variant[variant_id]:
+            free = item.quantity - reserved_per_item.get(item.pk, 0)
+            take = min(free, remaining)
+            if take > 0:
+                plan.append(
+                    StockReservation(
+                        variant=variant,
+                        stock_item=item,
+                        quantity=take,
+                        reference=reference,
+                        expires_at=expires,
+                    )
+                )
+                remaining -= take
+            if remaining == 0:
+                break
+        if remaining > 0:
+            if not variant.track_stock or variant.backorder == Variant.Backorder.ALLOW:
+                # Backorders and untracked items are held without a warehouse.
+                plan.append(
+                    StockReservation(
+                        variant=variant, quantity=remaining, reference=reference, expires_at=expires
+                    )
+                )
+            else:
+                shortages[variant] = quantity - remaining
+    if shortages:
+        raise InsufficientStock(shortages)
+    return StockReservation.objects.bulk_create(plan)
+
+
+def extend_reservation(*, reference: str, minutes: int) -> int:
+    """Keep a pending payment's hold alive; returns how many rows still held (0 = expired)."""
+    now = timezone.now()
+    return StockReservation.objects.filter(reference=reference, expires_at__gt=now).update(
+        expires_at=now + timedelta(minutes=minutes)
+    )
+
+
+def release_reservation(*, reference: str) -> int:
+    deleted, _ = StockReservation.objects.filter(reference=reference).delete()
+    return deleted
+
+
+def sweep_expired_reservations(*, batch: int = 5000) -> int:
+    """Delete expired holds (availability already ignores them; this only tidies up)."""
+    ids = list(
+        StockReservation.objects.filter(expires_at__lte=timezone.now()).values_list("pk", flat=True)[:batch]
+    )
+    StockReservation.objects.filter(pk__in=ids).delete()
+    return len(ids)
+
+
+@transaction.atomic
+def commit_sale(*, reference: str, lines: Iterable[tuple[Variant, int]] | None = None, user=None) -> None:
+    """Turn the holds of ``reference`` into a sale: take the units off the shelves.
+
+    When the holds are gone (expired and swept while a slow payment completed), ``lines`` is
+    reserved again under the lock first; if that fails, :class:`InsufficientStock` is raised and
+    nothing changes, so the caller can flag the order for the merchant.
+    """
+    now = timezone.now()
+    holds = list(StockReservation.objects.select_for_update().filter(reference=reference).order_by("pk"))
+    if not holds or any(h.expires_at <= now for h in holds):
+        if lines is None:
+            if not holds:
+                return
+            lines = [(h.variant, h.quantity) for h in holds]
+        holds = reserve_stock(lines=lines, reference=reference, minutes=5)
+    item_ids = sorted({h.stock_item_id for h in holds if h.stock_item_id})
+    items = {i.pk: i for i in StockItem.objects.select_for_update().filter(pk__in=item_ids).order_by("pk")}
+    movements: list[StockMovement] = []
+    preorder_units: dict[int, int] = defaultdict(int)
+    for hold in holds:
+        if hold.stock_item_id:
+            item = items[hold.stock_item_id]
+            item.quantity -= hold.quantity
+            movements.append(
+                StockMovement(
+                    stock_item=item,
+                    delta=-hold.quantity,
+                    quantity_after=item.quantity,
+                    reason=StockMovement.Reason.SALE,
+                    reference=reference[:100],
+                    user=user,
+                )
+            )
+        elif Variant.objects.filter(pk=hold.variant_id, is_preorder=True).exists():
+            preorder_units[hold.variant_id] += hold.quantity
+    StockItem.objects.bulk_update(items.values(), ["quantity"])
+    StockMovement.objects.bulk_create(movements)
+    for variant_id, units in preorder_units.items():
+        Variant.objects.filter(pk=variant_id).update(preorder_sold=F("preorder_sold") + units)
+    StockReservation.objects.filter(pk__in=[h.pk for h in holds]).delete()
+    _publish_stock_changed({h.variant_id for h in holds})
+
+
+@transaction.atomic
+def adjust_stock(
+    *,
+    variant: Variant,
+    warehouse: Warehouse,
+    delta: int | None = None,
+    set_to: int | None = None,
+    reason: str = StockMovement.Reason.ADJUSTMENT,
+    reference: str = "",
+    note: str = "",
+    user=None,
+) -> StockItem:
+    """Change the on-hand number of one variant in one warehouse and record why.
+
+    Pass ``delta`` (+5 delivered, -1 damaged) or ``set_to`` (a stock count). The result can never
+    go below zero (``ValueError``), nor below the units currently reserved for paying shoppers.
+    """
+    if (delta is None) == (set_to is None):
+        raise ValueError("pass exactly one of delta or set_to")
+    if variant.store_id != warehouse.store_id:
+        raise ValueError(_("The warehouse belongs to another store."))
+    item, _created = StockItem.objects.get_or_create(variant=variant, warehouse=warehouse)
+    item = StockItem.objects.select_for_update().get(pk=item.pk)
+    new = item.quantity + delta if delta is not None else set_to
+    if new < 0:
+        raise ValueError(_("Stock cannot go below zero (now %(n)d).") % {"n": item.quantity})
+    change = new - item.quantity
+    if change == 0:
+        return item
+    item.quantity = new
+    item.save(update_fields=["quantity"])
+    StockMovement.objects.create(
+        stock_item=item,
+        delta=change,
+        quantity_after=new,
+        reason=reason,
+        reference=reference[:100],
+        note=note[:255],
+        user=user,
+    )
+    _publish_stock_changed({variant.pk}, store=variant.store)
+    return item
+
+
+def _publish_stock_changed(variant_ids: set[int], store=None) -> None:
+    if not variant_ids:
+        return
+    if store is None:
+        store = Variant.objects.filter(pk=min(variant_ids)).select_related("store").first().store
+    events.publish(type="stock.changed", payload={"variant_ids": sorted(variant_ids)}, store=store)

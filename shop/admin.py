@@ -1,0 +1,94 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.http import Http404
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils.translation import gettext_lazy as _
+
+from .mail import list_mailbox, read_mail
+from .models import Event, EventDelivery, Store, User
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    ordering = ["email"]
+    list_display = ["email", "first_name", "last_name", "is_staff", "is_active", "date_joined"]
+    search_fields = ["email", "first_name", "last_name", "phone"]
+    list_filter = ["is_staff", "is_superuser", "is_active", "groups"]
+    fieldsets = (
+        (None, {"fields": ("email", "password")}),
+        (_("Personal info"), {"fields": ("first_name", "last_name", "phone", "language")}),
+        (
+            _("Permissions"),
+            {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
+        ),
+        (_("Important dates"), {"fields": ("last_login", "date_joined")}),
+    )
+    add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+
+
+@admin.register(Store)
+class StoreAdmin(admin.ModelAdmin):
+    list_display = ["name", "domain", "currency", "default_language", "timezone", "is_default", "is_active"]
+    search_fields = ["name", "domain"]
+    fieldsets = (
+        (None, {"fields": ("name", "domain", "is_default", "is_active")}),
+        (_("Locale"), {"fields": ("currency", "default_language", "timezone")}),
+        (_("Contact"), {"fields": ("sender_email", "support_email", "phone")}),
+        (_("Seller"), {"fields": ("company_name", "company_address", "company_tax_id", "bank_account")}),
+        (_("Advanced"), {"classes": ("collapse",), "fields": ("custom_js",)}),
+    )
+
+    def get_readonly_fields(self, request, obj=None):
+        # Custom JS runs on every storefront page: only superusers may change it.
+        return () if request.user.is_superuser else ("custom_js",)
+
+
+class EventDeliveryInline(admin.TabularInline):
+    model = EventDelivery
+    extra = 0
+    readonly_fields = ["handler", "status", "attempts", "last_error", "updated_at"]
+    can_delete = False
+
+
+@admin.register(Event)
+class EventAdmin(admin.ModelAdmin):
+    list_display = ["id", "type", "store", "created_at", "processed_at"]
+    list_filter = ["type", ("processed_at", admin.EmptyFieldListFilter)]
+    readonly_fields = ["type", "payload", "store", "created_at", "processed_at"]
+    inlines = [EventDeliveryInline]
+
+    def has_add_permission(self, request):
+        return False
+
+
+def outbox_view(request, name: str | None = None):
+    """Mail written by the embedded default's mailbox backend (var/mail), readable by staff."""
+    if not request.user.is_superuser:
+        raise Http404
+    context = {**admin.site.each_context(request), "title": _("Outbox (local mail)")}
+    if name:
+        try:
+            context["mail"] = read_mail(name)
+        except FileNotFoundError as exc:
+            raise Http404 from exc
+    else:
+        context["mails"] = list_mailbox()
+    return TemplateResponse(request, "admin/outbox.html", context)
+
+
+_original_get_urls = admin.site.get_urls
+
+
+def _get_urls():
+    return [
+        path("outbox/", admin.site.admin_view(outbox_view), name="outbox"),
+        path("outbox/<str:name>/", admin.site.admin_view(outbox_view), name="outbox-mail"),
+        *_original_get_urls(),
+    ]
+
+
+admin.site.get_urls = _get_urls
+admin.site.site_header = _("Koszyk administration")
+admin.site.site_title = _("Koszyk")
+admin.site.index_title = _("Shop management")
