@@ -512,3 +512,37 @@ class BackInStockSubscription(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email} -> {self.variant_id}"
+
+
+class DownloadGrant(models.Model):
+    """The right of one buyer to download one digital asset: a few times, until a date.
+
+    Created by ``catalog.downloads.grant_downloads`` once an order is paid; the link a buyer gets
+    carries a signed token naming this row (``catalog.downloads.download_url``), so links cannot
+    be guessed, and the count is decremented atomically on every download.
+    """
+
+    asset = models.ForeignKey(DigitalAsset, on_delete=models.CASCADE, related_name="grants")
+    email = models.EmailField(_("email"))
+    reference = models.CharField(
+        _("reference"), max_length=100, db_index=True, help_text=_("Order line or order number.")
+    )
+    expires_at = models.DateTimeField(_("expires at"))
+    downloads_left = models.PositiveIntegerField(_("downloads left"))
+    download_count = models.PositiveIntegerField(_("downloads"), default=0)
+    last_downloaded_at = models.DateTimeField(_("last download"), null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("download grant")
+        verbose_name_plural = _("download grants")
+        constraints = [
+            models.UniqueConstraint(fields=["asset", "reference"], name="download_grant_once"),
+            models.CheckConstraint(
+                condition=Q(downloads_left__gte=0), name="download_grant_left_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.asset} -> {self.email} ({self.reference})"

@@ -1,0 +1,406 @@
+"""Every catalog write that matters: slugs, the category tree, products, variants, prices.
+
+Views, the admin, the demo seeder, imports and tasks call these functions; none of them repeats
+the rules. Stock changes live in :mod:`catalog.stock`, digital downloads in
+:mod:`catalog.downloads`, back-in-stock alerts in :mod:`catalog.alerts`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.db.models import Min, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from shop.models import Store
+
+from .models import (
+    AttributeValue,
+    Category,
+    PriceHistory,
+    Product,
+    ProductGroup,
+    SetComponent,
+    Variant,
+)
+from .text import normalise_search, slugify_pl
+
+CENT = Decimal("0.01")
+_UNSET = object()
+
+
+def money(value: Decimal) -> Decimal:
+    """Round half-up to 0.01 (the one rounding rule for money)."""
+    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+# --- Slugs ---------------------------------------------------------------------------------------
+
+
+def unique_slug(
+    *, model: type[models.Model], store: Store, text: str, exclude_pk: int | None = None, max_length=None
+) -> str:
+    """A transliterated slug of ``text`` free in ``store``: ``sukienka``, ``sukienka-2``, ..."""
+    max_length = max_length or model._meta.get_field("slug").max_length
+    base = slugify_pl(text, max_length=max_length - 6) or "x"
+    taken = set(
+        model.objects.filter(store=store, slug__startswith=base)
+        .exclude(pk=exclude_pk)
+        .values_list("slug", flat=True)
+    )
+    if base not in taken:
+        return base
+    n = 2
+    while f"{base}-{n}" in taken:
+        n += 1
+    return f"{base}-{n}"
+
+
+def _ensure_slug(obj: models.Model) -> None:
+    """Fill an empty slug from the name; normalise a typed one; keep it unique in the store."""
+    text = obj.slug or obj.name
+    slug = slugify_pl(text)
+    clash = type(obj).objects.filter(store_id=obj.store_id, slug=slug).exclude(pk=obj.pk).exists()
+    if not slug or clash or slug != obj.slug:
+        obj.slug = (
+            unique_slug(model=type(obj), store=obj.store, text=text, exclude_pk=obj.pk)
+            if (clash or not slug)
+            else slug
+        )
+
+
+# --- Categories ----------------------------------------------------------------------------------
+
+
+def category_tree_key(store_id: int) -> str:
+    return f"catalog:tree:{store_id}"
+
+
+def forget_category_tree(store_id: int) -> None:
+    """Drop the cached navigation tree of a store (any category change calls this)."""
+    cache.delete(category_tree_key(store_id))
+
+
+@transaction.atomic
+def save_category(*, category: Category) -> Category:
+    """Save a category, keeping its slug, materialised ``path``/``depth`` and its subtree right.
+
+    Refuses a parent from another store and a parent inside the category's own subtree (a cycle).
+    """
+    parent = category.parent
+    if parent is not None:
+        if parent.store_id != category.store_id:
+            raise ValidationError({"parent": _("The parent category belongs to another store.")})
+        if category.pk and (parent.pk == category.pk or f"/{category.pk}/" in (parent.path or "")):
+            raise ValidationError({"parent": _("A category cannot be placed inside itself.")})
+    _ensure_slug(category)
+    old_path = category.path
+    category.save()
+    new_path = f"{parent.path if parent else '/'}{category.pk}/"
+    depth = new_path.count("/") - 2
+    if new_path != category.path or depth != category.depth:
+        category.path, category.depth = new_path, depth
+        Category.objects.filter(pk=category.pk).update(path=new_path, depth=depth)
+        if old_path:
+            # Re-root the subtree: every descendant's path starts with the old path.
+            for child in Category.objects.filter(path__startswith=old_path).exclude(pk=category.pk):
+                child.path = new_path + child.path[len(old_path) :]
+                child.depth = child.path.count("/") - 2
+                Category.objects.filter(pk=child.pk).update(path=child.path, depth=child.depth)
+    forget_category_tree(category.store_id)
+    return category
+
+
+def delete_category(*, category: Category) -> None:
+    """Delete a leaf category (children are protected); its products become uncategorised."""
+    if category.children.exists():
+        raise ValidationError(_("Move or delete the subcategories first."))
+    store_id = category.store_id
+    product_ids = list(category.products.values_list("pk", flat=True))
+    category.delete()
+    refresh_products(product_ids=product_ids)
+    forget_category_tree(store_id)
+
+
+# --- Products and variants -----------------------------------------------------------------------
+
+
+@transaction.atomic
+def save_product(*, product: Product) -> Product:
+    """Save a product: slug from the name, ``published_at`` on first publication, search text."""
+    if product.category_id and product.category.store_id != product.store_id:
+        raise ValidationError({"category": _("The category belongs to another store.")})
+    _ensure_slug(product)
+    if product.is_published and product.published_at is None:
+        product.published_at = timezone.now()
+    product.save()
+    refresh_products(product_ids=[product.pk])
+    return product
+
+
+def refresh_products(*, product_ids: Iterable[int]) -> None:
+    """Recompute the denormalised ``min_price`` and ``search_text`` of some products.
+
+    Costs three queries for any number of products (plus one update per product).
+    """
+    ids = sorted(set(product_ids))
+    if not ids:
+        return
+    min_prices = dict(
+        Variant.objects.filter(product_id__in=ids, is_active=True)
+        .values("product_id")
+        .annotate(m=Min("price"))
+        .values_list("product_id", "m")
+    )
+    codes: dict[int, list[str]] = defaultdict(list)
+    for product_id, sku, ean, name in Variant.objects.filter(product_id__in=ids).values_list(
+        "product_id", "sku", "ean", "name"
+    ):
+        codes[product_id] += [sku, ean, name]
+    for product in Product.objects.filter(pk__in=ids).select_related("category"):
+        text = normalise_search(
+            " ".join(
+                [
+                    product.name,
+                    product.brand,
+                    product.category.name if product.category else "",
+                    *codes[product.pk],
+                ]
+            )
+        )
+        price = min_prices.get(product.pk)
+        if product.search_text != text or product.min_price != price:
+            Product.objects.filter(pk=product.pk).update(search_text=text, min_price=price)
+
+
+def validate_variant_attributes(*, product: Product, values: Iterable[AttributeValue]) -> None:
+    """A variant has exactly one value of each of its product's variant attributes."""
+    required = {a.pk: a for a in product.variant_attributes.all()}
+    by_attribute: dict[int, list[AttributeValue]] = defaultdict(list)
+    for value in values:
+        by_attribute[value.attribute_id].append(value)
+    missing = [a.name for pk, a in required.items() if pk not in by_attribute]
+    if missing:
+        raise ValidationError(
+            _("Choose a value for: %(names)s.") % {"names": ", ".join(sorted(missing))}, code="missing"
+        )
+    extra = [vs[0].attribute.name for pk, vs in by_attribute.items() if pk not in required]
+    if extra:
+        raise ValidationError(
+            _("These attributes are not variant attributes of the product: %(names)s.")
+            % {"names": ", ".join(sorted(extra))},
+            code="extra",
+        )
+    doubled = [vs[0].attribute.name for vs in by_attribute.values() if len(vs) > 1]
+    if doubled:
+        raise ValidationError(
+            _("Choose only one value of: %(names)s.") % {"names": ", ".join(sorted(doubled))}, code="doubled"
+        )
+
+
+def _validate_variant(variant: Variant) -> None:
+    errors: dict[str, str] = {}
+    if variant.price is None or variant.price < 0:
+        errors["price"] = _("The price cannot be negative.")
+    elif variant.compare_at_price is not None and variant.compare_at_price <= variant.price:
+        errors["compare_at_price"] = _("The compare-at price must be higher than the price.")
+    if variant.cost_price is not None and variant.cost_price < 0:
+        errors["cost_price"] = _("The cost price cannot be negative.")
+    if variant.is_preorder and not variant.release_date:
+        errors["release_date"] = _("A pre-order needs a release date.")
+    if variant.store_id != variant.product.store_id:
+        errors["product"] = _("The product belongs to another store.")
+    if variant.sku:
+        clash = Variant.objects.filter(store_id=variant.store_id, sku=variant.sku).exclude(pk=variant.pk)
+        if clash.exists():
+            errors["sku"] = _("Another variant in this store already has SKU %(sku)s.") % {"sku": variant.sku}
+    else:
+        errors["sku"] = _("Enter a SKU.")
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def save_variant(
+    *, variant: Variant, attribute_values: Iterable[AttributeValue] | None = None, user=None
+) -> Variant:
+    """Save a variant; validate it; record its price in the history when the price changed.
+
+    ``attribute_values`` (when given) replaces the variant's values after checking that every
+    variant attribute of the product has exactly one value.
+    """
+    if not variant.store_id:
+        variant.store_id = variant.product.store_id
+    variant.price = money(variant.price) if variant.price is not None else None
+    if variant.compare_at_price is not None:
+        variant.compare_at_price = money(variant.compare_at_price)
+    _validate_variant(variant)
+    values = list(attribute_values) if attribute_values is not None else None
+    if values is not None:
+        validate_variant_attributes(product=variant.product, values=values)
+    price_changed = True
+    if variant.pk:
+        old = Variant.objects.filter(pk=variant.pk).values("price", "compare_at_price").first()
+        price_changed = old is None or (old["price"], old["compare_at_price"]) != (
+            variant.price,
+            variant.compare_at_price,
+        )
+    if not variant.name and values:
+        variant.name = " / ".join(v.value for v in sorted(values, key=lambda v: (v.attribute.position, v.pk)))
+    variant.save()
+    if values is not None:
+        variant.attribute_values.set(values)
+    if price_changed:
+        record_price(variant=variant)
+    refresh_products(product_ids=[variant.product_id])
+    return variant
+
+
+def record_price(*, variant: Variant, at=None) -> PriceHistory:
+    """Append the variant's current price to its history (EU Omnibus)."""
+    return PriceHistory.objects.create(
+        variant=variant,
+        price=variant.price,
+        compare_at_price=variant.compare_at_price,
+        valid_from=at or timezone.now(),
+    )
+
+
+@transaction.atomic
+def change_price(*, variant: Variant, price: Decimal, compare_at_price=_UNSET) -> Variant:
+    """Set a new price (and optionally compare-at price); history is recorded."""
+    variant.price = price
+    if compare_at_price is not _UNSET:
+        variant.compare_at_price = compare_at_price
+    elif variant.compare_at_price is not None and variant.compare_at_price <= money(price):
+        variant.compare_at_price = None  # a price raised above the old "before" price drops it
+    return save_variant(variant=variant)
+
+
+@transaction.atomic
+def change_prices_by_percent(*, products: Iterable[Product], percent: Decimal) -> int:
+    """Raise (+) or lower (-) the price of every variant of ``products`` by ``percent``.
+
+    Each new price is rounded half-up to 0.01; a reduction keeps the old price as compare-at
+    price (so the storefront shows the discount and its Omnibus lowest price), a raise clears a
+    compare-at price it passes. Returns the number of variants changed.
+    """
+    percent = Decimal(percent)
+    if percent <= -100:
+        raise ValidationError(_("A price cannot be lowered by 100% or more."))
+    factor = (Decimal(100) + percent) / Decimal(100)
+    product_ids = [p.pk for p in products]
+    variants = list(Variant.objects.select_for_update().filter(product_id__in=product_ids).order_by("pk"))
+    now = timezone.now()
+    history: list[PriceHistory] = []
+    changed: list[Variant] = []
+    for v in variants:
+        new = money(v.price * factor)
+        if new == v.price:
+            continue
+        if new < v.price:
+            v.compare_at_price = max(v.compare_at_price or v.price, v.price)
+        elif v.compare_at_price is not None and v.compare_at_price <= new:
+            v.compare_at_price = None
+        v.price = new
+        changed.append(v)
+        history.append(
+            PriceHistory(variant=v, price=v.price, compare_at_price=v.compare_at_price, valid_from=now)
+        )
+    Variant.objects.bulk_update(changed, ["price", "compare_at_price", "updated_at"])
+    PriceHistory.objects.bulk_create(history)
+    refresh_products(product_ids=product_ids)
+    return len(changed)
+
+
+def set_published(*, products: Iterable[Product], published: bool) -> int:
+    """Publish or unpublish products; first publication stamps ``published_at``."""
+    ids = [p.pk for p in products]
+    now = timezone.now()
+    with transaction.atomic():
+        count = Product.objects.filter(pk__in=ids).update(is_published=published)
+        if published:
+            Product.objects.filter(pk__in=ids, published_at__isnull=True).update(published_at=now)
+    return count
+
+
+def move_to_category(*, products: Iterable[Product], category: Category | None) -> int:
+    products = list(products)
+    if category is not None and any(p.store_id != category.store_id for p in products):
+        raise ValidationError(_("The category belongs to another store."))
+    ids = [p.pk for p in products]
+    count = Product.objects.filter(pk__in=ids).update(category=category)
+    refresh_products(product_ids=ids)
+    return count
+
+
+# --- Sets ----------------------------------------------------------------------------------------
+
+
+def validate_set_components(*, set_product: Product, components: Iterable[tuple[Variant, int]]) -> None:
+    """A set is made of other products' variants: not itself, not another set, quantities >= 1,
+    same store, each variant once."""
+    components = list(components)
+    errors = []
+    if set_product.kind != Product.Kind.SET and components:
+        errors.append(_("Only a product of kind 'product set' can have components."))
+    seen: set[int] = set()
+    for variant, quantity in components:
+        if variant.product_id == set_product.pk:
+            errors.append(_("A set cannot contain itself or one of its own variants."))
+        elif variant.product.kind == Product.Kind.SET:
+            errors.append(_("A set cannot contain another set (%(name)s).") % {"name": variant})
+        if variant.store_id != set_product.store_id:
+            errors.append(_("%(name)s belongs to another store.") % {"name": variant})
+        if quantity is None or quantity < 1:
+            errors.append(_("The quantity of %(name)s must be at least 1.") % {"name": variant})
+        if variant.pk in seen:
+            errors.append(_("%(name)s is listed twice.") % {"name": variant})
+        seen.add(variant.pk)
+    if errors:
+        raise ValidationError(list(dict.fromkeys(errors)))
+
+
+@transaction.atomic
+def set_components(*, set_product: Product, components: Iterable[tuple[Variant, int]]) -> list[SetComponent]:
+    """Replace the components of a set (validated)."""
+    components = list(components)
+    validate_set_components(set_product=set_product, components=components)
+    SetComponent.objects.filter(set_product=set_product).delete()
+    return SetComponent.objects.bulk_create(
+        [SetComponent(set_product=set_product, variant=v, quantity=q) for v, q in components]
+    )
+
+
+# --- Groups --------------------------------------------------------------------------------------
+
+
+def save_group(*, group: ProductGroup) -> ProductGroup:
+    _ensure_slug(group)
+    if group.rule_category_id and group.rule_category.store_id != group.store_id:
+        raise ValidationError({"rule_category": _("The category belongs to another store.")})
+    group.save()
+    return group
+
+
+def group_product_filter(group: ProductGroup) -> Q:
+    """The products a rule-based group shows, as a filter on published products."""
+    q = Q()
+    if group.rule_new_days:
+        q &= Q(published_at__gte=timezone.now() - timezone.timedelta(days=group.rule_new_days))
+    if group.rule_on_sale:
+        q &= Q(variants__is_active=True, variants__compare_at_price__gt=models.F("variants__price"))
+    if group.rule_category_id:
+        path = group.rule_category.path or f"/{group.rule_category_id}/"
+        q &= Q(category__path__startswith=path)
+    if group.rule_min_price is not None:
+        q &= Q(min_price__gte=group.rule_min_price)
+    if group.rule_max_price is not None:
+        q &= Q(min_price__lte=group.rule_max_price)
+    return q
