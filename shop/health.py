@@ -25,9 +25,16 @@ def check_cache() -> None:
 
 
 def check_broker() -> None:
+    from kombu import Connection
+
     from shop.celery import app
 
-    with app.connection_for_write() as conn:
+    # A fresh connection every time: the point is to find out whether a new one can be made now.
+    with Connection(
+        app.conf.broker_url,
+        transport_options=app.conf.broker_transport_options or {},
+        connect_timeout=settings.HEALTHZ_TIMEOUT_SECONDS,
+    ) as conn:
         conn.ensure_connection(max_retries=1, timeout=settings.HEALTHZ_TIMEOUT_SECONDS)
 
 

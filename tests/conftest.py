@@ -21,6 +21,18 @@ def _test_settings(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def _celery_eager():
+    """Tasks run inline by default (after commit, like in production); tests that need a real
+    worker start one and switch this off themselves."""
+    from shop.celery import app
+
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+    yield
+    app.conf.task_always_eager = False
+
+
+@pytest.fixture(autouse=True)
 def _clear_cache():
     from django.core.cache import cache
 
