@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "shop",
     "catalog",
     "orders",
+    "recovery",
 ]
 
 MIDDLEWARE = [
@@ -92,6 +93,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "shop.context_processors.store",
+                "catalog.context_processors.navigation",
             ],
         },
     },
@@ -256,6 +258,20 @@ STORE_CACHE_SECONDS = env.int("STORE_CACHE_SECONDS", default=60)
 EVENT_SWEEP_AFTER_SECONDS = env.int("EVENT_SWEEP_AFTER_SECONDS", default=60)
 EVENT_MAX_ATTEMPTS = env.int("EVENT_MAX_ATTEMPTS", default=12)
 HEALTHZ_TIMEOUT_SECONDS = env.float("HEALTHZ_TIMEOUT_SECONDS", default=2.0)
+
+# --- Catalog --------------------------------------------------------------------------------
+CATALOG_PAGE_SIZE = env.int("CATALOG_PAGE_SIZE", default=48)
+CATALOG_NAV_CACHE_SECONDS = env.int("CATALOG_NAV_CACHE_SECONDS", default=3600)
+CATALOG_SEARCH_MAX_LENGTH = env.int("CATALOG_SEARCH_MAX_LENGTH", default=100)
+CATALOG_SEARCH_MAX_WORDS = env.int("CATALOG_SEARCH_MAX_WORDS", default=6)
+CATALOG_OMNIBUS_DAYS = env.int("CATALOG_OMNIBUS_DAYS", default=30)
+CATALOG_RELATED_LIMIT = env.int("CATALOG_RELATED_LIMIT", default=8)
+CATALOG_THUMBNAIL_SIZES = tuple(env.list("CATALOG_THUMBNAIL_SIZES", cast=int, default=[96, 300, 600]))
+CATALOG_MAX_IMAGE_PIXELS = env.int("CATALOG_MAX_IMAGE_PIXELS", default=40_000_000)
+CATALOG_ALERT_RATE_LIMIT = env.int("CATALOG_ALERT_RATE_LIMIT", default=5)
+CATALOG_ALERT_RATE_WINDOW_SECONDS = env.int("CATALOG_ALERT_RATE_WINDOW_SECONDS", default=3600)
+CATALOG_ALERT_CONFIRM_MAX_AGE_SECONDS = env.int("CATALOG_ALERT_CONFIRM_MAX_AGE_SECONDS", default=7 * 86400)
+CATALOG_ALERT_UNCONFIRMED_DAYS = env.int("CATALOG_ALERT_UNCONFIRMED_DAYS", default=14)
 
 LOGGING = {
     "version": 1,

@@ -11,6 +11,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    path("r/", include("recovery.urls")),
     path("", include("orders.urls")),
     path("", include("catalog.urls")),
 ]
