@@ -1,0 +1,46 @@
+"""The orders data model, split by concept (see DESIGN.md): cart, shipping and payment methods,
+vouchers and gift cards, orders, payments, and after-sales (returns, invoices)."""
+
+from .after_sales import Invoice, InvoiceCounter, Return, ReturnLine
+from .cart import Cart, CartLine, ConsentRecord
+from .common import MONEY, money
+from .order import (
+    Address,
+    Order,
+    OrderCounter,
+    OrderEmail,
+    OrderLine,
+    OrderNote,
+    OrderStatusChange,
+)
+from .payment import Payment, PaymentNotification
+from .shipping import PaymentMethod, ShippingMethod, ShippingRate
+from .vouchers import GiftCard, GiftCardTransaction, Voucher, VoucherRedemption
+
+__all__ = [
+    "MONEY",
+    "Address",
+    "Cart",
+    "CartLine",
+    "ConsentRecord",
+    "GiftCard",
+    "GiftCardTransaction",
+    "Invoice",
+    "InvoiceCounter",
+    "Order",
+    "OrderCounter",
+    "OrderEmail",
+    "OrderLine",
+    "OrderNote",
+    "OrderStatusChange",
+    "Payment",
+    "PaymentMethod",
+    "PaymentNotification",
+    "Return",
+    "ReturnLine",
+    "ShippingMethod",
+    "ShippingRate",
+    "Voucher",
+    "VoucherRedemption",
+    "money",
+]
