@@ -1,11 +1,21 @@
 """Stock: availability, reservations and every change of an on-hand number.
 
 All stock allocation lives here, as plain functions over rows locked with ``select_for_update``
-taken in primary-key order, so concurrent checkouts cannot deadlock and can never oversell:
-availability is re-checked *under the lock* before anything is reserved or sold.
+taken in primary-key order (variants first, then stock items), so concurrent checkouts cannot
+deadlock and can never oversell: availability is re-checked *under the lock* before anything is
+reserved or sold.
 
-Availability anywhere = on hand - active (unexpired) reservations. Sets are available as many
-times as their scarcest component allows; pre-orders count against their pre-order limit.
+Availability anywhere = on hand - active (unexpired) reservations. Expired reservations are
+ignored at once, before the periodic sweep deletes them. Sets are available as many times as
+their scarcest component allows and reserve their components; pre-orders count against their
+pre-order limit instead of a warehouse; untracked variants are always available; backorders
+may be sold beyond the shelf and are held without a warehouse.
+
+Callers: ``orders`` reserves at checkout (``reserve_stock``), keeps the hold alive while a
+payment is pending (``extend_reservation``), turns it into a sale when paid (``commit_sale``),
+lets it go on failure (``release_reservation``), and puts units back on cancellation or return
+(``restock``). ``commit_sale`` is not idempotent by itself: callers serialise on their own row
+(the order) and call it once.
 """
 
 from __future__ import annotations
@@ -58,8 +68,11 @@ class Availability:
 
 
 def _active_reserved(variant_ids: Iterable[int], now: datetime) -> dict[int, int]:
+    ids = list(variant_ids)
+    if not ids:
+        return {}
     rows = (
-        StockReservation.objects.filter(variant_id__in=list(variant_ids), expires_at__gt=now)
+        StockReservation.objects.filter(variant_id__in=ids, expires_at__gt=now)
         .values("variant_id")
         .annotate(n=Sum("quantity"))
     )
@@ -67,8 +80,11 @@ def _active_reserved(variant_ids: Iterable[int], now: datetime) -> dict[int, int
 
 
 def _on_hand(variant_ids: Iterable[int]) -> dict[int, int]:
+    ids = list(variant_ids)
+    if not ids:
+        return {}
     rows = (
-        StockItem.objects.filter(variant_id__in=list(variant_ids), warehouse__is_active=True)
+        StockItem.objects.filter(variant_id__in=ids, warehouse__is_active=True)
         .values("variant_id")
         .annotate(n=Sum("quantity"))
     )
@@ -91,14 +107,37 @@ def _status(variant: Variant, on_hand: int, reserved: int) -> Availability:
     return Availability(on_hand, reserved, available, status, True)
 
 
+def _set_variant_ids(variants: Iterable[Variant]) -> set[int]:
+    """Ids of the variants that belong to set products: free when ``product`` is loaded
+    (select_related), one query for all the others."""
+    sets: set[int] = set()
+    unknown: dict[int, list[int]] = defaultdict(list)
+    for v in variants:
+        if "product" in v._state.fields_cache:
+            if v.product.kind == Product.Kind.SET:
+                sets.add(v.pk)
+        else:
+            unknown[v.product_id].append(v.pk)
+    if unknown:
+        for product_id in Product.objects.filter(pk__in=list(unknown), kind=Product.Kind.SET).values_list(
+            "pk", flat=True
+        ):
+            sets.update(unknown[product_id])
+    return sets
+
+
 def availability_map(variants: Iterable[Variant], *, now: datetime | None = None) -> dict[int, Availability]:
-    """Availability of many variants in a constant number of queries (3, or 5 with sets).
+    """Availability of many variants in a constant number of queries (2, or 3 with sets; one
+    more when the variants come without their product).
 
     Variants of set products are derived from their components.
     """
     now = now or timezone.now()
     variants = list(variants)
-    set_product_ids = {v.product_id for v in variants if _is_set(v)}
+    if not variants:
+        return {}
+    set_ids = _set_variant_ids(variants)
+    set_product_ids = {v.product_id for v in variants if v.pk in set_ids}
     components: dict[int, list[SetComponent]] = defaultdict(list)
     component_variants: dict[int, Variant] = {}
     if set_product_ids:
@@ -114,7 +153,7 @@ def availability_map(variants: Iterable[Variant], *, now: datetime | None = None
 
     result: dict[int, Availability] = {}
     for v in variants:
-        if _is_set(v):
+        if v.pk in set_ids:
             parts = components.get(v.product_id, [])
             if not parts:
                 result[v.pk] = Availability(0, 0, 0, "out_of_stock", False)
@@ -135,29 +174,22 @@ def availability(variant: Variant) -> Availability:
     return availability_map([variant])[variant.pk]
 
 
-def _is_set(variant: Variant) -> bool:
-    # Avoid a query when the product is already loaded (select_related); fall back otherwise.
-    product = variant.product if "product" in variant._state.fields_cache else None
-    if product is not None:
-        return product.kind == Product.Kind.SET
-    return Product.objects.filter(pk=variant.product_id, kind=Product.Kind.SET).exists()
-
-
 # --- Reserving and selling -----------------------------------------------------------------------
 
 
-def _expand(lines: Iterable[tuple[Variant, int]]) -> dict[int, int]:
-    """Variant id -> units needed, with sets replaced by their components."""
+def _expand(lines: list[tuple[Variant, int]]) -> dict[int, int]:
+    """Variant id -> units needed, with sets replaced by their components (at most 2 queries)."""
     need: dict[int, int] = defaultdict(int)
-    lines = list(lines)
-    set_ids = [v.product_id for v, _ in lines if _is_set(v)]
+    set_ids = _set_variant_ids(v for v, _ in lines)
     comps: dict[int, list[SetComponent]] = defaultdict(list)
-    for c in SetComponent.objects.filter(set_product_id__in=set_ids):
-        comps[c.set_product_id].append(c)
+    if set_ids:
+        set_product_ids = {v.product_id for v, _ in lines if v.pk in set_ids}
+        for c in SetComponent.objects.filter(set_product_id__in=set_product_ids):
+            comps[c.set_product_id].append(c)
     for variant, quantity in lines:
         if quantity <= 0:
             raise ValueError("quantity must be positive")
-        if _is_set(variant):
+        if variant.pk in set_ids:
             if not comps.get(variant.product_id):
                 raise InsufficientStock({variant: 0})
             for c in comps[variant.product_id]:
@@ -169,46 +201,70 @@ def _expand(lines: Iterable[tuple[Variant, int]]) -> dict[int, int]:
 
 @transaction.atomic
 def reserve_stock(
-    *, lines: Iterable[tuple[Variant, int]], reference: str, minutes: int
+    *, lines: Iterable[tuple[Variant, int]], reference: str, minutes: float
 ) -> list[StockReservation]:
     """Hold ``lines`` for ``minutes`` under ``reference``; all or nothing.
 
     Any earlier reservations of the same reference are replaced (a shopper who goes back and
-    changes the cart re-reserves). Raises :class:`InsufficientStock` when any line cannot be held.
+    changes the cart re-reserves). Raises :class:`InsufficientStock` when any line cannot be
+    held; then nothing changes. Sets hold their components; pre-orders hold against their
+    pre-order limit; untracked variants and backorders beyond the shelf are held without a
+    warehouse.
     """
+    lines = list(lines)
     now = timezone.now()
     expires = now + timedelta(minutes=minutes)
     StockReservation.objects.filter(reference=reference).delete()
     need = _expand(lines)
+    if not need:
+        return []
     # Lock variants first (pre-order counters), then stock items, each in primary-key order.
     variants = {v.pk: v for v in Variant.objects.select_for_update().filter(pk__in=need).order_by("pk")}
-    items = list(
-        StockItem.objects.select_for_update()
-        .filter(variant_id__in=need, warehouse__is_active=True)
-        .select_related("warehouse")
-        .order_by("pk")
+    tracked = [pk for pk, v in variants.items() if v.track_stock and not v.is_preorder]
+    items = (
+        list(
+            StockItem.objects.select_for_update()
+            .filter(variant_id__in=tracked, warehouse__is_active=True)
+            .select_related("warehouse")
+            .order_by("pk")
+        )
+        if tracked
+        else []
     )
-    reserved_per_item: dict[int, int] = {
-        r["stock_item_id"]: r["n"]
-        for r in StockReservation.objects.filter(stock_item__in=items, expires_at__gt=now)
-        .values("stock_item_id")
-        .annotate(n=Sum("quantity"))
-    }
+    reserved_per_item: dict[int, int] = (
+        {
+            r["stock_item_id"]: r["n"]
+            for r in StockReservation.objects.filter(stock_item__in=items, expires_at__gt=now)
+            .values("stock_item_id")
+            .annotate(n=Sum("quantity"))
+        }
+        if items
+        else {}
+    )
     preorder_reserved = _active_reserved([pk for pk, v in variants.items() if v.is_preorder], now)
     items_by_variant: dict[int, list[StockItem]] = defaultdict(list)
     for item in sorted(items, key=lambda i: (i.warehouse.priority, i.pk)):
         items_by_variant[item.variant_id].append(item)
 
+    by_id = {v.pk: v for v, _ in lines}
     shortages: dict[Variant, int] = {}
     plan: list[StockReservation] = []
     for variant_id, quantity in sorted(need.items()):
-        variant = variants[variant_id]
+        variant = variants.get(variant_id)
+        if variant is None:  # deleted meanwhile
+            shortages[by_id.get(variant_id) or Variant(pk=variant_id)] = 0
+            continue
         if variant.is_preorder:
             limit = UNLIMITED if variant.preorder_limit is None else variant.preorder_limit
             left = limit - variant.preorder_sold - preorder_reserved.get(variant_id, 0)
             if quantity > left:
                 shortages[variant] = max(0, left)
                 continue
+            plan.append(
+                StockReservation(variant=variant, quantity=quantity, reference=reference, expires_at=expires)
+            )
+            continue
+        if not variant.track_stock:
             plan.append(
                 StockReservation(variant=variant, quantity=quantity, reference=reference, expires_at=expires)
             )
@@ -231,8 +287,8 @@ def reserve_stock(
             if remaining == 0:
                 break
         if remaining > 0:
-            if not variant.track_stock or variant.backorder == Variant.Backorder.ALLOW:
-                # Backorders and untracked items are held without a warehouse.
+            if variant.backorder == Variant.Backorder.ALLOW:
+                # Backorders are held without a warehouse; they ship when stock arrives.
                 plan.append(
                     StockReservation(
                         variant=variant, quantity=remaining, reference=reference, expires_at=expires
@@ -245,12 +301,14 @@ def reserve_stock(
     return StockReservation.objects.bulk_create(plan)
 
 
-def extend_reservation(*, reference: str, minutes: int) -> int:
-    """Keep a pending payment's hold alive; returns how many rows still held (0 = expired)."""
+def extend_reservation(*, reference: str, minutes: float) -> int:
+    """Keep a pending payment's hold alive for ``minutes`` from now (never shortens a longer
+    hold); returns how many rows are still held (0 = the hold already expired)."""
     now = timezone.now()
-    return StockReservation.objects.filter(reference=reference, expires_at__gt=now).update(
-        expires_at=now + timedelta(minutes=minutes)
-    )
+    until = now + timedelta(minutes=minutes)
+    active = StockReservation.objects.filter(reference=reference, expires_at__gt=now)
+    active.filter(expires_at__lt=until).update(expires_at=until)
+    return active.count()
 
 
 def release_reservation(*, reference: str) -> int:
@@ -268,23 +326,36 @@ def sweep_expired_reservations(*, batch: int = 5000) -> int:
 
 
 @transaction.atomic
-def commit_sale(*, reference: str, lines: Iterable[tuple[Variant, int]] | None = None, user=None) -> None:
+def commit_sale(
+    *, reference: str, lines: Iterable[tuple[Variant, int]] | None = None, user=None, store=None
+) -> list[StockMovement]:
     """Turn the holds of ``reference`` into a sale: take the units off the shelves.
 
-    When the holds are gone (expired and swept while a slow payment completed), ``lines`` is
+    When the holds are gone or expired (a slow payment completed after the sweep), ``lines`` is
     reserved again under the lock first; if that fails, :class:`InsufficientStock` is raised and
-    nothing changes, so the caller can flag the order for the merchant.
+    nothing changes, so the caller can flag the order for the merchant. Without holds and
+    without ``lines`` there is nothing to sell from: ``ValueError``.
     """
     now = timezone.now()
     holds = list(StockReservation.objects.select_for_update().filter(reference=reference).order_by("pk"))
     if not holds or any(h.expires_at <= now for h in holds):
         if lines is None:
             if not holds:
-                return
+                raise ValueError(f"No reservation to sell for {reference!r} and no lines given.")
             lines = [(h.variant, h.quantity) for h in holds]
         holds = reserve_stock(lines=lines, reference=reference, minutes=5)
     item_ids = sorted({h.stock_item_id for h in holds if h.stock_item_id})
-    items = {i.pk: i for i in StockItem.objects.select_for_update().filter(pk__in=item_ids).order_by("pk")}
+    items = (
+        {i.pk: i for i in StockItem.objects.select_for_update().filter(pk__in=item_ids).order_by("pk")}
+        if item_ids
+        else {}
+    )
+    loose_ids = {h.variant_id for h in holds if not h.stock_item_id}
+    preorder_ids = (
+        set(Variant.objects.filter(pk__in=loose_ids, is_preorder=True).values_list("pk", flat=True))
+        if loose_ids
+        else set()
+    )
     movements: list[StockMovement] = []
     preorder_units: dict[int, int] = defaultdict(int)
     for hold in holds:
@@ -301,14 +372,99 @@ def commit_sale(*, reference: str, lines: Iterable[tuple[Variant, int]] | None =
                     user=user,
                 )
             )
-        elif Variant.objects.filter(pk=hold.variant_id, is_preorder=True).exists():
+        elif hold.variant_id in preorder_ids:
             preorder_units[hold.variant_id] += hold.quantity
-    StockItem.objects.bulk_update(items.values(), ["quantity"])
-    StockMovement.objects.bulk_create(movements)
+    if items:
+        StockItem.objects.bulk_update(items.values(), ["quantity"])
+    if movements:
+        StockMovement.objects.bulk_create(movements)
     for variant_id, units in preorder_units.items():
         Variant.objects.filter(pk=variant_id).update(preorder_sold=F("preorder_sold") + units)
     StockReservation.objects.filter(pk__in=[h.pk for h in holds]).delete()
-    _publish_stock_changed({h.variant_id for h in holds})
+    _publish_stock_changed({h.variant_id for h in holds}, store=store)
+    return movements
+
+
+@transaction.atomic
+def restock(
+    *,
+    reference: str,
+    lines: Iterable[tuple[Variant, int]] | None = None,
+    reason: str = StockMovement.Reason.CANCELLATION,
+    user=None,
+    store=None,
+) -> list[StockMovement]:
+    """Put sold units back on the shelves they were taken from (cancellation, accepted return).
+
+    ``lines`` (variant, quantity) restocks part of a sale -- sets give back their components --
+    and defaults to every unit ``reference`` took off a shelf. Never puts back more than was sold
+    under ``reference`` minus what was already put back. Pre-ordered units (which never were on
+    a shelf) free their pre-order slot when passed in ``lines``.
+    """
+    sold = list(
+        StockMovement.objects.filter(reference=reference[:100], reason=StockMovement.Reason.SALE)
+        .select_related("stock_item")
+        .order_by("pk")
+    )
+    returned = (
+        StockMovement.objects.filter(reference=reference[:100], delta__gt=0)
+        .values("stock_item__variant_id")
+        .annotate(n=Sum("delta"))
+    )
+    already = {r["stock_item__variant_id"]: r["n"] for r in returned}
+    sold_by_variant: dict[int, list[StockMovement]] = defaultdict(list)
+    for m in sold:
+        sold_by_variant[m.stock_item.variant_id].append(m)
+    if lines is None:
+        want = {vid: sum(-m.delta for m in ms) - already.get(vid, 0) for vid, ms in sold_by_variant.items()}
+    else:
+        want = _expand(list(lines))
+    item_ids = sorted({m.stock_item_id for m in sold})
+    items = (
+        {i.pk: i for i in StockItem.objects.select_for_update().filter(pk__in=item_ids).order_by("pk")}
+        if item_ids
+        else {}
+    )
+    movements: list[StockMovement] = []
+    preorder_back: dict[int, int] = {}
+    for variant_id, quantity in sorted(want.items()):
+        if quantity <= 0:
+            continue
+        moves = sold_by_variant.get(variant_id)
+        if not moves:
+            preorder_back[variant_id] = quantity
+            continue
+        left = min(quantity, sum(-m.delta for m in moves) - already.get(variant_id, 0))
+        for m in moves:
+            if left <= 0:
+                break
+            put = min(left, -m.delta)
+            item = items[m.stock_item_id]
+            item.quantity += put
+            left -= put
+            movements.append(
+                StockMovement(
+                    stock_item=item,
+                    delta=put,
+                    quantity_after=item.quantity,
+                    reason=reason,
+                    reference=reference[:100],
+                    user=user,
+                )
+            )
+    if movements:
+        StockItem.objects.bulk_update(items.values(), ["quantity"])
+        StockMovement.objects.bulk_create(movements)
+    if preorder_back:
+        for v in (
+            Variant.objects.select_for_update().filter(pk__in=preorder_back, is_preorder=True).order_by("pk")
+        ):
+            back = min(v.preorder_sold, preorder_back[v.pk])
+            if back:
+                Variant.objects.filter(pk=v.pk).update(preorder_sold=F("preorder_sold") - back)
+    changed = {m.stock_item.variant_id for m in movements} | set(preorder_back)
+    _publish_stock_changed(changed, store=store)
+    return movements
 
 
 @transaction.atomic
@@ -326,7 +482,8 @@ def adjust_stock(
     """Change the on-hand number of one variant in one warehouse and record why.
 
     Pass ``delta`` (+5 delivered, -1 damaged) or ``set_to`` (a stock count). The result can never
-    go below zero (``ValueError``), nor below the units currently reserved for paying shoppers.
+    go below zero, nor below the units currently reserved there for paying shoppers
+    (``ValueError`` in both cases).
     """
     if (delta is None) == (set_to is None):
         raise ValueError("pass exactly one of delta or set_to")
@@ -340,6 +497,18 @@ def adjust_stock(
     change = new - item.quantity
     if change == 0:
         return item
+    if change < 0:
+        held = (
+            StockReservation.objects.filter(stock_item=item, expires_at__gt=timezone.now()).aggregate(
+                n=Sum("quantity")
+            )["n"]
+            or 0
+        )
+        if new < held:
+            raise ValueError(
+                _("%(held)d units are reserved for shoppers who are paying; stock cannot go below that.")
+                % {"held": held}
+            )
     item.quantity = new
     item.save(update_fields=["quantity"])
     StockMovement.objects.create(
