@@ -8,6 +8,8 @@ class ShopConfig(AppConfig):
     verbose_name = _("Shop")
 
     def ready(self) -> None:
+        from .roles import install_roles
         from .schedules import install_shop_schedules
 
         post_migrate.connect(install_shop_schedules, sender=self, dispatch_uid="shop-schedules")
+        post_migrate.connect(install_roles, dispatch_uid="shop-roles")

@@ -109,7 +109,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
     )
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -138,6 +137,7 @@ else:
 
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_USER_MODEL = "shop.User"
+AUTHENTICATION_BACKENDS = ["shop.auth.RateLimitedModelBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -242,6 +242,9 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000 if SECURE_HTTPS else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=SECURE_HTTPS)
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=SECURE_HTTPS)
+USE_X_FORWARDED_FOR = env.bool("USE_X_FORWARDED_FOR", default=False)
+LOGIN_RATE_LIMIT = env.int("LOGIN_RATE_LIMIT", default=10)  # failed attempts per window per IP/email
+LOGIN_RATE_WINDOW = env.int("LOGIN_RATE_WINDOW", default=900)
 if env.bool("USE_X_FORWARDED_PROTO", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -272,6 +275,11 @@ CATALOG_ALERT_RATE_LIMIT = env.int("CATALOG_ALERT_RATE_LIMIT", default=5)
 CATALOG_ALERT_RATE_WINDOW_SECONDS = env.int("CATALOG_ALERT_RATE_WINDOW_SECONDS", default=3600)
 CATALOG_ALERT_CONFIRM_MAX_AGE_SECONDS = env.int("CATALOG_ALERT_CONFIRM_MAX_AGE_SECONDS", default=7 * 86400)
 CATALOG_ALERT_UNCONFIRMED_DAYS = env.int("CATALOG_ALERT_UNCONFIRMED_DAYS", default=14)
+CATALOG_HOME_SECTION_SIZE = env.int("CATALOG_HOME_SECTION_SIZE", default=8)
+# Where the product page's "add to cart" form posts when orders has no named route for it.
+CATALOG_CART_ADD_URL = env.str("CATALOG_CART_ADD_URL", default="/koszyk/dodaj/")
+# Bump to make every installed service worker drop its caches.
+CATALOG_SW_VERSION = env.str("CATALOG_SW_VERSION", default="1")
 
 LOGGING = {
     "version": 1,

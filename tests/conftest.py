@@ -16,6 +16,7 @@ def _test_settings(settings, tmp_path):
     settings.MAIL_DIR = tmp_path / "mail"
     settings.PRIVATE_ROOT = tmp_path / "private"
     settings.SECURE_SSL_REDIRECT = False
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.CELERY_TASK_ALWAYS_EAGER = False
     yield
 

@@ -38,8 +38,10 @@ def test_app_services_point_at_the_compose_databases():
     assert services["postgres"]["healthcheck"]["test"][0] == "CMD-SHELL"
     pg_creds = services["postgres"]["environment"]
     url = services["web"]["environment"]["DATABASE_URL"]
-    assert url == f"postgres://{pg_creds['POSTGRES_USER']}:{pg_creds['POSTGRES_PASSWORD']}@postgres:5432/" \
-                  f"{pg_creds['POSTGRES_DB']}"
+    assert (
+        url == f"postgres://{pg_creds['POSTGRES_USER']}:{pg_creds['POSTGRES_PASSWORD']}@postgres:5432/"
+        f"{pg_creds['POSTGRES_DB']}"
+    )
 
 
 def test_compose_volumes_are_declared():

@@ -15,8 +15,9 @@ def calls():
     events.unregister("test.happened", "tests.record")
 
 
-def test_event_is_written_with_the_change_and_delivered_after_commit(store, calls,
-                                                                     django_capture_on_commit_callbacks):
+def test_event_is_written_with_the_change_and_delivered_after_commit(
+    store, calls, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         event = events.publish(type="test.happened", payload={"x": 1}, store=store)
         assert calls == []  # nothing runs before the transaction commits

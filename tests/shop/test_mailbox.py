@@ -10,8 +10,9 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def mailbox(settings):
     settings.EMAIL_BACKEND = "shop.mail.MailboxBackend"
-    msg = EmailMultiAlternatives("Twoje zamówienie", "Dziękujemy za zakupy!", "sklep@example.pl",
-                                 ["anna@example.com"])
+    msg = EmailMultiAlternatives(
+        "Twoje zamówienie", "Dziękujemy za zakupy!", "sklep@example.pl", ["anna@example.com"]
+    )
     msg.attach_alternative("<p>Dziękujemy <b>za zakupy</b>!</p>", "text/html")
     msg.send()
     return settings.MAIL_DIR
