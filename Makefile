@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
+APPS   := catalog orders recovery integrations reports
 
 .PHONY: run test lint format bench bench-smoke clean-var messages
 
@@ -31,7 +32,8 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 
 messages: $(STAMP)
-	$(PY) manage.py makemessages -l pl -l en --ignore=.venv --ignore=var --ignore=bench
+	$(PY) manage.py makemessages -l pl --ignore=.venv --ignore=var --ignore=bench --ignore=tests --ignore=staticfiles $(foreach a,$(APPS),--ignore=$(a))
+	for app in $(APPS); do if [ -d $$app/locale ]; then (cd $$app && DJANGO_SETTINGS_MODULE=shop.settings ../$(PY) -m django makemessages -l pl); fi; done
 	$(PY) manage.py compilemessages --ignore=.venv
 
 bench: $(STAMP)

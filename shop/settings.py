@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "catalog",
     "orders",
     "recovery",
+    "integrations",
 ]
 
 MIDDLEWARE = [
@@ -93,6 +94,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "shop.context_processors.store",
+                "orders.context_processors.mini_cart",
                 "catalog.context_processors.navigation",
             ],
         },
@@ -280,6 +282,29 @@ CATALOG_HOME_SECTION_SIZE = env.int("CATALOG_HOME_SECTION_SIZE", default=8)
 CATALOG_CART_ADD_URL = env.str("CATALOG_CART_ADD_URL", default="/koszyk/dodaj/")
 # Bump to make every installed service worker drop its caches.
 CATALOG_SW_VERSION = env.str("CATALOG_SW_VERSION", default="1")
+
+# --- Orders: cart, checkout, payments -------------------------------------------------------
+# Online payments hold the order's stock this long, extended while the payment is pending, but
+# never beyond RESERVATION_MAX_MINUTES after the order was placed.
+RESERVATION_MINUTES = env.float("RESERVATION_MINUTES", default=15)
+RESERVATION_MAX_MINUTES = env.float("RESERVATION_MAX_MINUTES", default=60)
+# Bank transfer orders hold their stock this many days while the money travels.
+BANK_TRANSFER_RESERVATION_DAYS = env.float("BANK_TRANSFER_RESERVATION_DAYS", default=3)
+ORDER_NUMBER_PREFIX = env.str("ORDER_NUMBER_PREFIX", default="KS")
+CART_MAX_LINE_QUANTITY = env.int("CART_MAX_LINE_QUANTITY", default=99)
+CART_MAX_LINES = env.int("CART_MAX_LINES", default=100)
+# Failed voucher/gift card code attempts per IP and per session before codes are refused.
+CODE_ATTEMPTS_LIMIT = env.int("CODE_ATTEMPTS_LIMIT", default=10)
+CODE_ATTEMPTS_WINDOW_SECONDS = env.int("CODE_ATTEMPTS_WINDOW_SECONDS", default=900)
+GIFT_CARD_VALID_DAYS = env.int("GIFT_CARD_VALID_DAYS", default=365)
+# Unsent order emails older than this are re-sent by the periodic task.
+ORDER_EMAIL_RESEND_AFTER_SECONDS = env.int("ORDER_EMAIL_RESEND_AFTER_SECONDS", default=120)
+ORDER_EMAIL_MAX_ATTEMPTS = env.int("ORDER_EMAIL_MAX_ATTEMPTS", default=10)
+# The built-in test payment gateway: HMAC secret and how old a notification may be.
+TEST_GATEWAY_ENABLED = env.bool("TEST_GATEWAY_ENABLED", default=True)
+TEST_GATEWAY_SECRET = env.str("TEST_GATEWAY_SECRET", default=f"test-gateway:{SECRET_KEY}")
+PAYMENT_NOTIFICATION_TOLERANCE_SECONDS = env.int("PAYMENT_NOTIFICATION_TOLERANCE_SECONDS", default=300)
+PAYMENT_NOTIFICATION_TIMEOUT_SECONDS = env.float("PAYMENT_NOTIFICATION_TIMEOUT_SECONDS", default=10)
 
 LOGGING = {
     "version": 1,
