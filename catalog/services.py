@@ -404,3 +404,36 @@ def group_product_filter(group: ProductGroup) -> Q:
     if group.rule_max_price is not None:
         q &= Q(min_price__lte=group.rule_max_price)
     return q
+
+
+# --- Images --------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def add_product_image(
+    *, product: Product, upload, variant: Variant | None = None, alt: str = "", position: int | None = None
+):
+    """Validate, re-encode and attach an image; the same picture uploaded twice is stored once.
+
+    Thumbnails are generated after commit by a task (and lazily by the template tag otherwise).
+    """
+    from shop.events import safe_delay
+
+    from .images import process_upload
+    from .models import ProductImage
+    from .tasks import generate_thumbnails
+
+    if variant is not None and variant.product_id != product.pk:
+        raise ValidationError({"variant": _("The variant belongs to another product.")})
+    processed = process_upload(upload)
+    existing = ProductImage.objects.filter(product=product, checksum=processed.checksum).first()
+    if existing is not None:
+        return existing
+    if position is None:
+        position = (product.images.aggregate(m=models.Max("position"))["m"] or 0) + 1
+    image = ProductImage(product=product, variant=variant, alt=alt[:200], position=position)
+    image.checksum = processed.checksum
+    image.image.save(processed.content.name, processed.content, save=False)
+    image.save()
+    transaction.on_commit(lambda: safe_delay(generate_thumbnails, image.pk))
+    return image

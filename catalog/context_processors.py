@@ -1,0 +1,18 @@
+"""Template context for every storefront page: the top-level categories for the menu."""
+
+from __future__ import annotations
+
+from django.utils.functional import SimpleLazyObject
+
+from .selectors import category_tree
+
+
+def navigation(request):
+    """``nav_categories`` (top-level categories) for base.html's menu, from the cached tree.
+
+    Lazy, so responses that never render the menu do not even read the cache.
+    """
+    store = getattr(request, "store", None)
+    if store is None or request.path.startswith("/admin/"):
+        return {}
+    return {"nav_categories": SimpleLazyObject(lambda: category_tree(store).roots)}

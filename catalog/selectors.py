@@ -1,0 +1,546 @@
+"""Catalog reads shaped for the storefront's pages.
+
+Every function here costs a constant number of queries whatever the catalog size: listings carry
+their card data (cheapest variant, its compare-at price, the first image, availability) as
+annotations instead of per-product queries, and the category tree is cached per store.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import (
+    BooleanField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    Max,
+    Min,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce
+from django.urls import reverse
+from django.utils import timezone
+
+from shop.models import Store
+
+from . import stock
+from .models import (
+    AttributeValue,
+    Category,
+    PriceHistory,
+    Product,
+    ProductGroup,
+    ProductImage,
+    SetComponent,
+    StockItem,
+    StockReservation,
+    Variant,
+)
+from .services import category_tree_key
+from .text import normalise_search
+
+# --- The category tree (cached) ------------------------------------------------------------------
+
+
+@dataclass
+class CategoryNode:
+    id: int
+    name: str
+    slug: str
+    parent_id: int | None
+    path: str
+    depth: int
+    children: list[CategoryNode] = field(default_factory=list)
+
+    def get_absolute_url(self) -> str:
+        return reverse("catalog:category", kwargs={"slug": self.slug})
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CategoryTree:
+    """The published categories of one store, as nodes; built from one cached query."""
+
+    def __init__(self, rows: list[dict]):
+        self.by_id: dict[int, CategoryNode] = {}
+        for r in rows:
+            self.by_id[r["id"]] = CategoryNode(
+                r["id"], r["name"], r["slug"], r["parent_id"], r["path"], r["depth"]
+            )
+        self.roots: list[CategoryNode] = []
+        hidden: set[int] = set()
+        for node in self.by_id.values():  # rows come ordered by path: parents first
+            if node.parent_id is None:
+                self.roots.append(node)
+            elif node.parent_id in self.by_id and node.parent_id not in hidden:
+                self.by_id[node.parent_id].children.append(node)
+            else:
+                hidden.add(node.id)  # under an unpublished parent: not reachable
+        for node_id in hidden:
+            del self.by_id[node_id]
+        self.by_slug = {n.slug: n for n in self.by_id.values()}
+
+    def ancestors(self, node: CategoryNode) -> list[CategoryNode]:
+        ids = [int(x) for x in node.path.strip("/").split("/") if x]
+        return [self.by_id[i] for i in ids[:-1] if i in self.by_id]
+
+    def subtree_ids(self, node: CategoryNode) -> list[int]:
+        out, todo = [], [node]
+        while todo:
+            n = todo.pop()
+            out.append(n.id)
+            todo.extend(n.children)
+        return out
+
+
+def category_tree(store: Store) -> CategoryTree:
+    """The store's published category tree; cached until a category changes (services forget it)."""
+    key = category_tree_key(store.pk)
+    rows = cache.get(key)
+    if rows is None:
+        rows = list(
+            Category.objects.filter(store=store, is_published=True)
+            .order_by("depth", "position", "name")
+            .values("id", "name", "slug", "parent_id", "path", "depth")
+        )
+        cache.set(key, rows, settings.CATALOG_NAV_CACHE_SECONDS)
+    return CategoryTree(rows)
+
+
+# --- Availability as SQL (listings) --------------------------------------------------------------
+
+
+def _on_hand(variant_ref: str):
+    return Coalesce(
+        Subquery(
+            StockItem.objects.filter(variant_id=OuterRef(variant_ref), warehouse__is_active=True)
+            .values("variant_id")
+            .annotate(s=Sum("quantity"))
+            .values("s")[:1],
+            output_field=IntegerField(),
+        ),
+        Value(0),
+    )
+
+
+def _reserved(variant_ref: str, now: datetime):
+    return Coalesce(
+        Subquery(
+            StockReservation.objects.filter(variant_id=OuterRef(variant_ref), expires_at__gt=now)
+            .values("variant_id")
+            .annotate(s=Sum("quantity"))
+            .values("s")[:1],
+            output_field=IntegerField(),
+        ),
+        Value(0),
+    )
+
+
+def _sellable_variant_q() -> Q:
+    """Mirrors ``catalog.stock._status``: which (annotated) variants can be bought right now."""
+    return (
+        Q(is_preorder=True, preorder_limit__isnull=True)
+        | Q(is_preorder=True, preorder_limit__gt=F("preorder_sold") + F("reserved_units"))
+        | Q(is_preorder=False, track_stock=False)
+        | Q(is_preorder=False, backorder=Variant.Backorder.ALLOW)
+        | Q(is_preorder=False, on_hand_units__gt=F("reserved_units"))
+    )
+
+
+def available_expression(now: datetime | None = None):
+    """A boolean annotation for products: can at least one unit be bought now?
+
+    Availability = on hand - active (unexpired) reservations, as in ``catalog.stock``; a set is
+    available when every component has enough units for one set.
+    """
+    now = now or timezone.now()
+    sellable_variants = (
+        Variant.objects.filter(product_id=OuterRef("pk"), is_active=True)
+        .annotate(on_hand_units=_on_hand("pk"), reserved_units=_reserved("pk", now))
+        .filter(_sellable_variant_q())
+    )
+    short_components = (
+        SetComponent.objects.filter(set_product_id=OuterRef("pk"))
+        .annotate(on_hand_units=_on_hand("variant_id"), reserved_units=_reserved("variant_id", now))
+        .exclude(variant__is_preorder=False, variant__track_stock=False)
+        .filter(
+            Q(variant__is_active=False)
+            | Q(
+                variant__is_preorder=False,
+                on_hand_units__lt=F("reserved_units") + F("quantity"),
+            )
+            | Q(
+                variant__is_preorder=True,
+                variant__preorder_limit__isnull=False,
+                variant__preorder_limit__lt=F("variant__preorder_sold") + F("reserved_units") + F("quantity"),
+            )
+        )
+    )
+    set_ok = (
+        Exists(SetComponent.objects.filter(set_product_id=OuterRef("pk")))
+        & ~Exists(short_components)
+        & Exists(Variant.objects.filter(product_id=OuterRef("pk"), is_active=True))
+    )
+    return ExpressionWrapper(
+        (Q(kind=Product.Kind.SET) & set_ok) | (~Q(kind=Product.Kind.SET) & Exists(sellable_variants)),
+        output_field=BooleanField(),
+    )
+
+
+# --- Listings ------------------------------------------------------------------------------------
+
+
+SORTS = {
+    "popularity": ("-popularity", "-published_at", "-pk"),
+    "newest": ("-published_at", "-pk"),
+    "price": ("min_price", "-pk"),
+    "price_desc": ("-min_price", "-pk"),
+    "name": ("name", "pk"),
+}
+
+
+def published_products(store: Store) -> QuerySet[Product]:
+    """Published products of a store that have at least one active variant."""
+    return Product.objects.filter(store=store, is_published=True, min_price__isnull=False)
+
+
+def with_card_data(qs: QuerySet[Product], *, now: datetime | None = None) -> QuerySet[Product]:
+    """Annotate what a product card shows, so a page of cards is one query."""
+    cheapest = Variant.objects.filter(product_id=OuterRef("pk"), is_active=True).order_by(
+        "price", "position", "pk"
+    )
+    first_image = ProductImage.objects.filter(product_id=OuterRef("pk")).order_by("position", "pk")
+    return qs.annotate(
+        card_variant_id=Subquery(cheapest.values("pk")[:1]),
+        card_compare_at=Subquery(cheapest.values("compare_at_price")[:1]),
+        card_image=Subquery(first_image.values("image")[:1]),
+        card_variant_count=Coalesce(
+            Subquery(
+                Variant.objects.filter(product_id=OuterRef("pk"), is_active=True)
+                .values("product_id")
+                .annotate(n=Sum(Value(1)))
+                .values("n")[:1],
+                output_field=IntegerField(),
+            ),
+            Value(0),
+        ),
+        is_preorder=Exists(
+            Variant.objects.filter(product_id=OuterRef("pk"), is_active=True, is_preorder=True)
+        ),
+        is_available=available_expression(now),
+    ).only(
+        "pk",
+        "name",
+        "slug",
+        "kind",
+        "min_price",
+        "popularity",
+        "published_at",
+        "brand",
+        "store_id",
+        "category_id",
+    )
+
+
+@dataclass
+class ListingFilters:
+    price_min: Decimal | None = None
+    price_max: Decimal | None = None
+    attrs: dict[str, list[str]] = field(default_factory=dict)  # attribute slug -> value slugs
+    available_only: bool = False
+    sort: str = "popularity"
+
+
+def apply_filters(qs: QuerySet[Product], filters: ListingFilters) -> QuerySet[Product]:
+    if filters.price_min is not None:
+        qs = qs.filter(min_price__gte=filters.price_min)
+    if filters.price_max is not None:
+        qs = qs.filter(min_price__lte=filters.price_max)
+    for attribute_slug, value_slugs in filters.attrs.items():
+        qs = qs.filter(
+            Exists(
+                Variant.objects.filter(
+                    product_id=OuterRef("pk"),
+                    is_active=True,
+                    attribute_values__attribute__slug=attribute_slug,
+                    attribute_values__slug__in=value_slugs,
+                )
+            )
+        )
+    if filters.available_only:
+        qs = qs.filter(is_available=True)
+    return qs
+
+
+def sort_listing(qs: QuerySet[Product], sort: str) -> QuerySet[Product]:
+    return qs.order_by(*SORTS.get(sort, SORTS["popularity"]))
+
+
+@dataclass
+class Facets:
+    attributes: list[tuple[object, list[AttributeValue]]]
+    price_min: Decimal | None
+    price_max: Decimal | None
+
+
+def facets(base: QuerySet[Product]) -> Facets:
+    """Attribute values and the price range present in a listing (before its own filters): two
+    queries."""
+    values = (
+        AttributeValue.objects.filter(variants__product__in=base.values("pk"), variants__is_active=True)
+        .select_related("attribute")
+        .distinct()
+        .order_by("attribute__position", "attribute__name", "position", "value")
+    )
+    grouped: dict[int, list[AttributeValue]] = defaultdict(list)
+    attributes = {}
+    for v in values:
+        grouped[v.attribute_id].append(v)
+        attributes[v.attribute_id] = v.attribute
+    prices = base.aggregate(lo=Min("min_price"), hi=Max("min_price"))
+    return Facets([(attributes[a], vs) for a, vs in grouped.items()], prices["lo"], prices["hi"])
+
+
+def category_products(store: Store, tree: CategoryTree, node: CategoryNode) -> QuerySet[Product]:
+    return published_products(store).filter(category_id__in=tree.subtree_ids(node))
+
+
+def group_products(group: ProductGroup) -> QuerySet[Product]:
+    """The products of a curated or rule-based group."""
+    qs = published_products(group.store)
+    if group.kind == ProductGroup.Kind.CURATED:
+        return qs.filter(pk__in=group.products.values("pk"))
+    if group.rule_new_days:
+        qs = qs.filter(published_at__gte=timezone.now() - timedelta(days=group.rule_new_days))
+    if group.rule_on_sale:
+        qs = qs.filter(
+            Exists(
+                Variant.objects.filter(
+                    product_id=OuterRef("pk"), is_active=True, compare_at_price__gt=F("price")
+                )
+            )
+        )
+    if group.rule_category_id:
+        category = group.rule_category
+        qs = qs.filter(category__path__startswith=category.path or f"/{category.pk}/")
+    if group.rule_min_price is not None:
+        qs = qs.filter(min_price__gte=group.rule_min_price)
+    if group.rule_max_price is not None:
+        qs = qs.filter(min_price__lte=group.rule_max_price)
+    return qs
+
+
+def search_products(store: Store, query: str) -> QuerySet[Product]:
+    """Products matching ``query``; annotated with ``rank`` on PostgreSQL.
+
+    PostgreSQL: full-text search (config 'simple') over the normalised ``search_text`` OR every
+    word found as a substring or by trigram word similarity (typos: "sukinka" finds "sukienka").
+    Both sides are transliterated in Python, so "zolty" finds "żółty". SQLite: every word must be
+    a substring of ``search_text``.
+    """
+    words = normalise_search(query).split()[: settings.CATALOG_SEARCH_MAX_WORDS]
+    qs = published_products(store)
+    if not words:
+        return qs.none()
+    if not settings.IS_POSTGRES:
+        for word in words:
+            qs = qs.filter(search_text__contains=word)
+        return qs.annotate(rank=Value(0.0))
+    from django.contrib.postgres.search import (
+        SearchQuery,
+        SearchRank,
+        SearchVector,
+        TrigramWordSimilarity,
+    )
+
+    vector = SearchVector("search_text", config="simple")
+    terms = [t for w in words for t in re.split(r"[^a-z0-9]+", w) if t]
+    by_words = Q()
+    for word in words:
+        by_words &= Q(search_text__contains=word) | Q(search_text__trigram_word_similar=word)
+    similarity = sum(
+        (TrigramWordSimilarity(word, "search_text") for word in words[1:]),
+        TrigramWordSimilarity(words[0], "search_text"),
+    )
+    if not terms:
+        return qs.filter(by_words).annotate(rank=similarity)
+    # Prefix matching on every term ("sukien" finds "sukienka"); terms are [a-z0-9] only.
+    fts = SearchQuery(" & ".join(f"{t}:*" for t in terms), config="simple", search_type="raw")
+    return (
+        qs.annotate(fts_vector=vector)
+        .filter(Q(fts_vector=fts) | by_words)
+        .annotate(rank=SearchRank(vector, fts) + similarity)
+    )
+
+
+# --- Prices (EU Omnibus) -------------------------------------------------------------------------
+
+
+def omnibus_prices(variants: Iterable[Variant | int], *, now: datetime | None = None) -> dict[int, Decimal]:
+    """Variant id -> the lowest price in the 30 days before its current price took effect.
+
+    One query for any number of variants. The current price period starts at the earliest of the
+    trailing history rows carrying today's price; the window is the 30 days before that. With no
+    earlier price on record the current price is the lowest.
+    """
+    now = now or timezone.now()
+    ids = sorted({v if isinstance(v, int) else v.pk for v in variants})
+    if not ids:
+        return {}
+    days = settings.CATALOG_OMNIBUS_DAYS
+    rows: dict[int, list[tuple[datetime, Decimal]]] = defaultdict(list)
+    for variant_id, valid_from, price in (
+        PriceHistory.objects.filter(variant_id__in=ids, valid_from__lte=now)
+        .order_by("variant_id", "valid_from", "pk")
+        .values_list("variant_id", "valid_from", "price")
+    ):
+        rows[variant_id].append((valid_from, price))
+    result: dict[int, Decimal] = {}
+    for variant_id in ids:
+        history = rows.get(variant_id)
+        if not history:
+            continue
+        current = history[-1][1]
+        i = len(history) - 1
+        while i > 0 and history[i - 1][1] == current:
+            i -= 1
+        start = history[i][0]
+        window_start = start - timedelta(days=days)
+        before = history[:i]
+        lowest = None
+        for j, (_valid_from, price) in enumerate(before):
+            until = before[j + 1][0] if j + 1 < len(before) else start
+            if until > window_start:  # this price was in effect at some point of the window
+                lowest = price if lowest is None else min(lowest, price)
+        result[variant_id] = current if lowest is None else lowest
+    return result
+
+
+def attach_card_omnibus(products: list[Product]) -> list[Product]:
+    """Set ``omnibus_price`` on discounted cards (one query for the whole page)."""
+    discounted = [
+        p for p in products if p.card_compare_at is not None and p.card_compare_at > (p.min_price or 0)
+    ]
+    prices = omnibus_prices([p.card_variant_id for p in discounted])
+    for p in products:
+        p.omnibus_price = prices.get(p.card_variant_id) if p in discounted else None
+    return products
+
+
+# --- Product page --------------------------------------------------------------------------------
+
+
+@dataclass
+class ProductPage:
+    product: Product
+    variants: list[Variant]
+    availability: dict[int, stock.Availability]
+    omnibus: dict[int, Decimal]
+    images: list[ProductImage]
+    related: list[Product]
+    recommended: list[Product]
+    components: list[SetComponent]
+    breadcrumbs: list[CategoryNode]
+
+
+def product_page(store: Store, slug: str, *, tree: CategoryTree | None = None) -> ProductPage | None:
+    """Everything the product page shows, in a constant number of queries (about 8)."""
+    product = (
+        Product.objects.filter(store=store, slug=slug, is_published=True).select_related("category").first()
+    )
+    if product is None:
+        return None
+    variants = list(
+        Variant.objects.filter(product=product, is_active=True)
+        .select_related("product")
+        .prefetch_related(
+            Prefetch(
+                "attribute_values",
+                queryset=AttributeValue.objects.select_related("attribute").order_by(
+                    "attribute__position", "attribute__pk", "position", "pk"
+                ),
+            )
+        )
+        .order_by("position", "pk")
+    )
+    availability = stock.availability_map(variants) if variants else {}
+    discounted = [v for v in variants if v.is_discounted]
+    omnibus = omnibus_prices(discounted)
+    images = list(product.images.all())
+    others = list(
+        with_card_data(
+            published_products(store).filter(
+                Q(pk__in=Product.related.through.objects.filter(from_product=product).values("to_product"))
+                | Q(
+                    pk__in=Product.recommended.through.objects.filter(from_product=product).values(
+                        "to_product"
+                    )
+                )
+            )
+        )
+        .annotate(
+            is_related=Exists(
+                Product.related.through.objects.filter(from_product=product.pk, to_product=OuterRef("pk"))
+            ),
+            is_recommended=Exists(
+                Product.recommended.through.objects.filter(from_product=product.pk, to_product=OuterRef("pk"))
+            ),
+        )
+        .order_by("name", "pk")[: settings.CATALOG_RELATED_LIMIT * 2]
+    )
+    attach_card_omnibus(others)
+    components = []
+    if product.kind == Product.Kind.SET:
+        components = list(
+            SetComponent.objects.filter(set_product=product).select_related("variant__product").order_by("pk")
+        )
+    tree = tree or category_tree(store)
+    breadcrumbs = []
+    if product.category_id and product.category_id in tree.by_id:
+        node = tree.by_id[product.category_id]
+        breadcrumbs = [*tree.ancestors(node), node]
+    return ProductPage(
+        product=product,
+        variants=variants,
+        availability=availability,
+        omnibus=omnibus,
+        images=images,
+        related=[p for p in others if p.is_related][: settings.CATALOG_RELATED_LIMIT],
+        recommended=[p for p in others if p.is_recommended][: settings.CATALOG_RELATED_LIMIT],
+        components=components,
+        breadcrumbs=breadcrumbs,
+    )
+
+
+def recommended_for(products: Iterable[Product | int], *, limit: int = 4) -> list[Product]:
+    """Recommended products for a cart (cross-sell): published, not already in ``products``,
+    with card data. One query (plus one for Omnibus prices)."""
+    ids = {p if isinstance(p, int) else p.pk for p in products}
+    if not ids:
+        return []
+    store_id = Product.objects.filter(pk__in=ids).values("store_id")[:1]
+    qs = with_card_data(
+        Product.objects.filter(
+            store_id=Subquery(store_id),
+            is_published=True,
+            min_price__isnull=False,
+            pk__in=Product.recommended.through.objects.filter(from_product_id__in=ids).values("to_product"),
+        ).exclude(pk__in=ids)
+    ).order_by("-popularity", "pk")[:limit]
+    return attach_card_omnibus(list(qs))

@@ -1,0 +1,77 @@
+"""Storefront template helpers: Polish money format, WebP thumbnails, JSON-LD, query strings."""
+
+from __future__ import annotations
+
+import json
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from django import template
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db.models.fields.files import FieldFile
+from django.templatetags.static import static
+from django.utils.html import _json_script_escapes
+from django.utils.safestring import mark_safe
+
+from catalog.images import thumbnail_url
+
+register = template.Library()
+
+CURRENCY_SYMBOLS = {"PLN": "zł", "EUR": "€", "USD": "$", "GBP": "£", "CZK": "Kč"}
+
+
+@register.filter
+def money(value, currency: str = "PLN") -> str:
+    """``Decimal("1234.5")|money:"PLN"`` -> ``"1 234,50 zł"`` (Polish grouping and comma)."""
+    if value is None or value == "":
+        return ""
+    try:
+        amount = Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    except (InvalidOperation, ValueError, TypeError):
+        return ""
+    sign = "-" if amount < 0 else ""
+    whole, cents = f"{abs(amount):.2f}".split(".")
+    groups = []
+    while whole:
+        groups.insert(0, whole[-3:])
+        whole = whole[:-3]
+    symbol = CURRENCY_SYMBOLS.get((currency or "PLN").upper(), (currency or "").upper())
+    return f"{sign}{' '.join(groups)},{cents} {symbol}"
+
+
+@register.simple_tag
+def thumbnail(image, size: int) -> str:
+    """URL of the WebP thumbnail of ``image`` (a stored name or a file field) at ``size`` px."""
+    name = image.name if isinstance(image, FieldFile) else image
+    if not name:
+        return static("catalog/placeholder.svg")
+    return thumbnail_url(str(name), int(size))
+
+
+@register.filter
+def jsonld(data) -> str:
+    """Serialise structured data for a ``<script type="application/ld+json">`` element, with
+    ``<``, ``>`` and ``&`` escaped so a product name can never close the script."""
+    text = json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False).translate(_json_script_escapes)
+    return mark_safe(text)
+
+
+@register.simple_tag(takes_context=True)
+def query_with(context, **changes) -> str:
+    """The current query string with some parameters replaced (None or "" removes them)."""
+    request = context["request"]
+    params = request.GET.copy()
+    for key, value in changes.items():
+        if value is None or value == "":
+            params.pop(key, None)
+        else:
+            params[key] = value
+    encoded = params.urlencode()
+    return f"?{encoded}" if encoded else "?"
+
+
+@register.filter
+def get_item(mapping, key):
+    try:
+        return mapping.get(key)
+    except AttributeError:
+        return None
