@@ -203,6 +203,18 @@ def available_expression(now: datetime | None = None):
     )
 
 
+def low_stock_expression(now: datetime | None = None):
+    """Products with a tracked variant that is available but at or under its low-stock threshold."""
+    now = now or timezone.now()
+    low = (
+        Variant.objects.filter(product_id=OuterRef("pk"), is_active=True, track_stock=True, is_preorder=False)
+        .annotate(on_hand_units=_on_hand("pk"), reserved_units=_reserved("pk", now))
+        .annotate(available_units=F("on_hand_units") - F("reserved_units"))
+        .filter(available_units__gt=0, available_units__lte=F("low_stock_threshold"))
+    )
+    return Exists(low)
+
+
 # --- Listings ------------------------------------------------------------------------------------
 
 
@@ -371,13 +383,13 @@ def search_products(store: Store, query: str) -> QuerySet[Product]:
 
     vector = SearchVector("search_text", config="simple")
     terms = [t for w in words for t in re.split(r"[^a-z0-9]+", w) if t]
+    threshold = settings.CATALOG_SEARCH_TRIGRAM_THRESHOLD
+    similarities = {f"sim_{i}": TrigramWordSimilarity(word, "search_text") for i, word in enumerate(words)}
+    qs = qs.annotate(**similarities)
     by_words = Q()
-    for word in words:
-        by_words &= Q(search_text__contains=word) | Q(search_text__trigram_word_similar=word)
-    similarity = sum(
-        (TrigramWordSimilarity(word, "search_text") for word in words[1:]),
-        TrigramWordSimilarity(words[0], "search_text"),
-    )
+    for i, word in enumerate(words):
+        by_words &= Q(search_text__contains=word) | Q(**{f"sim_{i}__gte": threshold})
+    similarity = sum((F(name) for name in similarities), Value(0.0))
     if not terms:
         return qs.filter(by_words).annotate(rank=similarity)
     # Prefix matching on every term ("sukien" finds "sukienka"); terms are [a-z0-9] only.

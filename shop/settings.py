@@ -270,6 +270,8 @@ CATALOG_PAGE_SIZE = env.int("CATALOG_PAGE_SIZE", default=48)
 CATALOG_NAV_CACHE_SECONDS = env.int("CATALOG_NAV_CACHE_SECONDS", default=3600)
 CATALOG_SEARCH_MAX_LENGTH = env.int("CATALOG_SEARCH_MAX_LENGTH", default=100)
 CATALOG_SEARCH_MAX_WORDS = env.int("CATALOG_SEARCH_MAX_WORDS", default=6)
+# PostgreSQL: how similar (0-1, pg_trgm word similarity) a word must be to count as a typo match.
+CATALOG_SEARCH_TRIGRAM_THRESHOLD = env.float("CATALOG_SEARCH_TRIGRAM_THRESHOLD", default=0.45)
 CATALOG_OMNIBUS_DAYS = env.int("CATALOG_OMNIBUS_DAYS", default=30)
 CATALOG_RELATED_LIMIT = env.int("CATALOG_RELATED_LIMIT", default=8)
 CATALOG_THUMBNAIL_SIZES = tuple(env.list("CATALOG_THUMBNAIL_SIZES", cast=int, default=[96, 300, 600]))
@@ -306,6 +308,12 @@ TEST_GATEWAY_ENABLED = env.bool("TEST_GATEWAY_ENABLED", default=True)
 TEST_GATEWAY_SECRET = env.str("TEST_GATEWAY_SECRET", default=f"test-gateway:{SECRET_KEY}")
 PAYMENT_NOTIFICATION_TOLERANCE_SECONDS = env.int("PAYMENT_NOTIFICATION_TOLERANCE_SECONDS", default=300)
 PAYMENT_NOTIFICATION_TIMEOUT_SECONDS = env.float("PAYMENT_NOTIFICATION_TIMEOUT_SECONDS", default=10)
+# After-sales: how long after delivery (or shipping, when delivery is unknown) a shopper may ask
+# for a return; the invoice number pattern (per store and month, no gaps); account rate limits.
+RETURN_WINDOW_DAYS = env.int("RETURN_WINDOW_DAYS", default=14)
+INVOICE_NUMBER_FORMAT = env.str("INVOICE_NUMBER_FORMAT", default="FV/{year}/{month:02d}/{sequence:04d}")
+ACCOUNT_FORM_RATE_LIMIT = env.int("ACCOUNT_FORM_RATE_LIMIT", default=10)  # per IP per window
+ACCOUNT_FORM_RATE_WINDOW = env.int("ACCOUNT_FORM_RATE_WINDOW", default=3600)
 
 # --- Cart recovery (recovery app; docs/recovery.md explains every one) -----------------------
 RECOVERY_IDLE_MINUTES = env.float("RECOVERY_IDLE_MINUTES", default=30)
@@ -342,6 +350,29 @@ VAPID_PUBLIC_KEY = env.str("VAPID_PUBLIC_KEY", default="")
 VAPID_PRIVATE_KEY = env.str("VAPID_PRIVATE_KEY", default="")
 VAPID_SUBJECT = env.str("VAPID_SUBJECT", default="mailto:sklep@localhost")
 RECOVERY_PUSH_TIMEOUT = env.float("RECOVERY_PUSH_TIMEOUT", default=10)
+
+# --- Integrations (connectors, wholesaler feeds; docs/integrations.md explains every one) -----
+# Fernet key for connector secrets. Empty: derived from SECRET_KEY with HKDF (rotating SECRET_KEY
+# then makes stored secrets unreadable: set this explicitly in production).
+INTEGRATIONS_ENCRYPTION_KEY = env.str("INTEGRATIONS_ENCRYPTION_KEY", default="")
+INTEGRATIONS_MAX_FEED_BYTES = env.int("INTEGRATIONS_MAX_FEED_BYTES", default=2 * 1024**3)
+INTEGRATIONS_HTTP_TIMEOUT = env.float("INTEGRATIONS_HTTP_TIMEOUT", default=30.0)
+INTEGRATIONS_HTTP_CONNECT_TIMEOUT = env.float("INTEGRATIONS_HTTP_CONNECT_TIMEOUT", default=10.0)
+INTEGRATIONS_HTTP_RETRIES = env.int("INTEGRATIONS_HTTP_RETRIES", default=3)
+INTEGRATIONS_HTTP_BACKOFF_SECONDS = env.float("INTEGRATIONS_HTTP_BACKOFF_SECONDS", default=1.0)
+INTEGRATIONS_HTTP_MAX_BACKOFF_SECONDS = env.float("INTEGRATIONS_HTTP_MAX_BACKOFF_SECONDS", default=60.0)
+INTEGRATIONS_RATE_PER_SECOND = env.float("INTEGRATIONS_RATE_PER_SECOND", default=5.0)
+INTEGRATIONS_RATE_BURST = env.int("INTEGRATIONS_RATE_BURST", default=10)
+INTEGRATIONS_BREAKER_THRESHOLD = env.int("INTEGRATIONS_BREAKER_THRESHOLD", default=5)
+INTEGRATIONS_BREAKER_COOLDOWN_SECONDS = env.float("INTEGRATIONS_BREAKER_COOLDOWN_SECONDS", default=300.0)
+INTEGRATIONS_BATCH_SIZE = env.int("INTEGRATIONS_BATCH_SIZE", default=1000)
+INTEGRATIONS_RUN_STALE_SECONDS = env.int("INTEGRATIONS_RUN_STALE_SECONDS", default=1800)
+INTEGRATIONS_ENCODING_SAMPLE_BYTES = env.int("INTEGRATIONS_ENCODING_SAMPLE_BYTES", default=65536)
+INTEGRATIONS_MAX_ERRORS_PER_RUN = env.int("INTEGRATIONS_MAX_ERRORS_PER_RUN", default=10000)
+INTEGRATIONS_RUN_RETENTION_DAYS = env.int("INTEGRATIONS_RUN_RETENTION_DAYS", default=90)
+INTEGRATIONS_PO_MAX_ATTEMPTS = env.int("INTEGRATIONS_PO_MAX_ATTEMPTS", default=8)
+INTEGRATIONS_PO_RETRY_BASE_SECONDS = env.float("INTEGRATIONS_PO_RETRY_BASE_SECONDS", default=120)
+INTEGRATIONS_PO_RETRY_EVERY_SECONDS = env.int("INTEGRATIONS_PO_RETRY_EVERY_SECONDS", default=300)
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,644 @@
+"""The merchant's catalog admin. Every save goes through ``catalog.services`` (slugs, the tree,
+price history) and every stock change through ``catalog.stock.adjust_stock`` (movements)."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Sum
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from . import services, stock
+from .admin_forms import (
+    CategoryAdminForm,
+    ChangeCategoryForm,
+    DigitalAssetForm,
+    PriceChangeForm,
+    ProductAdminForm,
+    ProductGroupAdminForm,
+    ProductImageForm,
+    SetComponentForm,
+    SetComponentInlineFormSet,
+    StockAdjustmentForm,
+    VariantForm,
+    VariantInlineFormSet,
+)
+from .models import (
+    Attribute,
+    AttributeValue,
+    BackInStockSubscription,
+    Category,
+    DigitalAsset,
+    DownloadGrant,
+    PriceHistory,
+    Product,
+    ProductGroup,
+    ProductImage,
+    SetComponent,
+    StockItem,
+    StockMovement,
+    StockReservation,
+    Variant,
+    Warehouse,
+)
+from .selectors import available_expression, low_stock_expression
+
+# --- Attributes and categories -------------------------------------------------------------------
+
+
+class AttributeValueInline(admin.TabularInline):
+    model = AttributeValue
+    extra = 1
+    fields = ["value", "slug", "position", "color"]
+
+
+@admin.register(Attribute)
+class AttributeAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "store", "position", "is_swatch"]
+    list_filter = ["store"]
+    search_fields = ["name", "slug"]
+    inlines = [AttributeValueInline]
+
+    def save_model(self, request, obj, form, change):
+        obj.slug = services.slugify_pl(obj.slug or obj.name, max_length=80) or "cecha"
+        super().save_model(request, obj, form, change)
+
+    def save_formset(self, request, form, formset, change):
+        for value in formset.save(commit=False):
+            value.slug = services.slugify_pl(value.slug or value.value, max_length=80) or "wartosc"
+            value.save()
+        for value in formset.deleted_objects:
+            value.delete()
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    form = CategoryAdminForm
+    list_display = ["indented_name", "slug", "store", "position", "is_published", "product_count"]
+    list_filter = ["store", "is_published"]
+    search_fields = ["name", "slug"]
+    ordering = ["store", "path"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(n_products=Count("products"))
+
+    @admin.display(description=gettext_lazy("name"), ordering="path")
+    def indented_name(self, obj):
+        return format_html("{}{}", "— " * obj.depth, obj.name)
+
+    @admin.display(description=gettext_lazy("products"), ordering="n_products")
+    def product_count(self, obj):
+        return obj.n_products
+
+    def save_model(self, request, obj, form, change):
+        services.save_category(category=obj)
+
+    def delete_model(self, request, obj):
+        try:
+            services.delete_category(category=obj)
+        except ValidationError as exc:
+            self.message_user(request, "; ".join(exc.messages), messages.ERROR)
+
+    def delete_queryset(self, request, queryset):
+        for category in queryset.order_by("-depth"):
+            self.delete_model(request, category)
+
+
+# --- Products ------------------------------------------------------------------------------------
+
+
+class VariantInline(admin.StackedInline):
+    model = Variant
+    form = VariantForm
+    formset = VariantInlineFormSet
+    extra = 0
+    min_num = 1
+    show_change_link = True
+    autocomplete_fields = ["attribute_values"]
+    readonly_fields = ["stock_summary"]
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    ("sku", "ean", "name"),
+                    "attribute_values",
+                    ("price", "compare_at_price", "cost_price"),
+                )
+            },
+        ),
+        (
+            gettext_lazy("Stock and shipping"),
+            {
+                "fields": (
+                    ("track_stock", "backorder", "low_stock_threshold"),
+                    ("is_preorder", "release_date", "preorder_limit"),
+                    ("weight_grams", "position", "is_active"),
+                    "stock_summary",
+                )
+            },
+        ),
+    )
+
+    @admin.display(description=gettext_lazy("stock"))
+    def stock_summary(self, obj):
+        if not obj.pk:
+            return "—"
+        a = stock.availability(obj)
+        url = reverse("admin:catalog_variant_adjust_stock", args=[obj.pk])
+        return format_html(
+            '{} / {} / {} ({}) · <a href="{}">{}</a>',
+            a.on_hand,
+            a.reserved,
+            a.available if a.available < stock.UNLIMITED else "∞",
+            a.status,
+            url,
+            _("adjust stock"),
+        )
+
+
+class ProductImageInline(admin.TabularInline):
+    model = ProductImage
+    form = ProductImageForm
+    extra = 1
+    fields = ["preview", "image", "variant", "alt", "position"]
+    readonly_fields = ["preview"]
+
+    @admin.display(description=gettext_lazy("preview"))
+    def preview(self, obj):
+        if not obj.pk or not obj.image:
+            return ""
+        from .images import thumbnail_url
+
+        return format_html('<img src="{}" width="64" height="64" alt="">', thumbnail_url(obj.image.name, 96))
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "variant":
+            product_id = request.resolver_match.kwargs.get("object_id") if request.resolver_match else None
+            kwargs["queryset"] = (
+                Variant.objects.filter(product_id=product_id) if product_id else Variant.objects.none()
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class SetComponentInline(admin.TabularInline):
+    model = SetComponent
+    fk_name = "set_product"
+    form = SetComponentForm
+    formset = SetComponentInlineFormSet
+    extra = 1
+    autocomplete_fields = ["variant"]
+    verbose_name = gettext_lazy("set component")
+    verbose_name_plural = gettext_lazy("set contents (for product sets only)")
+
+
+class StockStateFilter(admin.SimpleListFilter):
+    title = gettext_lazy("stock state")
+    parameter_name = "stock"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("available", _("available")),
+            ("low", _("low stock")),
+            ("out", _("sold out")),
+        ]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value == "available":
+            return queryset.annotate(_available=available_expression()).filter(_available=True)
+        if value == "out":
+            return queryset.annotate(_available=available_expression()).filter(_available=False)
+        if value == "low":
+            return queryset.annotate(_low=low_stock_expression()).filter(_low=True)
+        return queryset
+
+
+@admin.register(Product)
+class ProductAdmin(admin.ModelAdmin):
+    form = ProductAdminForm
+    list_display = ["name", "kind", "category", "price_display", "units", "is_published", "store"]
+    list_filter = ["store", "kind", "is_published", StockStateFilter, "category"]
+    list_select_related = ["category", "store"]
+    search_fields = ["name", "slug", "brand", "variants__sku", "variants__ean"]
+    autocomplete_fields = ["related", "recommended", "category"]
+    filter_horizontal = ["variant_attributes"]
+    inlines = [VariantInline, ProductImageInline, SetComponentInline]
+    actions = ["publish", "unpublish", "change_category", "change_price"]
+    list_per_page = 50
+    fieldsets = (
+        (
+            None,
+            {"fields": ("store", "kind", "name", "slug", "category", "brand", "vat_rate", "is_published")},
+        ),
+        (gettext_lazy("Description"), {"fields": ("description",)}),
+        (gettext_lazy("Variants"), {"fields": ("variant_attributes",)}),
+        (gettext_lazy("Related and recommended"), {"fields": ("related", "recommended")}),
+    )
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(units=Sum("variants__stock_items__quantity"))
+
+    @admin.display(description=gettext_lazy("from"), ordering="min_price")
+    def price_display(self, obj):
+        from .templatetags.catalog_tags import money
+
+        return money(obj.min_price, obj.store.currency) if obj.min_price is not None else "—"
+
+    @admin.display(description=gettext_lazy("units on hand"), ordering="units")
+    def units(self, obj):
+        return obj.units or 0
+
+    def save_form(self, request, form, change):
+        product = super().save_form(request, form, change)
+        # The variant inlines are validated before the product's M2M fields are saved: tell them
+        # which attributes every variant must have.
+        product._pending_variant_attributes = list(form.cleaned_data.get("variant_attributes") or [])
+        return product
+
+    def save_model(self, request, obj, form, change):
+        services.save_product(product=obj)
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is Variant:
+            for obj in formset.deleted_objects:
+                obj.delete()
+            for variant_form in formset.forms:
+                data = getattr(variant_form, "cleaned_data", None)
+                if (
+                    not data
+                    or data.get("DELETE")
+                    or (not variant_form.has_changed() and variant_form.instance.pk)
+                ):
+                    continue
+                variant = variant_form.save(commit=False)
+                variant.product = form.instance
+                variant.store_id = form.instance.store_id
+                services.save_variant(variant=variant, attribute_values=data.get("attribute_values") or [])
+            services.refresh_products(product_ids=[form.instance.pk])
+            return
+        if formset.model is SetComponent:
+            formset.save(commit=False)
+            for obj in formset.deleted_objects:
+                obj.delete()
+            components = [
+                (f.cleaned_data["variant"], f.cleaned_data["quantity"])
+                for f in formset.forms
+                if getattr(f, "cleaned_data", None)
+                and f.cleaned_data.get("variant")
+                and not f.cleaned_data.get("DELETE")
+            ]
+            if components or form.instance.kind == Product.Kind.SET:
+                services.set_components(set_product=form.instance, components=components)
+            return
+        super().save_formset(request, form, formset, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        services.refresh_products(product_ids=[form.instance.pk])
+
+    # --- bulk actions ---
+
+    @admin.action(description=gettext_lazy("Publish selected products"))
+    def publish(self, request, queryset):
+        n = services.set_published(products=queryset, published=True)
+        self.message_user(request, _("Published %(n)d products.") % {"n": n}, messages.SUCCESS)
+
+    @admin.action(description=gettext_lazy("Unpublish selected products"))
+    def unpublish(self, request, queryset):
+        n = services.set_published(products=queryset, published=False)
+        self.message_user(request, _("Unpublished %(n)d products.") % {"n": n}, messages.SUCCESS)
+
+    def _intermediate(self, request, queryset, form, title, action):
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "form": form,
+            "queryset": queryset,
+            "action": action,
+            "opts": self.model._meta,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "catalog/admin/bulk_action.html", context)
+
+    @admin.action(description=gettext_lazy("Move selected products to a category"))
+    def change_category(self, request, queryset):
+        store_ids = set(queryset.values_list("store_id", flat=True))
+        if len(store_ids) > 1:
+            self.message_user(request, _("Select products of one store only."), messages.ERROR)
+            return None
+        form = ChangeCategoryForm(request.POST if "apply" in request.POST else None, store_ids=store_ids)
+        if "apply" in request.POST and form.is_valid():
+            try:
+                n = services.move_to_category(products=queryset, category=form.cleaned_data["category"])
+            except ValidationError as exc:
+                self.message_user(request, "; ".join(exc.messages), messages.ERROR)
+                return None
+            self.message_user(request, _("Moved %(n)d products.") % {"n": n}, messages.SUCCESS)
+            return None
+        return self._intermediate(
+            request, queryset, form, _("Move products to a category"), "change_category"
+        )
+
+    @admin.action(description=gettext_lazy("Change prices of selected products by %"))
+    def change_price(self, request, queryset):
+        form = PriceChangeForm(request.POST if "apply" in request.POST else None)
+        if "apply" in request.POST and form.is_valid():
+            try:
+                n = services.change_prices_by_percent(products=queryset, percent=form.cleaned_data["percent"])
+            except ValidationError as exc:
+                self.message_user(request, "; ".join(exc.messages), messages.ERROR)
+                return None
+            self.message_user(request, _("Changed the price of %(n)d variants.") % {"n": n}, messages.SUCCESS)
+            return None
+        return self._intermediate(request, queryset, form, _("Change prices by a percentage"), "change_price")
+
+
+# --- Variants, stock and prices ------------------------------------------------------------------
+
+
+class StockItemInline(admin.TabularInline):
+    model = StockItem
+    extra = 0
+    can_delete = False
+    fields = ["warehouse", "quantity"]
+    readonly_fields = ["warehouse", "quantity"]
+    verbose_name_plural = gettext_lazy("stock per warehouse (change it with 'Adjust stock')")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class PriceHistoryInline(admin.TabularInline):
+    model = PriceHistory
+    extra = 0
+    can_delete = False
+    fields = ["valid_from", "price", "compare_at_price"]
+    readonly_fields = fields
+    ordering = ["-valid_from"]
+    verbose_name_plural = gettext_lazy("price history")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class DigitalAssetInline(admin.TabularInline):
+    model = DigitalAsset
+    form = DigitalAssetForm
+    extra = 0
+    fields = ["title", "file", "download_limit", "link_valid_days"]
+
+
+@admin.register(Variant)
+class VariantAdmin(admin.ModelAdmin):
+    form = VariantForm
+    list_display = [
+        "__str__",
+        "sku",
+        "ean",
+        "price",
+        "compare_at_price",
+        "is_active",
+        "is_preorder",
+        "on_hand",
+    ]
+    list_filter = ["product__store", "is_active", "is_preorder", "track_stock", "product__kind"]
+    list_select_related = ["product"]
+    search_fields = ["sku", "ean", "name", "product__name"]
+    autocomplete_fields = ["attribute_values"]
+    inlines = [StockItemInline, DigitalAssetInline, PriceHistoryInline]
+    readonly_fields = ["product_link", "preorder_sold"]
+    fieldsets = (
+        (None, {"fields": ("product_link", ("sku", "ean", "name"), "attribute_values")}),
+        (gettext_lazy("Price"), {"fields": (("price", "compare_at_price", "cost_price"),)}),
+        (
+            gettext_lazy("Stock and shipping"),
+            {
+                "fields": (
+                    ("track_stock", "backorder", "low_stock_threshold"),
+                    ("is_preorder", "release_date", "preorder_limit", "preorder_sold"),
+                    ("weight_grams", "position", "is_active"),
+                )
+            },
+        ),
+    )
+
+    def has_add_permission(self, request):
+        return False  # variants are added on their product's page
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(units=Sum("stock_items__quantity"))
+
+    @admin.display(description=gettext_lazy("on hand"), ordering="units")
+    def on_hand(self, obj):
+        return obj.units or 0
+
+    @admin.display(description=gettext_lazy("product"))
+    def product_link(self, obj):
+        url = reverse("admin:catalog_product_change", args=[obj.product_id])
+        return format_html('<a href="{}">{}</a>', url, obj.product.name)
+
+    def save_model(self, request, obj, form, change):
+        services.save_variant(variant=obj, attribute_values=form.cleaned_data.get("attribute_values") or [])
+
+    def save_related(self, request, form, formsets, change):
+        for formset in formsets:
+            self.save_formset(request, form, formset, change)
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:variant_id>/stock/",
+                self.admin_site.admin_view(self.adjust_stock_view),
+                name="catalog_variant_adjust_stock",
+            ),
+            *super().get_urls(),
+        ]
+
+    def adjust_stock_view(self, request, variant_id: int):
+        variant = get_object_or_404(Variant.objects.select_related("product", "store"), pk=variant_id)
+        if not self.has_change_permission(request, variant):
+            return HttpResponseRedirect(reverse("admin:index"))
+        form = StockAdjustmentForm(request.POST or None, variant=variant)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            kwargs = {"delta": data["quantity"]} if data["mode"] == "delta" else {"set_to": data["quantity"]}
+            try:
+                item = stock.adjust_stock(
+                    variant=variant,
+                    warehouse=data["warehouse"],
+                    reason=data["reason"],
+                    note=data["note"],
+                    user=request.user,
+                    **kwargs,
+                )
+            except ValueError as exc:
+                form.add_error("quantity", str(exc))
+            else:
+                self.message_user(
+                    request,
+                    _("Stock of %(variant)s in %(warehouse)s is now %(n)d.")
+                    % {"variant": variant, "warehouse": data["warehouse"], "n": item.quantity},
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(request.path)
+        movements = (
+            StockMovement.objects.filter(stock_item__variant=variant)
+            .select_related("stock_item__warehouse", "user")
+            .order_by("-created_at", "-pk")[:50]
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Adjust stock: %(variant)s") % {"variant": variant},
+            "variant": variant,
+            "form": form,
+            "availability": stock.availability(variant),
+            "items": StockItem.objects.filter(variant=variant).select_related("warehouse"),
+            "movements": movements,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "catalog/admin/adjust_stock.html", context)
+
+
+@admin.register(Warehouse)
+class WarehouseAdmin(admin.ModelAdmin):
+    list_display = ["name", "code", "store", "priority", "is_active"]
+    list_filter = ["store", "is_active"]
+    search_fields = ["name", "code"]
+
+
+@admin.register(StockMovement)
+class StockMovementAdmin(admin.ModelAdmin):
+    """The history of every on-hand number: read-only."""
+
+    list_display = [
+        "created_at",
+        "variant",
+        "warehouse",
+        "delta",
+        "quantity_after",
+        "reason",
+        "reference",
+        "user",
+        "note",
+    ]
+    list_filter = ["reason", "stock_item__warehouse", "created_at"]
+    list_select_related = ["stock_item__variant__product", "stock_item__warehouse", "user"]
+    search_fields = ["stock_item__variant__sku", "stock_item__variant__ean", "reference", "note"]
+    date_hierarchy = "created_at"
+
+    @admin.display(description=gettext_lazy("variant"))
+    def variant(self, obj):
+        return obj.stock_item.variant
+
+    @admin.display(description=gettext_lazy("warehouse"))
+    def warehouse(self, obj):
+        return obj.stock_item.warehouse
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(StockReservation)
+class StockReservationAdmin(admin.ModelAdmin):
+    list_display = ["reference", "variant", "quantity", "expires_at", "is_active"]
+    list_select_related = ["variant__product"]
+    search_fields = ["reference", "variant__sku"]
+
+    @admin.display(description=gettext_lazy("active"), boolean=True)
+    def is_active(self, obj):
+        return obj.expires_at > timezone.now()
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+# --- Groups, digital goods, alerts ---------------------------------------------------------------
+
+
+@admin.register(ProductGroup)
+class ProductGroupAdmin(admin.ModelAdmin):
+    form = ProductGroupAdminForm
+    list_display = ["name", "slug", "kind", "store", "is_published", "position"]
+    list_filter = ["store", "kind", "is_published"]
+    search_fields = ["name", "slug"]
+    autocomplete_fields = ["products", "rule_category"]
+
+    def save_model(self, request, obj, form, change):
+        services.save_group(group=obj)
+
+
+@admin.register(DigitalAsset)
+class DigitalAssetAdmin(admin.ModelAdmin):
+    form = DigitalAssetForm
+    list_display = ["title", "variant", "download_limit", "link_valid_days"]
+    search_fields = ["title", "variant__sku", "variant__product__name"]
+    autocomplete_fields = ["variant"]
+
+
+@admin.register(DownloadGrant)
+class DownloadGrantAdmin(admin.ModelAdmin):
+    list_display = [
+        "email",
+        "asset",
+        "reference",
+        "expires_at",
+        "downloads_left",
+        "download_count",
+        "last_downloaded_at",
+    ]
+    list_select_related = ["asset"]
+    search_fields = ["email", "reference"]
+    readonly_fields = ["asset", "email", "reference", "download_count", "last_downloaded_at", "created_at"]
+    fields = [
+        "asset",
+        "email",
+        "reference",
+        "expires_at",
+        "downloads_left",
+        "download_count",
+        "last_downloaded_at",
+    ]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(BackInStockSubscription)
+class BackInStockSubscriptionAdmin(admin.ModelAdmin):
+    list_display = ["email", "variant", "language", "confirmed_at", "created_at"]
+    list_filter = [("confirmed_at", admin.EmptyFieldListFilter), "language"]
+    list_select_related = ["variant__product"]
+    search_fields = ["email", "variant__sku", "variant__product__name"]
+    readonly_fields = ["variant", "email", "language", "confirmed_at", "notified_at", "created_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(AttributeValue)
+class AttributeValueAdmin(admin.ModelAdmin):
+    """Registered for the variant form's autocomplete; edited on the attribute's page."""
+
+    search_fields = ["value", "attribute__name"]
+    list_display = ["value", "attribute", "position", "color"]
+    list_select_related = ["attribute"]
+
+    def get_model_perms(self, request):
+        return {}  # hidden from the admin index

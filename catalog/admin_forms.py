@@ -1,0 +1,467 @@
+"""Admin forms: every merchant input is validated here with a clear message, and saved through
+``catalog.services`` / ``catalog.stock`` by the admin classes (never a 500, nothing lost)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import forms
+from django.contrib.admin.utils import NestedObjects
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import router
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from . import services
+from .images import process_upload, safe_filename
+from .models import (
+    Category,
+    DigitalAsset,
+    Product,
+    ProductGroup,
+    ProductImage,
+    SetComponent,
+    StockMovement,
+    Variant,
+    Warehouse,
+)
+
+
+class CategoryAdminForm(forms.ModelForm):
+    class Meta:
+        model = Category
+        fields = ["store", "parent", "name", "slug", "description", "position", "is_published"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["slug"].required = False
+        self.fields["slug"].help_text = _("Empty: made from the name (Polish letters transliterated).")
+
+    def clean(self):
+        data = super().clean()
+        parent, store = data.get("parent"), data.get("store")
+        if parent is not None and store is not None and parent.store_id != store.pk:
+            self.add_error("parent", _("The parent category belongs to another store."))
+        if (
+            parent is not None
+            and self.instance.pk
+            and (parent.pk == self.instance.pk or f"/{self.instance.pk}/" in (parent.path or ""))
+        ):
+            self.add_error("parent", _("A category cannot be placed inside itself."))
+        return data
+
+    def validate_unique(self):
+        # Slugs are made unique by the service (suffix -2, -3); do not reject a free-typed clash.
+        exclude = self._get_validation_exclusions()
+        exclude.add("slug")
+        try:
+            self.instance.validate_unique(exclude=exclude)
+        except ValidationError as e:
+            self._update_errors(e)
+
+
+class ProductAdminForm(forms.ModelForm):
+    class Meta:
+        model = Product
+        fields = [
+            "store",
+            "kind",
+            "name",
+            "slug",
+            "category",
+            "brand",
+            "description",
+            "vat_rate",
+            "is_published",
+            "variant_attributes",
+            "related",
+            "recommended",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "slug" in self.fields:
+            self.fields["slug"].required = False
+            self.fields["slug"].help_text = _("Empty: made from the name (Polish letters transliterated).")
+
+    def clean(self):
+        data = super().clean()
+        store, category = data.get("store"), data.get("category")
+        if store is not None and category is not None and category.store_id != store.pk:
+            self.add_error("category", _("The category belongs to another store."))
+        for name in ("related", "recommended"):
+            others = data.get(name)
+            if others is not None and store is not None:
+                if any(p.store_id != store.pk for p in others):
+                    self.add_error(name, _("Choose products of the same store."))
+                if self.instance.pk and any(p.pk == self.instance.pk for p in others):
+                    self.add_error(name, _("A product cannot be related to itself."))
+        attributes = data.get("variant_attributes")
+        if attributes is not None and store is not None and any(a.store_id != store.pk for a in attributes):
+            self.add_error("variant_attributes", _("Choose attributes of the same store."))
+        return data
+
+    def validate_unique(self):
+        exclude = self._get_validation_exclusions()
+        exclude.add("slug")
+        try:
+            self.instance.validate_unique(exclude=exclude)
+        except ValidationError as e:
+            self._update_errors(e)
+
+
+class VariantForm(forms.ModelForm):
+    """A variant in the product's inline or on its own page: prices, SKU, attribute values."""
+
+    class Meta:
+        model = Variant
+        fields = [
+            "sku",
+            "ean",
+            "name",
+            "attribute_values",
+            "price",
+            "compare_at_price",
+            "cost_price",
+            "weight_grams",
+            "position",
+            "is_active",
+            "track_stock",
+            "backorder",
+            "low_stock_threshold",
+            "is_preorder",
+            "release_date",
+            "preorder_limit",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("price", "compare_at_price", "cost_price"):
+            if name in self.fields:
+                self.fields[name].min_value = Decimal("0")
+                self.fields[name].validators.append(_not_negative)
+        if "attribute_values" in self.fields:
+            self.fields["attribute_values"].queryset = self.fields[
+                "attribute_values"
+            ].queryset.select_related("attribute")
+
+    def _product(self) -> Product | None:
+        """The product (possibly not saved yet when it is being added with its variants)."""
+        try:
+            return self.instance.product
+        except Product.DoesNotExist:
+            return None
+
+    def clean_ean(self):
+        ean = (self.cleaned_data.get("ean") or "").strip()
+        if ean and (not ean.isdigit() or len(ean) not in (8, 12, 13, 14)):
+            raise ValidationError(_("An EAN/GTIN has 8, 12, 13 or 14 digits."))
+        if ean:
+            from stdnum import ean as stdnum_ean
+
+            if not stdnum_ean.is_valid(ean):
+                raise ValidationError(_("This EAN/GTIN has a wrong check digit."))
+        return ean
+
+    def clean(self):
+        data = super().clean()
+        price, compare = data.get("price"), data.get("compare_at_price")
+        if price is not None and compare is not None and compare <= price:
+            self.add_error("compare_at_price", _("The compare-at price must be higher than the price."))
+        if data.get("is_preorder") and not data.get("release_date"):
+            self.add_error("release_date", _("A pre-order needs a release date."))
+        product = self._product()
+        if product is not None and "attribute_values" in data and not data.get("DELETE"):
+            required = getattr(product, "_pending_variant_attributes", None)
+            if required is None:
+                required = list(product.variant_attributes.all()) if product.pk else []
+            _check_attributes(self, required, list(data.get("attribute_values") or []))
+        sku = data.get("sku")
+        store_id = product.store_id if product is not None else None
+        if sku and store_id:
+            clash = Variant.objects.filter(store_id=store_id, sku=sku).exclude(pk=self.instance.pk)
+            if clash.exists():
+                self.add_error(
+                    "sku", _("Another variant in this store already has SKU %(sku)s.") % {"sku": sku}
+                )
+        return data
+
+    def validate_unique(self):
+        # store is set by the service on save; the SKU clash is checked in clean() above.
+        pass
+
+
+def _not_negative(value):
+    if value is not None and value < 0:
+        raise ValidationError(_("The value cannot be negative."))
+
+
+def _check_attributes(form, required, values) -> None:
+    required_ids = {a.pk for a in required}
+    by_attribute: dict[int, list] = {}
+    for v in values:
+        by_attribute.setdefault(v.attribute_id, []).append(v)
+    missing = sorted(a.name for a in required if a.pk not in by_attribute)
+    if missing:
+        form.add_error(
+            "attribute_values", _("Choose a value for: %(names)s.") % {"names": ", ".join(missing)}
+        )
+    extra = sorted({vs[0].attribute.name for a, vs in by_attribute.items() if a not in required_ids})
+    if extra:
+        form.add_error(
+            "attribute_values",
+            _("These attributes are not variant attributes of the product: %(names)s.")
+            % {"names": ", ".join(extra)},
+        )
+    doubled = sorted(vs[0].attribute.name for vs in by_attribute.values() if len(vs) > 1)
+    if doubled:
+        form.add_error(
+            "attribute_values", _("Choose only one value of: %(names)s.") % {"names": ", ".join(doubled)}
+        )
+
+
+class ProtectedDeleteFormSetMixin:
+    """Refuse, with a message, to delete rows other rows depend on (orders, sets)."""
+
+    def clean(self):
+        super().clean()
+        for form in self.forms:
+            if (
+                not hasattr(form, "cleaned_data")
+                or not form.cleaned_data.get("DELETE")
+                or not form.instance.pk
+            ):
+                continue
+            collector = NestedObjects(using=router.db_for_write(type(form.instance)))
+            collector.collect([form.instance])
+            if collector.protected:
+                raise ValidationError(
+                    _(
+                        "%(obj)s cannot be deleted because other records use it (%(used)s); deactivate it instead."
+                    )
+                    % {
+                        "obj": form.instance,
+                        "used": ", ".join(
+                            sorted({str(type(o)._meta.verbose_name) for o in collector.protected})
+                        ),
+                    }
+                )
+
+
+class VariantInlineFormSet(ProtectedDeleteFormSetMixin, forms.BaseInlineFormSet):
+    def clean(self):
+        super().clean()
+        skus = [
+            f.cleaned_data.get("sku")
+            for f in self.forms
+            if getattr(f, "cleaned_data", None) and not f.cleaned_data.get("DELETE")
+        ]
+        skus = [s for s in skus if s]
+        if len(skus) != len(set(skus)):
+            raise ValidationError(_("Two variants have the same SKU."))
+
+
+class SetComponentInlineFormSet(forms.BaseInlineFormSet):
+    """A set cannot contain itself, a variant of itself, nor another set; quantities >= 1."""
+
+    def clean(self):
+        super().clean()
+        product = self.instance
+        components = []
+        for form in self.forms:
+            data = getattr(form, "cleaned_data", None)
+            if not data or data.get("DELETE") or not data.get("variant"):
+                continue
+            components.append((data["variant"], data.get("quantity")))
+        if not components:
+            return
+        kind = getattr(product, "kind", None)
+        if kind != Product.Kind.SET:
+            raise ValidationError(_("Only a product of kind 'product set' can have components."))
+        try:
+            services.validate_set_components(set_product=product, components=components)
+        except ValidationError as exc:
+            raise ValidationError(exc.messages) from exc
+
+
+class SetComponentForm(forms.ModelForm):
+    class Meta:
+        model = SetComponent
+        fields = ["variant", "quantity"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["quantity"].min_value = 1
+        self.fields["quantity"].widget.attrs["min"] = 1
+
+    def validate_unique(self):
+        pass  # checked by the formset (a variant listed twice) with a clearer message
+
+
+class ProductImageForm(forms.ModelForm):
+    """Uploads are verified, size-limited, re-encoded (EXIF dropped) and renamed safely."""
+
+    class Meta:
+        model = ProductImage
+        fields = ["image", "variant", "alt", "position"]
+
+    def clean_image(self):
+        upload = self.cleaned_data.get("image")
+        if not isinstance(upload, UploadedFile):  # unchanged existing file, or nothing
+            return upload
+        processed = process_upload(upload)
+        self.instance.checksum = processed.checksum
+        return processed.content
+
+    def clean(self):
+        data = super().clean()
+        variant = data.get("variant")
+        product = self.instance.product if self.instance.product_id else None
+        if variant is not None and product is not None and variant.product_id != product.pk:
+            self.add_error("variant", _("The variant belongs to another product."))
+        return data
+
+
+class DigitalAssetForm(forms.ModelForm):
+    class Meta:
+        model = DigitalAsset
+        fields = ["variant", "title", "file", "download_limit", "link_valid_days"]
+
+    def clean_file(self):
+        upload = self.cleaned_data.get("file")
+        if isinstance(upload, UploadedFile):
+            upload.name = safe_filename(upload.name, default_stem="download")
+        return upload
+
+    def clean_download_limit(self):
+        value = self.cleaned_data.get("download_limit")
+        if value is not None and value < 1:
+            raise ValidationError(_("Allow at least one download."))
+        return value
+
+    def clean_link_valid_days(self):
+        value = self.cleaned_data.get("link_valid_days")
+        if value is not None and value < 1:
+            raise ValidationError(_("A link must be valid for at least one day."))
+        return value
+
+
+class ProductGroupAdminForm(forms.ModelForm):
+    class Meta:
+        model = ProductGroup
+        fields = [
+            "store",
+            "name",
+            "slug",
+            "description",
+            "kind",
+            "products",
+            "rule_new_days",
+            "rule_on_sale",
+            "rule_category",
+            "rule_min_price",
+            "rule_max_price",
+            "is_published",
+            "position",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["slug"].required = False
+
+    def clean(self):
+        data = super().clean()
+        lo, hi = data.get("rule_min_price"), data.get("rule_max_price")
+        for name in ("rule_min_price", "rule_max_price"):
+            if data.get(name) is not None and data[name] < 0:
+                self.add_error(name, _("The value cannot be negative."))
+        if lo is not None and hi is not None and lo > hi:
+            self.add_error("rule_max_price", _("The maximum price must not be below the minimum price."))
+        store = data.get("store")
+        if (
+            store is not None
+            and data.get("rule_category") is not None
+            and data["rule_category"].store_id != store.pk
+        ):
+            self.add_error("rule_category", _("The category belongs to another store."))
+        if store is not None and any(p.store_id != store.pk for p in data.get("products") or []):
+            self.add_error("products", _("Choose products of the same store."))
+        return data
+
+    def validate_unique(self):
+        exclude = self._get_validation_exclusions()
+        exclude.add("slug")
+        try:
+            self.instance.validate_unique(exclude=exclude)
+        except ValidationError as e:
+            self._update_errors(e)
+
+
+# --- Intermediate forms of bulk actions and stock ------------------------------------------------
+
+
+class ChangeCategoryForm(forms.Form):
+    category = forms.ModelChoiceField(
+        label=gettext_lazy("New category"),
+        queryset=Category.objects.none(),
+        required=False,
+        help_text=gettext_lazy("Empty: remove the products from their category."),
+    )
+
+    def __init__(self, *args, store_ids=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["category"].queryset = Category.objects.filter(store_id__in=store_ids).order_by("path")
+
+
+class PriceChangeForm(forms.Form):
+    percent = forms.DecimalField(
+        label=gettext_lazy("Change by (%)"),
+        max_digits=6,
+        decimal_places=2,
+        min_value=Decimal("-99.99"),
+        max_value=Decimal("1000"),
+        help_text=gettext_lazy(
+            "-10 lowers prices by 10% (the old price becomes the crossed-out price), 5 raises them by 5%. "
+            "New prices are rounded to 0.01."
+        ),
+    )
+
+    def clean_percent(self):
+        value = self.cleaned_data["percent"]
+        if value == 0:
+            raise ValidationError(_("Enter a change other than 0%."))
+        return value
+
+
+class StockAdjustmentForm(forms.Form):
+    MODES = [("delta", gettext_lazy("add or remove units")), ("set_to", gettext_lazy("set the count to"))]
+
+    warehouse = forms.ModelChoiceField(label=gettext_lazy("Warehouse"), queryset=Warehouse.objects.none())
+    mode = forms.ChoiceField(label=gettext_lazy("Change"), choices=MODES, initial="delta")
+    quantity = forms.IntegerField(
+        label=gettext_lazy("Units"),
+        min_value=-1_000_000,
+        max_value=1_000_000,
+        help_text=gettext_lazy(
+            "With 'add or remove': +5 delivered, -2 damaged. With 'set': the counted number."
+        ),
+    )
+    reason = forms.ChoiceField(label=gettext_lazy("Reason"), choices=StockMovement.Reason.choices)
+    note = forms.CharField(label=gettext_lazy("Note"), max_length=255, required=False)
+
+    def __init__(self, *args, variant: Variant, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.variant = variant
+        self.fields["warehouse"].queryset = Warehouse.objects.filter(
+            store_id=variant.store_id, is_active=True
+        )
+        self.fields["reason"].initial = StockMovement.Reason.ADJUSTMENT
+
+    def clean(self):
+        data = super().clean()
+        if data.get("mode") == "set_to" and data.get("quantity") is not None and data["quantity"] < 0:
+            self.add_error("quantity", _("Stock cannot be negative."))
+        if data.get("mode") == "delta" and data.get("quantity") == 0:
+            self.add_error("quantity", _("Enter a change other than 0."))
+        return data
