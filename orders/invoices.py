@@ -1,0 +1,415 @@
+"""VAT invoices: numbering without gaps, the printed data, and the PDF.
+
+An invoice is issued once per order when it is paid (``orders.handlers`` reacts to the
+``order.paid`` domain event) and can be (re)issued from the admin. Issuing is idempotent: the
+order row is locked first, so two deliveries of the same event -- or a click in the admin while
+the event is delivered -- end with one invoice.
+
+Numbers are ``INVOICE_NUMBER_FORMAT`` (default ``FV/2026/11/0001``) per store, kind and month of
+issue (in the store's time zone). The month's :class:`~orders.models.InvoiceCounter` row is
+incremented under its row lock in the transaction that creates the invoice, so a number is only
+consumed when the invoice row commits: a rollback rolls the counter back too, and numbering has
+no gaps. The PDF is rendered after commit (WeasyPrint takes a moment; the counter lock must not
+wait for it) by a Celery task, and on demand when somebody downloads an invoice whose PDF is not
+there yet.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+
+from catalog.models import VatRate
+from shop import events
+
+from .formatting import format_money
+from .models import Invoice, InvoiceCounter, Order, money
+
+log = logging.getLogger(__name__)
+
+ZERO = Decimal("0.00")
+
+
+class InvoiceError(Exception):
+    """An invoice cannot be issued for this order (not paid, nothing to invoice)."""
+
+
+# --- Amount in words ("słownie") -----------------------------------------------------------------
+
+_UNITS = ["", "jeden", "dwa", "trzy", "cztery", "pięć", "sześć", "siedem", "osiem", "dziewięć"]
+_TEENS = [
+    "dziesięć",
+    "jedenaście",
+    "dwanaście",
+    "trzynaście",
+    "czternaście",
+    "piętnaście",
+    "szesnaście",
+    "siedemnaście",
+    "osiemnaście",
+    "dziewiętnaście",
+]
+_TENS = [
+    "",
+    "",
+    "dwadzieścia",
+    "trzydzieści",
+    "czterdzieści",
+    "pięćdziesiąt",
+    "sześćdziesiąt",
+    "siedemdziesiąt",
+    "osiemdziesiąt",
+    "dziewięćdziesiąt",
+]
+_HUNDREDS = [
+    "",
+    "sto",
+    "dwieście",
+    "trzysta",
+    "czterysta",
+    "pięćset",
+    "sześćset",
+    "siedemset",
+    "osiemset",
+    "dziewięćset",
+]
+_GROUPS = [
+    ("", "", ""),
+    ("tysiąc", "tysiące", "tysięcy"),
+    ("milion", "miliony", "milionów"),
+    ("miliard", "miliardy", "miliardów"),
+]
+
+
+def _plural(n: int, forms: tuple[str, str, str]) -> str:
+    """Polish plural: 1 złoty, 2-4 złote (but not 12-14), otherwise złotych."""
+    if n == 1:
+        return forms[0]
+    if n % 10 in (2, 3, 4) and n % 100 not in (12, 13, 14):
+        return forms[1]
+    return forms[2]
+
+
+def _below_thousand(n: int) -> list[str]:
+    words = [_HUNDREDS[n // 100]]
+    rest = n % 100
+    if 10 <= rest < 20:
+        words.append(_TEENS[rest - 10])
+    else:
+        words += [_TENS[rest // 10], _UNITS[rest % 10]]
+    return [w for w in words if w]
+
+
+def number_in_words_pl(n: int) -> str:
+    """``123`` -> ``"sto dwadzieścia trzy"`` (whole numbers below 10^12)."""
+    if n == 0:
+        return "zero"
+    if n < 0:
+        return "minus " + number_in_words_pl(-n)
+    words: list[str] = []
+    group = 0
+    while n:
+        n, part = divmod(n, 1000)
+        if part:
+            chunk = _below_thousand(part)
+            if group:
+                # "tysiąc", not "jeden tysiąc"
+                chunk = [] if part == 1 else chunk
+                chunk.append(_plural(part, _GROUPS[group]))
+            words = chunk + words
+        group += 1
+    return " ".join(words)
+
+
+def amount_in_words_pl(amount: Decimal, currency: str = "PLN") -> str:
+    """``Decimal("1234.50")`` -> ``"jeden tysiąc ... złote 50/100"`` as printed on Polish invoices."""
+    amount = money(amount)
+    whole = int(amount)
+    cents = int((amount - whole) * 100)
+    if currency.upper() == "PLN":
+        unit = _plural(whole, ("złoty", "złote", "złotych"))
+        return f"{number_in_words_pl(whole)} {unit} {cents:02d}/100"
+    return f"{number_in_words_pl(whole)} {currency.upper()} {cents:02d}/100"
+
+
+# --- What is printed ---------------------------------------------------------------------------------
+
+
+@dataclass
+class InvoiceLine:
+    name: str
+    sku: str
+    quantity: int
+    vat_rate: str
+    unit_net: Decimal
+    net: Decimal
+    vat: Decimal
+    gross: Decimal
+
+    @property
+    def vat_label(self) -> str:
+        return "zw" if self.vat_rate == VatRate.EXEMPT else f"{self.vat_rate}%"
+
+
+@dataclass
+class VatSummary:
+    vat_rate: str
+    net: Decimal
+    vat: Decimal
+    gross: Decimal
+
+    @property
+    def vat_label(self) -> str:
+        return "zw" if self.vat_rate == VatRate.EXEMPT else f"{self.vat_rate}%"
+
+
+def _split_gross(gross: Decimal, vat_rate: str) -> tuple[Decimal, Decimal]:
+    """(net, vat) of a gross amount: net rounded half-up once, VAT is the remainder, so
+    net + VAT always equals the gross the shopper paid."""
+    rate = VatRate.percent(vat_rate)
+    net = money(gross / (1 + rate / 100)) if rate else money(gross)
+    return net, gross - net
+
+
+def invoice_lines(order: Order, lines=None) -> list[InvoiceLine]:
+    """The invoice's positions: every order line after its share of the discount, then shipping
+    and the payment fee. ``lines`` may be passed when already loaded."""
+    result = []
+    for line in lines if lines is not None else order.lines.all():
+        gross = line.total - line.discount
+        net, vat = _split_gross(gross, line.vat_rate)
+        result.append(
+            InvoiceLine(
+                name=line.name,
+                sku=line.sku,
+                quantity=line.quantity,
+                vat_rate=line.vat_rate,
+                unit_net=money(net / line.quantity),
+                net=net,
+                vat=vat,
+                gross=gross,
+            )
+        )
+    if order.shipping_total:
+        net, vat = _split_gross(order.shipping_total, order.shipping_vat_rate)
+        result.append(
+            InvoiceLine(
+                name=f"Dostawa: {order.shipping_method_name}".strip().rstrip(":"),
+                sku="",
+                quantity=1,
+                vat_rate=order.shipping_vat_rate,
+                unit_net=net,
+                net=net,
+                vat=vat,
+                gross=order.shipping_total,
+            )
+        )
+    if order.payment_fee:
+        net, vat = _split_gross(order.payment_fee, VatRate.STANDARD)
+        result.append(
+            InvoiceLine(
+                name=f"Opłata za płatność: {order.payment_method_name}".strip().rstrip(":"),
+                sku="",
+                quantity=1,
+                vat_rate=VatRate.STANDARD,
+                unit_net=net,
+                net=net,
+                vat=vat,
+                gross=order.payment_fee,
+            )
+        )
+    return result
+
+
+def vat_summary(lines: list[InvoiceLine]) -> list[VatSummary]:
+    """Totals per VAT rate, highest rate first (the table under the positions)."""
+    groups: dict[str, VatSummary] = OrderedDict()
+    for line in lines:
+        s = groups.setdefault(line.vat_rate, VatSummary(line.vat_rate, ZERO, ZERO, ZERO))
+        s.net += line.net
+        s.vat += line.vat
+        s.gross += line.gross
+    return sorted(groups.values(), key=lambda s: VatRate.percent(s.vat_rate), reverse=True)
+
+
+def seller_data(store) -> dict:
+    return {
+        "name": store.company_name or store.name,
+        "address": store.company_address,
+        "tax_id": store.company_tax_id,
+        "bank_account": store.bank_account,
+        "email": store.support_email or store.sender_email,
+        "phone": store.phone,
+    }
+
+
+def buyer_data(order: Order) -> dict:
+    address = order.billing_address or order.shipping_address
+    data = {"name": "", "company_name": "", "tax_id": "", "address_lines": [], "email": order.email}
+    if address is not None:
+        data.update(
+            name=address.full_name,
+            company_name=address.company_name,
+            tax_id=address.tax_id,
+            address_lines=[
+                line
+                for line in (address.street, f"{address.postal_code} {address.city}".strip())
+                if line
+            ],
+            country=address.country,
+        )
+    return data
+
+
+# --- Issuing -------------------------------------------------------------------------------------------
+
+
+def format_number(*, year: int, month: int, sequence: int, kind: str = Invoice.Kind.INVOICE) -> str:
+    pattern = getattr(settings, "INVOICE_NUMBER_FORMAT", "FV/{year}/{month:02d}/{sequence:04d}")
+    number = pattern.format(year=year, month=month, sequence=sequence)
+    if kind == Invoice.Kind.CORRECTION:
+        number = "K" + number
+    return number
+
+
+def next_sequence(*, store, kind: str, year: int, month: int) -> int:
+    """Take the next number of (store, kind, month) under the counter's row lock.
+
+    Must run inside the transaction that creates the invoice: the lock is held until it commits,
+    so concurrent issuers queue here and a rolled-back invoice gives its number back.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("next_sequence() must run inside the invoice's transaction")
+    try:
+        with transaction.atomic():
+            InvoiceCounter.objects.get_or_create(store=store, kind=kind, year=year, month=month)
+    except IntegrityError:  # another transaction created this month's row at the same moment
+        pass
+    counter = InvoiceCounter.objects.select_for_update().get(store=store, kind=kind, year=year, month=month)
+    counter.last_number += 1
+    counter.save(update_fields=["last_number"])
+    return counter.last_number
+
+
+def issue_invoice(*, order: Order, render: str = "after_commit") -> Invoice:
+    """The order's VAT invoice, issued now if it has none yet (idempotent).
+
+    ``render``: ``"after_commit"`` (default) renders the PDF in a Celery task once the invoice
+    committed; ``"now"`` renders it in this call (admin, tests); ``"never"`` leaves it for the
+    first download.
+    """
+    with transaction.atomic():
+        order = Order.objects.select_for_update().select_related("store").get(pk=order.pk)
+        existing = Invoice.objects.filter(order=order, kind=Invoice.Kind.INVOICE).first()
+        if existing is not None:
+            return existing
+        if order.payment_status == Order.PaymentStatus.UNPAID and order.paid_at is None:
+            raise InvoiceError(f"Order {order.number} is not paid; no invoice is issued before payment.")
+        lines = invoice_lines(order, list(order.lines.all()))
+        if not lines:
+            raise InvoiceError(f"Order {order.number} has nothing to invoice.")
+        store = order.store
+        issued_at = timezone.now()
+        local = timezone.localtime(issued_at, store.zone)
+        sequence = next_sequence(store=store, kind=Invoice.Kind.INVOICE, year=local.year, month=local.month)
+        sale_date = timezone.localtime(order.paid_at or issued_at, store.zone).date()
+        invoice = Invoice.objects.create(
+            store=store,
+            order=order,
+            kind=Invoice.Kind.INVOICE,
+            number=format_number(year=local.year, month=local.month, sequence=sequence),
+            year=local.year,
+            month=local.month,
+            sequence=sequence,
+            issued_at=issued_at,
+            sale_date=sale_date,
+            seller=seller_data(store),
+            buyer=buyer_data(order),
+            currency=order.currency,
+            total_net=sum((line.net for line in lines), ZERO),
+            total_vat=sum((line.vat for line in lines), ZERO),
+            total_gross=sum((line.gross for line in lines), ZERO),
+        )
+        events.publish(
+            type="invoice.issued",
+            payload={"invoice_id": invoice.pk, "order_id": order.pk, "number": invoice.number},
+            store=store,
+        )
+        if render == "after_commit":
+            from .handlers import render_invoice_pdf
+
+            invoice_id = invoice.pk
+            transaction.on_commit(lambda: events.safe_delay(render_invoice_pdf, invoice_id))
+    if render == "now":
+        render_pdf(invoice=invoice)
+    return invoice
+
+
+# --- The PDF ---------------------------------------------------------------------------------------------
+
+
+def invoice_context(invoice: Invoice) -> dict:
+    order = invoice.order
+    lines = invoice_lines(order, list(order.lines.all()))
+    store = invoice.store
+    return {
+        "invoice": invoice,
+        "order": order,
+        "store": store,
+        "seller": invoice.seller,
+        "buyer": invoice.buyer,
+        "lines": lines,
+        "summary": vat_summary(lines),
+        "issue_date": timezone.localtime(invoice.issued_at, store.zone).date(),
+        "total_net": format_money(invoice.total_net, invoice.currency),
+        "total_vat": format_money(invoice.total_vat, invoice.currency),
+        "total_gross": format_money(invoice.total_gross, invoice.currency),
+        "amount_in_words": amount_in_words_pl(invoice.total_gross, invoice.currency),
+        "paid": order.payment_status != Order.PaymentStatus.UNPAID,
+        "payment_method": order.payment_method_name,
+    }
+
+
+def render_pdf_bytes(invoice: Invoice) -> bytes:
+    from weasyprint import HTML
+
+    # Polish VAT invoices are printed in Polish whatever the shopper's language.
+    with translation.override("pl"):
+        html = render_to_string("orders/invoices/invoice.html", invoice_context(invoice))
+    return HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf()
+
+
+def pdf_filename(invoice: Invoice) -> str:
+    return invoice.number.replace("/", "-") + ".pdf"
+
+
+def render_pdf(*, invoice: Invoice, force: bool = False) -> Invoice:
+    """Write the invoice's PDF to private storage (again when ``force``). The printed data comes
+    from the invoice row (seller and buyer frozen at issue) and the order's frozen lines, so a
+    re-render prints the same document."""
+    if invoice.pdf and not force:
+        return invoice
+    data = render_pdf_bytes(invoice)
+    old = invoice.pdf.name if invoice.pdf else ""
+    invoice.pdf.save(f"{invoice.store_id}/{pdf_filename(invoice)}", ContentFile(data), save=False)
+    Invoice.objects.filter(pk=invoice.pk).update(pdf=invoice.pdf.name)
+    if old and old != invoice.pdf.name:
+        invoice.pdf.storage.delete(old)
+    return invoice
+
+
+def invoice_pdf(invoice: Invoice) -> bytes:
+    """The PDF's bytes for a download, rendering it first when it is missing."""
+    if not invoice.pdf or not invoice.pdf.storage.exists(invoice.pdf.name):
+        invoice.pdf = None
+        render_pdf(invoice=invoice)
+    with invoice.pdf.open("rb") as f:
+        return f.read()
