@@ -1,0 +1,164 @@
+"""Customer accounts: registration and the address book (writes), and the reads the account
+pages are made of. Views stay thin and call these."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+from django.db.models import CharField, Count, Prefetch, Value
+from django.db.models.functions import Cast, Concat
+
+from catalog.models import DownloadGrant
+
+from .consent import CONSENT_VERSION, consent_text
+from .models import Address, ConsentRecord, Invoice, Order, OrderStatusChange, Return, ReturnLine
+
+
+class AccountError(Exception):
+    def __init__(self, message: str, *, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+# --- Registration --------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def register_customer(
+    *,
+    store,
+    email: str,
+    password: str,
+    marketing_consent: bool = False,
+    ip_address: str | None = None,
+    language: str = "",
+):
+    """Create a shopper's account. A ticked marketing box is stored as a :class:`ConsentRecord`
+    with the exact text and its version; an unticked box records nothing, so registering never
+    withdraws a consent given earlier at checkout (withdrawal has its own link in every email)."""
+    User = get_user_model()
+    email = User.objects.normalize_email(email).strip().lower()
+    if User.objects.filter(email__iexact=email).exists():
+        raise AccountError("exists", field="email")
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(email=email, password=password, language=language or "")
+    except IntegrityError:  # the same email registered in a parallel request
+        raise AccountError("exists", field="email") from None
+    if marketing_consent:
+        ConsentRecord.objects.create(
+            store=store,
+            email=email,
+            purpose=ConsentRecord.Purpose.MARKETING,
+            granted=True,
+            text=consent_text(store.name),
+            version=CONSENT_VERSION,
+            source="registration",
+            user=user,
+            ip_address=ip_address or None,
+        )
+    return user
+
+
+# --- Address book ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def save_address(*, user, address: Address) -> Address:
+    """Save ``address`` in ``user``'s book; a new default replaces the old one (one default
+    shipping and one default billing address per customer, held by unique constraints)."""
+    if address.pk and address.user_id != user.pk:
+        raise AccountError("not yours")
+    address.user = user
+    others = Address.objects.select_for_update().filter(user=user).exclude(pk=address.pk)
+    if address.is_default_shipping:
+        others.filter(is_default_shipping=True).update(is_default_shipping=False)
+    if address.is_default_billing:
+        others.filter(is_default_billing=True).update(is_default_billing=False)
+    address.save()
+    return address
+
+
+def delete_address(*, user, address: Address) -> None:
+    if address.user_id != user.pk:
+        raise AccountError("not yours")
+    address.delete()
+
+
+# --- Reads (selectors) ------------------------------------------------------------------------------
+
+
+def customer_orders(*, store, user):
+    """The customer's orders in this store, newest first, with what the list shows: one query."""
+    return (
+        Order.objects.filter(store=store, user=user)
+        .annotate(items=Count("lines"))
+        .only(
+            "pk", "number", "token", "status", "payment_status", "total", "currency", "created_at", "store_id"
+        )
+        .order_by("-created_at", "-pk")
+    )
+
+
+def customer_order(*, store, user, number: str) -> Order | None:
+    """One of the customer's orders with lines, history, invoice and returns; None if not theirs."""
+    return (
+        Order.objects.filter(store=store, user=user, number=number)
+        .select_related("shipping_address", "billing_address", "store")
+        .prefetch_related(
+            "lines",
+            Prefetch("status_changes", queryset=OrderStatusChange.objects.order_by("created_at", "pk")),
+            Prefetch("invoices", queryset=Invoice.objects.filter(kind=Invoice.Kind.INVOICE)),
+            Prefetch("returns", queryset=Return.objects.prefetch_related("lines__order_line")),
+        )
+        .first()
+    )
+
+
+def order_by_token(*, store, token: str) -> Order | None:
+    if not token or len(token) > 64:
+        return None
+    return (
+        Order.objects.filter(store=store, token=token)
+        .select_related("store")
+        .prefetch_related("lines")
+        .first()
+    )
+
+
+def customer_returns(*, store, user):
+    return (
+        Return.objects.filter(order__store=store, order__user=user)
+        .select_related("order")
+        .prefetch_related(Prefetch("lines", queryset=ReturnLine.objects.select_related("order_line")))
+        .order_by("-created_at", "-pk")
+    )
+
+
+def customer_return(*, store, user, pk: int) -> Return | None:
+    return customer_returns(store=store, user=user).filter(pk=pk).first()
+
+
+def customer_downloads(*, store, user):
+    """The download grants of digital goods the customer bought in this store (by order line, so
+    a guest who used the same address does not reveal their purchases to a new account)."""
+    references = (
+        Order.objects.filter(store=store, user=user)
+        .values("lines__pk")
+        .annotate(ref=Concat(Value("order-line:"), Cast("lines__pk", CharField())))
+        .filter(lines__pk__isnull=False)
+        .values("ref")
+    )
+    return (
+        DownloadGrant.objects.filter(asset__variant__store=store, reference__in=references)
+        .select_related("asset__variant__product", "asset__variant__store")
+        .order_by("-created_at", "-pk")
+    )
+
+
+def invoice_for(order: Order) -> Invoice | None:
+    cache = getattr(order, "_prefetched_objects_cache", {})
+    if "invoices" in cache:
+        return next(iter(cache["invoices"]), None)
+    return Invoice.objects.filter(order=order, kind=Invoice.Kind.INVOICE).first()
