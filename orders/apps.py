@@ -1,10 +1,31 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
+
+
+def install_order_schedules(**kwargs) -> None:
+    """The orders app's periodic jobs, as django-celery-beat entries (created only if missing)."""
+    from shop.schedules import ensure_periodic_task
+
+    ensure_periodic_task(
+        name="Cancel orders not paid in time",
+        task="orders.tasks.expire_unpaid_orders",
+        every_seconds=60,
+        description="Cancels orders whose stock hold expired unpaid, and deletes expired stock holds.",
+    )
+    ensure_periodic_task(
+        name="Resend unsent order emails",
+        task="orders.tasks.resend_unsent_order_emails",
+        every_seconds=300,
+        description="Sends order emails that a broker outage or a mail error left unsent.",
+    )
 
 
 class OrdersConfig(AppConfig):
     name = "orders"
     verbose_name = _("Orders")
 
-    def ready(self):
+    def ready(self) -> None:
         from . import handlers  # noqa: F401  (after-sales event handlers: invoice on order.paid)
+
+        post_migrate.connect(install_order_schedules, sender=self, dispatch_uid="orders-schedules")

@@ -1,1 +1,28 @@
-urlpatterns = []
+"""Storefront URLs of the orders app (Polish paths)."""
+
+from django.urls import include, path
+
+from .views import account, cart, checkout, payments
+
+app_name = "orders"
+
+urlpatterns = [
+    path("koszyk/", cart.cart_detail, name="cart"),
+    path("koszyk/dodaj/", cart.cart_add, name="cart-add"),
+    path("koszyk/linia/<int:line_id>/", cart.cart_update, name="cart-update"),
+    path("koszyk/linia/<int:line_id>/usun/", cart.cart_remove, name="cart-remove"),
+    path("koszyk/kod/", cart.cart_code, name="cart-code"),
+    path("koszyk/kod/usun/", cart.cart_code_remove, name="cart-code-remove"),
+    path("zamowienie/", checkout.checkout_contact, name="checkout"),
+    path("zamowienie/email/", checkout.checkout_email, name="checkout-email"),
+    path("zamowienie/dostawa/", checkout.checkout_delivery, name="checkout-delivery"),
+    path("zamowienie/podsumowanie/", checkout.checkout_summary, name="checkout-summary"),
+    path("zamowienie/<str:token>/", checkout.order_detail, name="order"),
+    path("zamowienie/<str:token>/zaplac/", checkout.order_pay, name="order-pay"),
+    path("platnosc/test/<str:ref>/", payments.test_gateway_page, name="test-gateway"),
+    path("platnosc/powrot/<str:ref>/", payments.payment_return, name="payment-return"),
+    path("platnosc/webhook/<slug:provider>/", payments.payment_webhook, name="payment-webhook"),
+    path("konto/logowanie/", account.login_view, name="login"),
+    path("konto/wyloguj/", account.logout_view, name="logout"),
+    path("konto/", include("orders.account_urls")),
+]

@@ -1,0 +1,125 @@
+"""Shopper emails about orders: rendered in the order's language, sent once.
+
+Rows are planned by the services (:func:`orders.services.plan_email`) in the transaction of the
+change; :func:`send_order_email` is what the Celery task runs after commit, and the periodic
+resend runs it again for rows a broker outage left unsent.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
+
+from .models import GiftCard, OrderEmail
+from .services.codes import format_gift_card_code
+
+log = logging.getLogger(__name__)
+
+SUBJECTS = {
+    OrderEmail.Kind.PLACED: _("Thank you for your order %(number)s"),
+    OrderEmail.Kind.PAID: _("Payment received for order %(number)s"),
+    OrderEmail.Kind.SHIPPED: _("Your order %(number)s is on its way"),
+    OrderEmail.Kind.DELIVERED: _("Your order %(number)s has been delivered"),
+    OrderEmail.Kind.CANCELLED: _("Your order %(number)s has been cancelled"),
+    OrderEmail.Kind.GIFT_CARDS: _("Your gift card from order %(number)s"),
+    OrderEmail.Kind.DOWNLOADS: _("Your downloads from order %(number)s"),
+    OrderEmail.Kind.RETURN: _("Your return for order %(number)s"),
+    OrderEmail.Kind.INVOICE: _("Invoice for order %(number)s"),
+}
+
+
+def email_context(email: OrderEmail) -> dict:
+    from .services.payments import open_payment, start_payment
+
+    order = email.order
+    store = order.store
+    context = {
+        "email": email,
+        "kind": email.kind,
+        "order": order,
+        "store": store,
+        "lines": list(order.lines.all()),
+        "order_url": store.absolute_url(order.get_absolute_url()),
+        "LANGUAGE_CODE": email.language,
+        "extra": email.context or {},
+    }
+    if email.kind == OrderEmail.Kind.PLACED and order.amount_due > 0:
+        payment = open_payment(order)
+        started = start_payment(order=order, payment=payment) if payment else None
+        context["payment_instructions"] = started.instructions if started else ""
+    if email.kind == OrderEmail.Kind.GIFT_CARDS:
+        ids = (email.context or {}).get("gift_card_ids", [])
+        context["gift_cards"] = [
+            {"code": format_gift_card_code(c.code), "amount": c.initial_balance, "expires_at": c.expires_at}
+            for c in GiftCard.objects.filter(pk__in=ids).order_by("pk")
+        ]
+    if email.kind == OrderEmail.Kind.DOWNLOADS:
+        context["downloads"] = (email.context or {}).get("downloads", [])
+    if email.kind == OrderEmail.Kind.SHIPPED and order.tracking_number and order.shipping_method_id:
+        url = order.shipping_method.tracking_url
+        context["tracking_url"] = url.replace("{number}", order.tracking_number) if url else ""
+    return context
+
+
+def render_email(email: OrderEmail) -> EmailMultiAlternatives:
+    with translation.override(email.language or "pl"):
+        context = email_context(email)
+        subject = str(SUBJECTS.get(email.kind, _("Order %(number)s"))) % {"number": email.order.number}
+        # A planned email may name its own template pair (returns: orders/emails/return_<event>).
+        template = (email.context or {}).get("template") or "orders/email/order"
+        text = render_to_string(f"{template}.txt", context)
+        html = render_to_string(f"{template}.html", context)
+    store = email.order.store
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=text,
+        from_email=store.sender,
+        to=[email.recipient],
+        reply_to=[store.support_email] if store.support_email else None,
+    )
+    message.attach_alternative(html, "text/html")
+    return message
+
+
+def send_order_email(email_id: int) -> bool:
+    """Send one planned email unless it went out already. The row is locked while sending, so
+    two workers never send the same email; a failure is recorded and retried by the resend."""
+    with transaction.atomic():
+        email = (
+            OrderEmail.objects.select_for_update(skip_locked=True)
+            .filter(pk=email_id, sent_at__isnull=True)
+            .select_related("order__store", "order__shipping_method")
+            .first()
+        )
+        if email is None:
+            return False
+        email.attempts += 1
+        try:
+            render_email(email).send()
+        except Exception as exc:
+            log.warning("Order email %s failed: %s", email.pk, exc, exc_info=True)
+            email.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+            email.save(update_fields=["attempts", "last_error"])
+            return False
+        email.sent_at = timezone.now()
+        email.last_error = ""
+        email.save(update_fields=["attempts", "sent_at", "last_error"])
+    return True
+
+
+def unsent_email_ids(*, limit: int = 200) -> list[int]:
+    cutoff = timezone.now() - timedelta(seconds=settings.ORDER_EMAIL_RESEND_AFTER_SECONDS)
+    return list(
+        OrderEmail.objects.filter(
+            sent_at__isnull=True, created_at__lte=cutoff, attempts__lt=settings.ORDER_EMAIL_MAX_ATTEMPTS
+        )
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:limit]
+    )

@@ -1,0 +1,182 @@
+"""Storefront forms: few fields, clear messages. Business rules live in the services."""
+
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from .models import ShippingMethod
+from .services.validation import clean_nip, clean_phone, clean_pickup_point, clean_postal_code
+
+
+class AddToCartForm(forms.Form):
+    variant = forms.IntegerField(min_value=1, error_messages={"invalid": _("This product does not exist.")})
+    quantity = forms.IntegerField(
+        initial=1,
+        required=False,
+        error_messages={"invalid": _("Enter a whole number of items.")},
+    )
+
+    def clean_quantity(self):
+        return 1 if self.cleaned_data.get("quantity") in (None, "") else self.cleaned_data["quantity"]
+
+
+class ContactForm(forms.Form):
+    """Step 1: the email comes first (it is saved on the cart as soon as it is valid)."""
+
+    email = forms.EmailField(
+        label=_("Email address"),
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True, "inputmode": "email"}),
+        help_text=_("We send the order confirmation here."),
+    )
+    marketing_consent = forms.BooleanField(required=False)
+
+    def __init__(self, *args, consent_label: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["marketing_consent"].label = consent_label
+
+
+class DeliveryForm(forms.Form):
+    """Step 2: delivery method and address, payment method, optional company invoice."""
+
+    shipping_method = forms.ChoiceField(label=_("Delivery"), required=False, widget=forms.RadioSelect)
+    pickup_point = forms.CharField(label=_("Parcel locker code"), max_length=32, required=False)
+    first_name = forms.CharField(label=_("First name"), max_length=100, required=False)
+    last_name = forms.CharField(label=_("Last name"), max_length=100, required=False)
+    phone = forms.CharField(
+        label=_("Phone"), max_length=32, required=False, widget=forms.TextInput(attrs={"autocomplete": "tel"})
+    )
+    street = forms.CharField(label=_("Street and number"), max_length=200, required=False)
+    postal_code = forms.CharField(label=_("Postal code"), max_length=10, required=False)
+    city = forms.CharField(label=_("City"), max_length=100, required=False)
+    payment_method = forms.ChoiceField(label=_("Payment"), required=False, widget=forms.RadioSelect)
+    wants_invoice = forms.BooleanField(label=_("I need a company invoice (NIP)"), required=False)
+    company_name = forms.CharField(label=_("Company name"), max_length=200, required=False)
+    tax_id = forms.CharField(label=_("NIP"), max_length=20, required=False)
+    billing_street = forms.CharField(label=_("Company street and number"), max_length=200, required=False)
+    billing_postal_code = forms.CharField(label=_("Company postal code"), max_length=10, required=False)
+    billing_city = forms.CharField(label=_("Company city"), max_length=100, required=False)
+
+    ANSWER_FIELDS = (
+        "pickup_point",
+        "first_name",
+        "last_name",
+        "phone",
+        "street",
+        "postal_code",
+        "city",
+        "wants_invoice",
+        "company_name",
+        "tax_id",
+        "billing_street",
+        "billing_postal_code",
+        "billing_city",
+    )
+
+    def __init__(
+        self, *args, needs_shipping: bool, needs_payment: bool, shipping_methods, payment_methods, **kw
+    ):
+        super().__init__(*args, **kw)
+        self.needs_shipping = needs_shipping
+        self.needs_payment = needs_payment
+        # Choices come from what the view loaded already: no queries here.
+        self.fields["shipping_method"].choices = [(str(m.pk), m.name) for m in shipping_methods]
+        self.fields["payment_method"].choices = [(str(m.pk), m.name) for m in payment_methods]
+        self._shipping = {m.pk: m for m in shipping_methods}
+        self._payment = {m.pk: m for m in payment_methods}
+
+    def clean_shipping_method(self):
+        raw = self.cleaned_data.get("shipping_method")
+        return self._shipping.get(int(raw)) if raw else None
+
+    def clean_payment_method(self):
+        raw = self.cleaned_data.get("payment_method")
+        return self._payment.get(int(raw)) if raw else None
+
+    def clean(self):
+        data = super().clean()
+        method: ShippingMethod | None = data.get("shipping_method")
+        if self.needs_shipping:
+            if method is None:
+                self.add_error("shipping_method", _("Choose a delivery method."))
+            else:
+                for name in ("first_name", "last_name"):
+                    if not data.get(name):
+                        self.add_error(name, _("This field is required."))
+                if method.kind != ShippingMethod.Kind.PICKUP or data.get("phone"):
+                    self._run("phone", clean_phone)
+                if method.needs_address:
+                    for name in ("street", "city"):
+                        if not data.get(name):
+                            self.add_error(name, _("This field is required."))
+                    self._run("postal_code", clean_postal_code)
+                if method.needs_pickup_point:
+                    self._run("pickup_point", lambda v: clean_pickup_point(v, method))
+        payment = data.get("payment_method")
+        if self.needs_payment:
+            if payment is None:
+                self.add_error("payment_method", _("Choose a payment method."))
+            elif method is not None:
+                if (
+                    payment.is_cash_on_delivery
+                    and method.cash_on_delivery == ShippingMethod.CashOnDelivery.NO
+                ):
+                    self.add_error(
+                        "payment_method", _("Cash on delivery is not available with this delivery method.")
+                    )
+                if (
+                    not payment.is_cash_on_delivery
+                    and method.cash_on_delivery == ShippingMethod.CashOnDelivery.ONLY
+                ):
+                    self.add_error("payment_method", _("This delivery method is paid in cash on delivery."))
+        if data.get("wants_invoice"):
+            for name in ("company_name", "billing_street", "billing_city"):
+                if not data.get(name):
+                    self.add_error(name, _("This field is required."))
+            if not self.needs_shipping:
+                for name in ("first_name", "last_name"):
+                    if not data.get(name):
+                        self.add_error(name, _("This field is required."))
+            self._run("tax_id", clean_nip)
+            self._run("billing_postal_code", clean_postal_code)
+        return data
+
+    def _run(self, name, fn):
+        if name in self.errors:
+            return
+        try:
+            self.cleaned_data[name] = fn(self.cleaned_data.get(name, ""))
+        except ValidationError as exc:
+            self.add_error(name, exc)
+
+    def answers(self) -> dict:
+        data = self.cleaned_data
+        out = {name: data.get(name) or "" for name in self.ANSWER_FIELDS}
+        out["wants_invoice"] = bool(data.get("wants_invoice"))
+        return out
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(label=_("Discount code or gift card"), max_length=40)
+
+
+class SummaryForm(forms.Form):
+    checkout_token = forms.CharField(widget=forms.HiddenInput, max_length=64)
+    expected_total = forms.CharField(widget=forms.HiddenInput, max_length=20, required=False)
+    customer_note = forms.CharField(
+        label=_("Note to the shop (optional)"),
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    accept_terms = forms.BooleanField(
+        label=_("I accept the shop's terms and conditions and privacy policy."),
+        error_messages={"required": _("Please accept the terms to place the order.")},
+    )
+
+
+def max_quantity() -> int:
+    return settings.CART_MAX_LINE_QUANTITY

@@ -1,0 +1,21 @@
+"""Cash on delivery: the courier collects the money; the order ships unpaid."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext as _
+
+from ..formatting import format_money
+from .base import PaymentProvider, PaymentStart
+
+
+def instructions(amount, currency: str) -> str:
+    return _("You pay %(amount)s to the courier when the parcel arrives.") % {
+        "amount": format_money(amount, currency)
+    }
+
+
+class CashOnDelivery(PaymentProvider):
+    code = "cod"
+
+    def start(self, payment) -> PaymentStart:
+        return PaymentStart(instructions=instructions(payment.amount, payment.currency))

@@ -1,0 +1,256 @@
+"""What a basket costs: pure functions over rows already loaded, no queries.
+
+The cart page, every checkout step and ``place_order`` call :func:`price_basket` with the same
+inputs, so what the shopper is shown is what the order records. Prices are always the variants'
+current gross prices from the database; nothing a browser sends is ever a price.
+
+Rules (DESIGN.md): money is ``Decimal``; rounding is half-up to 0.01, once, at the line total --
+a discount spread over lines is rounded per line and the last line takes the remainder, so the
+lines always add up to the order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from django.utils.translation import gettext as _
+
+from catalog.models import Product, Variant, VatRate
+
+from .formatting import format_money
+from .models import GiftCard, PaymentMethod, ShippingMethod, Voucher, money
+
+ZERO = Decimal("0.00")
+
+
+@dataclass
+class PricedLine:
+    variant: Variant
+    quantity: int
+    unit_price: Decimal
+    total: Decimal
+    discount: Decimal = ZERO
+
+    @property
+    def kind(self) -> str:
+        return self.variant.product.kind
+
+    @property
+    def is_gift_card(self) -> bool:
+        return self.kind == Product.Kind.GIFT_CARD
+
+    @property
+    def needs_shipping(self) -> bool:
+        return self.kind not in (Product.Kind.DIGITAL, Product.Kind.GIFT_CARD)
+
+    @property
+    def vat_rate(self) -> str:
+        return self.variant.product.vat_rate
+
+    @property
+    def total_after_discount(self) -> Decimal:
+        return self.total - self.discount
+
+    @property
+    def net(self) -> Decimal:
+        return net_of(self.total_after_discount, self.vat_rate)
+
+    @property
+    def weight_grams(self) -> int:
+        return self.variant.weight_grams * self.quantity
+
+
+@dataclass
+class ShippingOption:
+    method: ShippingMethod
+    price: Decimal
+    available: bool
+    reason: str = ""
+    missing_for_free: Decimal | None = None
+
+
+@dataclass
+class Basket:
+    """Everything the shopper pays, line by line, and why."""
+
+    currency: str
+    lines: list[PricedLine]
+    subtotal: Decimal = ZERO
+    discount: Decimal = ZERO
+    shipping: Decimal = ZERO
+    payment_fee: Decimal = ZERO
+    total: Decimal = ZERO
+    gift_card_amount: Decimal = ZERO
+    needs_shipping: bool = False
+    weight_grams: int = 0
+    goods_value: Decimal = ZERO  # after discounts, without gift cards: what thresholds look at
+    voucher: Voucher | None = None
+    voucher_problem: str = ""
+    free_shipping_by_voucher: bool = False
+    shipping_option: ShippingOption | None = None
+    shipping_options: list[ShippingOption] = field(default_factory=list)
+
+    @property
+    def amount_due(self) -> Decimal:
+        return self.total - self.gift_card_amount
+
+    @property
+    def quantity(self) -> int:
+        return sum(line.quantity for line in self.lines)
+
+    @property
+    def total_net(self) -> Decimal:
+        shipping_vat = self.shipping_option.method.vat_rate if self.shipping_option else VatRate.STANDARD
+        return (
+            sum((line.net for line in self.lines), ZERO)
+            + net_of(self.shipping, shipping_vat)
+            + net_of(self.payment_fee, VatRate.STANDARD)
+        )
+
+    @property
+    def free_shipping_hint(self) -> ShippingOption | None:
+        """The cheapest available paid option that becomes free above a threshold."""
+        candidates = [o for o in self.shipping_options if o.available and o.missing_for_free]
+        return min(candidates, key=lambda o: o.missing_for_free) if candidates else None
+
+    def free_shipping_message(self) -> str:
+        hint = self.free_shipping_hint
+        if hint is None:
+            return ""
+        return _("%(amount)s more for free delivery") % {
+            "amount": format_money(hint.missing_for_free, self.currency)
+        }
+
+
+def net_of(gross: Decimal, vat_rate: str) -> Decimal:
+    rate = VatRate.percent(vat_rate)
+    return money(gross / (1 + rate / 100)) if rate else money(gross)
+
+
+def voucher_problem(
+    voucher: Voucher, *, eligible: Decimal, now: datetime, customer_uses: int, store_id: int
+) -> str:
+    """Why ``voucher`` cannot be used now, or ``""``. ``customer_uses`` = earlier uses by this
+    shopper (email or account)."""
+    if voucher.store_id != store_id or not voucher.is_active:
+        return _("This code is not valid.")
+    if voucher.valid_from and now < voucher.valid_from:
+        return _("This code is not valid yet.")
+    if voucher.valid_until and now >= voucher.valid_until:
+        return _("This code has expired.")
+    if voucher.usage_limit is not None and voucher.used_count >= voucher.usage_limit:
+        return _("This code has already been used.")
+    if voucher.usage_limit_per_customer is not None and customer_uses >= voucher.usage_limit_per_customer:
+        return _("You have already used this code.")
+    if voucher.min_basket is not None and eligible < voucher.min_basket:
+        return _("This code needs products worth at least %(amount)s.") % {
+            "amount": format_money(voucher.min_basket, voucher.store.currency if voucher.store_id else "PLN")
+        }
+    if eligible <= 0:
+        return _("This code does not apply to gift cards.")
+    return ""
+
+
+def shipping_options(
+    methods: list[ShippingMethod], *, goods_value: Decimal, weight_grams: int, currency: str
+) -> list[ShippingOption]:
+    """Each method's price for this basket (rates prefetched as ``method.rates.all()``)."""
+    options = []
+    for method in methods:
+        price = method.price
+        for rate in method.rates.all():
+            if rate.matches(weight_grams=weight_grams, value=goods_value):
+                price = rate.price
+                break
+        reason = ""
+        if method.max_weight_grams is not None and weight_grams > method.max_weight_grams:
+            reason = _("Too heavy for this method.")
+        elif method.min_order_value is not None and goods_value < method.min_order_value:
+            reason = _("Available from %(amount)s.") % {
+                "amount": format_money(method.min_order_value, currency)
+            }
+        elif method.max_order_value is not None and goods_value > method.max_order_value:
+            reason = _("Available up to %(amount)s.") % {
+                "amount": format_money(method.max_order_value, currency)
+            }
+        missing = None
+        if method.free_shipping_threshold is not None:
+            if goods_value >= method.free_shipping_threshold:
+                price = ZERO
+            elif price > 0:
+                missing = method.free_shipping_threshold - goods_value
+        options.append(ShippingOption(method, money(price), not reason, reason, missing))
+    return options
+
+
+def price_basket(
+    *,
+    lines: list[tuple[Variant, int]],
+    currency: str,
+    store_id: int,
+    now: datetime,
+    methods: list[ShippingMethod] | None = None,
+    shipping_method: ShippingMethod | None = None,
+    payment_method: PaymentMethod | None = None,
+    voucher: Voucher | None = None,
+    voucher_customer_uses: int = 0,
+    gift_card: GiftCard | None = None,
+) -> Basket:
+    """Price ``lines`` (variants with ``product`` loaded) with the shopper's choices."""
+    priced = [PricedLine(v, q, v.price, money(v.price * q)) for v, q in lines]
+    basket = Basket(currency=currency, lines=priced)
+    basket.subtotal = sum((p.total for p in priced), ZERO)
+    basket.needs_shipping = any(p.needs_shipping for p in priced)
+    basket.weight_grams = sum(p.weight_grams for p in priced if p.needs_shipping)
+    eligible = [p for p in priced if not p.is_gift_card]
+    eligible_total = sum((p.total for p in eligible), ZERO)
+
+    if voucher is not None:
+        problem = voucher_problem(
+            voucher, eligible=eligible_total, now=now, customer_uses=voucher_customer_uses, store_id=store_id
+        )
+        if problem:
+            basket.voucher_problem = problem
+        else:
+            basket.voucher = voucher
+            _apply_voucher(voucher, eligible, eligible_total)
+            basket.free_shipping_by_voucher = voucher.kind == Voucher.Kind.FREE_SHIPPING
+    basket.discount = sum((p.discount for p in priced), ZERO)
+    basket.goods_value = eligible_total - basket.discount
+
+    if basket.needs_shipping:
+        basket.shipping_options = shipping_options(
+            methods or [], goods_value=basket.goods_value, weight_grams=basket.weight_grams, currency=currency
+        )
+        if shipping_method is not None:
+            basket.shipping_option = next(
+                (o for o in basket.shipping_options if o.method.pk == shipping_method.pk),
+                None,
+            ) or ShippingOption(shipping_method, shipping_method.price, False, _("Not available."))
+            if basket.shipping_option.available:
+                basket.shipping = ZERO if basket.free_shipping_by_voucher else basket.shipping_option.price
+
+    goods_and_shipping = basket.subtotal - basket.discount + basket.shipping
+    if gift_card is not None and gift_card.is_active and gift_card.balance > 0:
+        # A gift card pays for goods and shipping, but never for other gift cards.
+        payable = goods_and_shipping - sum((p.total for p in priced if p.is_gift_card), ZERO)
+        basket.gift_card_amount = max(ZERO, min(gift_card.balance, payable))
+    if payment_method is not None and goods_and_shipping - basket.gift_card_amount > 0:
+        basket.payment_fee = payment_method.fee
+    basket.total = goods_and_shipping + basket.payment_fee
+    return basket
+
+
+def _apply_voucher(voucher: Voucher, eligible: list[PricedLine], eligible_total: Decimal) -> None:
+    if voucher.kind == Voucher.Kind.PERCENTAGE:
+        for p in eligible:
+            p.discount = min(p.total, money(p.total * voucher.value / 100))
+    elif voucher.kind == Voucher.Kind.FIXED and eligible_total > 0:
+        amount = min(voucher.value, eligible_total)
+        left = amount
+        for i, p in enumerate(eligible):
+            share = left if i == len(eligible) - 1 else min(p.total, money(amount * p.total / eligible_total))
+            p.discount = min(p.total, share)
+            left -= p.discount

@@ -1,0 +1,271 @@
+"""Vouchers and gift cards: generating, applying at checkout, spending and giving back.
+
+Shoppers type one code into one field; it is looked up as a voucher, then as a gift card. Wrong
+codes count against the IP address and the session (``CODE_ATTEMPTS_LIMIT`` failures per
+``CODE_ATTEMPTS_WINDOW_SECONDS``, kept in the cache), after which codes are refused for a while:
+a code cannot be found by guessing.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from catalog.models import Product
+from shop import ratelimit
+
+from ..models import Cart, CartLine, GiftCard, GiftCardTransaction, Order, Voucher, VoucherRedemption, money
+from ..pricing import voucher_problem
+from .carts import touch
+from .errors import CartError, RateLimited
+
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes are read aloud and retyped
+
+
+def random_code(length: int) -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(length))
+
+
+def normalise_gift_card_code(code: str) -> str:
+    return re.sub(r"[^A-Z0-9]", "", (code or "").upper())
+
+
+def format_gift_card_code(code: str) -> str:
+    return "-".join(code[i : i + 4] for i in range(0, len(code), 4))
+
+
+# --- Vouchers ----------------------------------------------------------------------------------
+
+
+def create_single_use_voucher(
+    *,
+    store,
+    kind: str,
+    value: Decimal,
+    expires_at: datetime | None,
+    prefix: str = "",
+    min_basket: Decimal | None = None,
+    source: str = "",
+    name: str = "",
+) -> Voucher:
+    """A fresh, unguessable code usable for exactly one order (abandoned-cart recovery uses it).
+
+    ``kind`` is a :class:`Voucher.Kind` value; ``value`` a percentage or an amount.
+    """
+    if kind not in Voucher.Kind.values:
+        raise ValueError(f"unknown voucher kind {kind!r}")
+    prefix = re.sub(r"[^A-Z0-9]", "", (prefix or "").upper())[:12]
+    for _attempt in range(5):
+        code = f"{prefix}-{random_code(10)}" if prefix else random_code(12)
+        try:
+            with transaction.atomic():
+                return Voucher.objects.create(
+                    store=store,
+                    code=code,
+                    name=name or _("Single-use code"),
+                    kind=kind,
+                    value=Decimal(value),
+                    min_basket=min_basket,
+                    valid_from=timezone.now(),
+                    valid_until=expires_at,
+                    usage_limit=1,
+                    usage_limit_per_customer=1,
+                    is_single_use=True,
+                    source=source,
+                )
+        except IntegrityError:  # pragma: no cover - a 32^10 collision
+            continue
+    raise RuntimeError("could not generate a unique voucher code")  # pragma: no cover
+
+
+def customer_uses(voucher: Voucher, *, email: str = "", user=None) -> int:
+    """How many orders this shopper (by email, or by account) already used ``voucher`` for."""
+    who = Q()
+    if email:
+        who |= Q(email__iexact=email)
+    if user is not None and getattr(user, "is_authenticated", False):
+        who |= Q(user=user)
+    if not who:
+        return 0
+    return VoucherRedemption.objects.filter(who, voucher=voucher).count()
+
+
+def _eligible_subtotal(cart: Cart) -> Decimal:
+    total = Decimal("0")
+    for line in CartLine.objects.filter(cart=cart).select_related("variant__product"):
+        if line.variant.product.kind != Product.Kind.GIFT_CARD:
+            total += money(line.variant.price * line.quantity)
+    return total
+
+
+def _limited(keys: list[str]) -> bool:
+    return any(
+        ratelimit.is_limited(
+            f"code:{k}", limit=settings.CODE_ATTEMPTS_LIMIT, window=settings.CODE_ATTEMPTS_WINDOW_SECONDS
+        )
+        for k in keys
+    )
+
+
+def _count_failure(keys: list[str]) -> None:
+    for k in keys:
+        ratelimit.allow(
+            f"code:{k}", limit=settings.CODE_ATTEMPTS_LIMIT, window=settings.CODE_ATTEMPTS_WINDOW_SECONDS
+        )
+
+
+def apply_code(*, cart: Cart, code: str, client_keys: list[str], user=None) -> Voucher | GiftCard:
+    """Apply a voucher or a gift card code to ``cart``.
+
+    ``client_keys`` identify who is trying (e.g. ``["ip:1.2.3.4", "session:abc"]``); wrong codes
+    count against each of them and, past the limit, every code is refused with
+    :class:`RateLimited` until the window ends.
+    """
+    if cart.status != Cart.Status.OPEN:
+        raise CartError(_("This cart has already been ordered."))
+    if _limited(client_keys):
+        raise RateLimited(
+            _("Too many wrong codes. Please try again in %(minutes)d minutes.")
+            % {"minutes": max(1, ratelimit.retry_after(window=settings.CODE_ATTEMPTS_WINDOW_SECONDS) // 60)}
+        )
+    raw = (code or "").strip().upper()[:40]
+    if not raw:
+        raise CartError(_("Enter a code."), field="code")
+    voucher = Voucher.objects.filter(store_id=cart.store_id, code=raw).first()
+    if voucher is not None:
+        problem = voucher_problem(
+            voucher,
+            eligible=_eligible_subtotal(cart),
+            now=timezone.now(),
+            customer_uses=customer_uses(voucher, email=cart.email, user=user),
+            store_id=cart.store_id,
+        )
+        if problem:
+            raise CartError(problem, field="code")
+        touch(cart, voucher=voucher)
+        return voucher
+    card = GiftCard.objects.filter(store_id=cart.store_id, code=normalise_gift_card_code(raw)).first()
+    if card is not None:
+        if not card.is_active or (card.expires_at and card.expires_at <= timezone.now()):
+            raise CartError(_("This gift card is no longer valid."), field="code")
+        if card.balance <= 0:
+            raise CartError(_("This gift card has been used up."), field="code")
+        touch(cart, gift_card=card)
+        return card
+    _count_failure(client_keys)
+    raise CartError(_("We do not know this code. Check it and try again."), field="code")
+
+
+def remove_code(*, cart: Cart, what: str) -> None:
+    if what == "voucher" and cart.voucher_id:
+        touch(cart, voucher=None)
+    elif what == "gift_card" and cart.gift_card_id:
+        touch(cart, gift_card=None)
+
+
+def redeem_voucher(*, voucher: Voucher, order: Order, amount: Decimal, user=None) -> None:
+    """Count one use (the voucher row is locked by the caller)."""
+    VoucherRedemption.objects.create(
+        voucher=voucher, order=order, email=order.email, user=user, amount=amount
+    )
+    Voucher.objects.filter(pk=voucher.pk).update(used_count=F("used_count") + 1)
+
+
+def release_voucher(*, order: Order) -> None:
+    """Give a cancelled order's voucher use back."""
+    for redemption in VoucherRedemption.objects.filter(order=order):
+        Voucher.objects.filter(pk=redemption.voucher_id, used_count__gt=0).update(
+            used_count=F("used_count") - 1
+        )
+        redemption.delete()
+
+
+# --- Gift cards --------------------------------------------------------------------------------
+
+
+def spend_gift_card(*, card: GiftCard, amount: Decimal, order: Order) -> None:
+    """Take ``amount`` off a card locked by the caller; the conditional update makes a second
+    spender fail instead of driving the balance below zero."""
+    if amount <= 0:
+        return
+    updated = GiftCard.objects.filter(pk=card.pk, balance__gte=amount).update(balance=F("balance") - amount)
+    if not updated:
+        raise CartError(_("The gift card balance has changed. Please check your order again."))
+    card.balance -= amount
+    GiftCardTransaction.objects.create(
+        gift_card=card,
+        order=order,
+        kind=GiftCardTransaction.Kind.REDEEM,
+        amount=-amount,
+        balance_after=card.balance,
+    )
+
+
+def refund_gift_cards(*, order: Order) -> Decimal:
+    """Return to their cards whatever a (cancelled) order took from gift cards; safe to repeat."""
+    refunded = Decimal("0")
+    rows = (
+        GiftCardTransaction.objects.filter(order=order, kind__in=["redeem", "refund"])
+        .values("gift_card_id")
+        .annotate(net=Sum("amount"))
+    )
+    for row in rows:
+        owed = -row["net"]
+        if owed <= 0:
+            continue
+        card = GiftCard.objects.select_for_update().get(pk=row["gift_card_id"])
+        card.balance += owed
+        card.save(update_fields=["balance"])
+        GiftCardTransaction.objects.create(
+            gift_card=card,
+            order=order,
+            kind=GiftCardTransaction.Kind.REFUND,
+            amount=owed,
+            balance_after=card.balance,
+        )
+        refunded += owed
+    return refunded
+
+
+def issue_gift_cards(*, order: Order) -> list[GiftCard]:
+    """Create the cards an order bought (one per unit), once: repeated calls return them."""
+    from .workflow import order_lines
+
+    lines = [line for line in order_lines(order) if line.is_gift_card]
+    if not lines:
+        return []
+    existing = {(c.order_line_id, c.sequence): c for c in GiftCard.objects.filter(order_line__in=lines)}
+    expires = timezone.now() + timedelta(days=settings.GIFT_CARD_VALID_DAYS)
+    cards = []
+    for line in lines:
+        for seq in range(1, line.quantity + 1):
+            card = existing.get((line.pk, seq))
+            if card is None:
+                card = GiftCard.objects.create(
+                    store_id=order.store_id,
+                    code=random_code(16),
+                    initial_balance=line.unit_price,
+                    balance=line.unit_price,
+                    currency=order.currency,
+                    order_line=line,
+                    sequence=seq,
+                    recipient_email=order.email,
+                    expires_at=expires,
+                )
+                GiftCardTransaction.objects.create(
+                    gift_card=card,
+                    order=order,
+                    kind=GiftCardTransaction.Kind.ISSUE,
+                    amount=card.balance,
+                    balance_after=card.balance,
+                )
+            cards.append(card)
+    return cards

@@ -1,0 +1,88 @@
+"""Checks of what shoppers type at checkout, shared by the forms and ``place_order`` (which
+re-checks everything, so an API caller or a tampered form cannot skip a rule)."""
+
+from __future__ import annotations
+
+import re
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from stdnum.pl import nip
+
+from ..models import ShippingMethod
+
+PHONE_RE = re.compile(r"^\+?[0-9][0-9 \-]{7,18}$")
+POSTAL_CODE_RE = re.compile(r"^\d{2}-\d{3}$")
+
+
+def clean_nip(value: str) -> str:
+    """A valid Polish NIP, as 10 digits (accepts ``PL`` prefixes, dashes and spaces)."""
+    raw = (value or "").strip().upper()
+    if raw.startswith("PL"):
+        raw = raw[2:]
+    try:
+        return nip.validate(raw)
+    except Exception:
+        raise ValidationError(_("Enter a valid NIP (10 digits, e.g. 526-000-12-46).")) from None
+
+
+def clean_pickup_point(value: str, method: ShippingMethod) -> str:
+    code = re.sub(r"\s+", "", (value or "").upper())
+    pattern = method.pickup_point_pattern or ""
+    if not code:
+        raise ValidationError(_("Enter the code of the parcel locker (e.g. KRA01M)."))
+    try:
+        ok = re.fullmatch(pattern, code) is not None if pattern else len(code) <= 32
+    except re.error:
+        ok = len(code) <= 32
+    if not ok or len(code) > 32:
+        raise ValidationError(
+            _("“%(code)s” is not a parcel locker code (e.g. KRA01M).") % {"code": code[:32]}
+        )
+    return code
+
+
+def clean_phone(value: str) -> str:
+    phone = (value or "").strip()
+    if not PHONE_RE.match(phone):
+        raise ValidationError(_("Enter a phone number, e.g. 600 100 200."))
+    return phone
+
+
+def clean_postal_code(value: str) -> str:
+    code = (value or "").strip()
+    if not POSTAL_CODE_RE.match(code):
+        raise ValidationError(_("Enter a postal code such as 00-950."))
+    return code
+
+
+def validate_answers(answers: dict, *, shipping_method: ShippingMethod | None, basket) -> list[str]:
+    """Messages for whatever the delivery step still lacks (empty when complete)."""
+    problems: list[str] = []
+
+    def check(fn, *args):
+        try:
+            fn(*args)
+        except ValidationError as exc:
+            problems.extend(exc.messages)
+
+    needs_person = basket.needs_shipping or answers.get("wants_invoice")
+    if needs_person and not (answers.get("first_name") and answers.get("last_name")):
+        problems.append(_("Enter your first and last name."))
+    if basket.needs_shipping and shipping_method is not None:
+        if shipping_method.kind != ShippingMethod.Kind.PICKUP or answers.get("phone"):
+            check(clean_phone, answers.get("phone", ""))
+        if shipping_method.needs_address:
+            if not answers.get("street") or not answers.get("city"):
+                problems.append(_("Enter the delivery address."))
+            check(clean_postal_code, answers.get("postal_code", ""))
+        if shipping_method.needs_pickup_point:
+            check(clean_pickup_point, answers.get("pickup_point", ""), shipping_method)
+    if answers.get("wants_invoice"):
+        if not answers.get("company_name"):
+            problems.append(_("Enter the company name for the invoice."))
+        check(clean_nip, answers.get("tax_id", ""))
+        if not answers.get("billing_street") or not answers.get("billing_city"):
+            problems.append(_("Enter the company address for the invoice."))
+        check(clean_postal_code, answers.get("billing_postal_code", ""))
+    return problems

@@ -1,0 +1,1 @@
+"""Storefront views of the orders app: thin, they call selectors and services."""
