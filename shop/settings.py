@@ -374,6 +374,25 @@ INTEGRATIONS_PO_MAX_ATTEMPTS = env.int("INTEGRATIONS_PO_MAX_ATTEMPTS", default=8
 INTEGRATIONS_PO_RETRY_BASE_SECONDS = env.float("INTEGRATIONS_PO_RETRY_BASE_SECONDS", default=120)
 INTEGRATIONS_PO_RETRY_EVERY_SECONDS = env.int("INTEGRATIONS_PO_RETRY_EVERY_SECONDS", default=300)
 
+# --- Reports (reports app; docs/reports.md explains every one) ----------------------------------
+# Exports with more rows than this run as a background job (progress in the admin, email when
+# done); smaller ones download at once.
+REPORTS_ASYNC_THRESHOLD_ROWS = env.int("REPORTS_ASYNC_THRESHOLD_ROWS", default=5000)
+# WeasyPrint lays out a whole PDF in memory: larger PDFs are refused (XLSX/CSV have no cap).
+REPORTS_PDF_MAX_ROWS = env.int("REPORTS_PDF_MAX_ROWS", default=20000)
+# Longest date range per granularity (days); order, stock and recovery reports use the monthly cap.
+REPORTS_MAX_RANGE_DAYS = env.int("REPORTS_MAX_RANGE_DAYS", default=3660)
+REPORTS_MAX_RANGE_DAYS_WEEKLY = env.int("REPORTS_MAX_RANGE_DAYS_WEEKLY", default=1830)
+REPORTS_MAX_RANGE_DAYS_DAILY = env.int("REPORTS_MAX_RANGE_DAYS_DAILY", default=366)
+REPORTS_MIN_DATE = env.str("REPORTS_MIN_DATE", default="2000-01-01")  # ISO date
+REPORTS_CHUNK_SIZE = env.int("REPORTS_CHUNK_SIZE", default=2000)
+REPORTS_TOP_N = env.int("REPORTS_TOP_N", default=10)
+REPORTS_MAX_SERIES = env.int("REPORTS_MAX_SERIES", default=8)
+REPORTS_PRODUCT_OPTIONS_LIMIT = env.int("REPORTS_PRODUCT_OPTIONS_LIMIT", default=300)
+REPORTS_KEEP_DAYS = env.int("REPORTS_KEEP_DAYS", default=30)
+REPORTS_JOB_STALE_SECONDS = env.int("REPORTS_JOB_STALE_SECONDS", default=3600)
+REPORTS_REFRESH_SECONDS = env.int("REPORTS_REFRESH_SECONDS", default=3)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
