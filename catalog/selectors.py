@@ -369,7 +369,7 @@ def search_products(store: Store, query: str) -> QuerySet[Product]:
     words = normalise_search(query).split()[: settings.CATALOG_SEARCH_MAX_WORDS]
     qs = published_products(store)
     if not words:
-        return qs.none()
+        return qs.none().annotate(rank=Value(0.0))
     if not settings.IS_POSTGRES:
         for word in words:
             qs = qs.filter(search_text__contains=word)
@@ -492,8 +492,6 @@ def product_page(store: Store, slug: str, *, tree: CategoryTree | None = None) -
         .order_by("position", "pk")
     )
     availability = stock.availability_map(variants) if variants else {}
-    discounted = [v for v in variants if v.is_discounted]
-    omnibus = omnibus_prices(discounted)
     images = list(product.images.all())
     others = list(
         with_card_data(
@@ -516,7 +514,15 @@ def product_page(store: Store, slug: str, *, tree: CategoryTree | None = None) -
         )
         .order_by("name", "pk")[: settings.CATALOG_RELATED_LIMIT * 2]
     )
-    attach_card_omnibus(others)
+    # One Omnibus query for the page's discounted variants and the discounted cards beside them.
+    discounted_cards = [
+        p for p in others if p.card_compare_at is not None and p.card_compare_at > (p.min_price or 0)
+    ]
+    omnibus = omnibus_prices(
+        [v for v in variants if v.is_discounted] + [p.card_variant_id for p in discounted_cards]
+    )
+    for p in others:
+        p.omnibus_price = omnibus.get(p.card_variant_id) if p in discounted_cards else None
     components = []
     if product.kind == Product.Kind.SET:
         components = list(
