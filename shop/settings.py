@@ -58,7 +58,10 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "django_celery_beat",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "shop",
+    "shop.api",
     "catalog",
     "orders",
     "recovery",
@@ -69,6 +72,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "shop.api.middleware.ApiErrorMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "shop.middleware.StoreMiddleware",
     "shop.middleware.StoreLocaleMiddleware",
@@ -234,7 +238,75 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # --- REST framework -------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "shop.api.authentication.ApiKeyAuthentication",
+        "shop.api.authentication.CustomerTokenAuthentication",
+        "shop.api.authentication.SessionAuthentication",
+    ],
+    # Every view says who may call it (shop.api.views); forgetting to say means nobody.
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "shop.api.throttling.IpRateThrottle",
+        "shop.api.throttling.ApiKeyRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "ip": env.str("API_THROTTLE_IP", default="300/min"),
+        "api_key": env.str("API_THROTTLE_KEY", default="1200/min"),
+        "sensitive": env.str("API_THROTTLE_SENSITIVE", default="20/min"),
+    },
+    # Proxies trusted in X-Forwarded-For for the client IP (0: use REMOTE_ADDR only).
+    "NUM_PROXIES": env.int("API_NUM_PROXIES", default=0),
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "shop.api.pagination.PagePagination",
+    "EXCEPTION_HANDLER": "shop.api.errors.api_exception_handler",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Koszyk API",
+    "DESCRIPTION": "Headless storefront, shopper carts and checkout, customer accounts, merchant "
+    "back office and webhooks. Guide: docs/api.md.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "ENUM_NAME_OVERRIDES": {
+        "OrderStatusEnum": "orders.models.Order.Status",
+        "OrderChannelEnum": "orders.models.Order.Channel",
+        "ProductKindEnum": "catalog.models.Product.Kind",
+    },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "shop.api.schema.add_error_responses",
+    ],
+}
+# --- API and webhooks (shop.api; docs/api.md) ---------------------------------------------------
+API_PAGE_SIZE = env.int("API_PAGE_SIZE", default=48)
+API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=100)
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=2 * 1024 * 1024)
+API_BULK_MAX_ROWS = env.int("API_BULK_MAX_ROWS", default=1000)
+API_IDEMPOTENCY_HOURS = env.int("API_IDEMPOTENCY_HOURS", default=24)
+API_CUSTOMER_TOKEN_DAYS = env.int("API_CUSTOMER_TOKEN_DAYS", default=30)
+WEBHOOK_ENCRYPTION_KEY = env.str("WEBHOOK_ENCRYPTION_KEY", default="")
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10)
+WEBHOOK_RETRY_BASE_SECONDS = env.float("WEBHOOK_RETRY_BASE_SECONDS", default=60)
+WEBHOOK_RETRY_MAX_SECONDS = env.float("WEBHOOK_RETRY_MAX_SECONDS", default=2 * 3600)
+WEBHOOK_RETRY_HOURS = env.float("WEBHOOK_RETRY_HOURS", default=24)
+WEBHOOK_DISABLE_AFTER_FAILURES = env.int("WEBHOOK_DISABLE_AFTER_FAILURES", default=15)
+WEBHOOK_DISABLE_AFTER_HOURS = env.float("WEBHOOK_DISABLE_AFTER_HOURS", default=24)
+WEBHOOK_SWEEP_SECONDS = env.int("WEBHOOK_SWEEP_SECONDS", default=30)
+WEBHOOK_SWEEP_BATCH = env.int("WEBHOOK_SWEEP_BATCH", default=200)
+WEBHOOK_RESPONSE_EXCERPT = env.int("WEBHOOK_RESPONSE_EXCERPT", default=1000)
+WEBHOOK_LOG_RETENTION_DAYS = env.int("WEBHOOK_LOG_RETENTION_DAYS", default=30)
+WEBHOOK_ALLOW_HTTP = env.bool("WEBHOOK_ALLOW_HTTP", default=DEBUG)
+# Receivers on private/loopback addresses (on-premise ERP, tests); off: SSRF protection.
+WEBHOOK_ALLOW_PRIVATE_URLS = env.bool("WEBHOOK_ALLOW_PRIVATE_URLS", default=DEBUG)
 
 # --- Security -------------------------------------------------------------------------------
 SECURE_HTTPS = env.bool("SECURE_HTTPS", default=not DEBUG)

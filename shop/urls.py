@@ -12,6 +12,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("r/", include("recovery.urls")),
+    path("api/", include("shop.api.urls")),
     path("", include("orders.urls")),
     path("", include("catalog.urls")),
 ]

@@ -1,0 +1,416 @@
+"""Merchant catalog endpoints (API key with ``catalog:read`` / ``catalog:write`` / ``stock:write``).
+
+Writes go through :mod:`catalog.services` and :mod:`catalog.stock`; bulk updates are all or
+nothing: every row is applied in one transaction and, if any row is refused, nothing is kept and
+the answer lists every refused row (``rows.<index>.<field>``).
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Prefetch, Q
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.response import Response
+
+from shop.api.errors import ApiError
+from shop.api.idempotency import idempotent
+from shop.api.models import Scope
+from shop.api.views import MerchantView
+
+from .. import services, stock
+from ..models import AttributeValue, Category, Product, Variant, Warehouse
+from .serializers import (
+    BulkResultSerializer,
+    ManageProductOutput,
+    ManageVariantOutput,
+    PriceRowInput,
+    ProductInput,
+    StockRowInput,
+    VariantInput,
+    VariantUpdateInput,
+    bulk_input,
+)
+
+CATALOG_SCOPES = {
+    "GET": Scope.CATALOG_READ,
+    "POST": Scope.CATALOG_WRITE,
+    "PATCH": Scope.CATALOG_WRITE,
+    "DELETE": Scope.CATALOG_WRITE,
+}
+
+IDEMPOTENCY_PARAMETER = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description="Retrying with the same key returns the first answer and changes nothing again.",
+)
+
+
+def _products(store):
+    variants = Variant.objects.prefetch_related("attribute_values").order_by("position", "pk")
+    return Product.objects.filter(store=store).prefetch_related(Prefetch("variants", queryset=variants))
+
+
+def _category(store, category_id):
+    if category_id is None:
+        return None
+    category = Category.objects.filter(store=store, pk=category_id).first()
+    if category is None:
+        raise ApiError(_("No such category."), status_code=400, fields={"category": [_("No such category.")]})
+    return category
+
+
+class ManageProductListView(MerchantView):
+    required_scopes = CATALOG_SCOPES
+
+    @extend_schema(
+        tags=["merchant: catalog"],
+        parameters=[
+            OpenApiParameter("search", str, description="Name, slug or SKU contains."),
+            OpenApiParameter("published", bool),
+        ],
+        responses=ManageProductOutput(many=True),
+    )
+    def get(self, request):
+        qs = _products(self.store).order_by("-pk")
+        term = (request.query_params.get("search") or "").strip()[:100]
+        if term:
+            qs = qs.filter(
+                Q(name__icontains=term) | Q(slug__icontains=term) | Q(variants__sku__icontains=term)
+            ).distinct()
+        published = request.query_params.get("published")
+        if published in ("true", "false"):
+            qs = qs.filter(is_published=published == "true")
+        page = self.paginate_queryset(qs)
+        return self.get_paginated_response(ManageProductOutput(page, many=True).data)
+
+    @extend_schema(
+        tags=["merchant: catalog"],
+        request=ProductInput,
+        responses={201: ManageProductOutput},
+        examples=[
+            OpenApiExample(
+                "new product",
+                value={"name": "Sukienka lniana", "vat_rate": "23", "category": 3, "is_published": False},
+                request_only=True,
+            )
+        ],
+    )
+    def post(self, request):
+        data = ProductInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        values["category"] = _category(self.store, values.get("category"))
+        product = services.save_product(product=Product(store=self.store, **values))
+        return Response(ManageProductOutput(_products(self.store).get(pk=product.pk)).data, status=201)
+
+
+class ManageProductDetailView(MerchantView):
+    required_scopes = CATALOG_SCOPES
+
+    def _get(self, pk) -> Product:
+        product = _products(self.store).filter(pk=pk).first()
+        if product is None:
+            raise ApiError(_("No such product."), code="not_found", status_code=404)
+        return product
+
+    @extend_schema(tags=["merchant: catalog"], responses=ManageProductOutput)
+    def get(self, request, pk: int):
+        return Response(ManageProductOutput(self._get(pk)).data)
+
+    @extend_schema(
+        tags=["merchant: catalog"], request=ProductInput(partial=True), responses=ManageProductOutput
+    )
+    def patch(self, request, pk: int):
+        product = self._get(pk)
+        data = ProductInput(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        if "category" in values:
+            values["category"] = _category(self.store, values["category"])
+        for name, value in values.items():
+            setattr(product, name, value)
+        services.save_product(product=product)
+        return Response(ManageProductOutput(self._get(pk)).data)
+
+    @extend_schema(tags=["merchant: catalog"], responses={204: None})
+    def delete(self, request, pk: int):
+        product = self._get(pk)
+        product.delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _attribute_values(store, ids):
+    if ids is None:
+        return None
+    values = list(
+        AttributeValue.objects.filter(attribute__store=store, pk__in=ids).select_related("attribute")
+    )
+    if len(values) != len(set(ids)):
+        raise ApiError(
+            _("Unknown attribute values."),
+            status_code=400,
+            fields={"attribute_values": [_("Unknown attribute values.")]},
+        )
+    return values
+
+
+class ManageVariantListView(MerchantView):
+    required_scopes = CATALOG_SCOPES
+
+    @extend_schema(
+        tags=["merchant: catalog"],
+        parameters=[OpenApiParameter("sku", str), OpenApiParameter("product", int)],
+        responses=ManageVariantOutput(many=True),
+    )
+    def get(self, request):
+        qs = Variant.objects.filter(store=self.store).prefetch_related("attribute_values").order_by("pk")
+        if request.query_params.get("sku"):
+            qs = qs.filter(sku=request.query_params["sku"][:64])
+        if (request.query_params.get("product") or "").isdigit():
+            qs = qs.filter(product_id=int(request.query_params["product"]))
+        page = self.paginate_queryset(qs)
+        return self.get_paginated_response(ManageVariantOutput(page, many=True).data)
+
+    @extend_schema(tags=["merchant: catalog"], request=VariantInput, responses={201: ManageVariantOutput})
+    def post(self, request):
+        data = VariantInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        product = Product.objects.filter(store=self.store, pk=values.pop("product")).first()
+        if product is None:
+            raise ApiError(
+                _("No such product."), status_code=400, fields={"product": [_("No such product.")]}
+            )
+        attribute_values = _attribute_values(self.store, values.pop("attribute_values", None))
+        variant = Variant(store=self.store, product=product, **values)
+        services.save_variant(variant=variant, attribute_values=attribute_values)
+        return Response(ManageVariantOutput(variant).data, status=201)
+
+
+class ManageVariantDetailView(MerchantView):
+    required_scopes = CATALOG_SCOPES
+
+    def _get(self, pk) -> Variant:
+        variant = Variant.objects.filter(store=self.store, pk=pk).select_related("product").first()
+        if variant is None:
+            raise ApiError(_("No such variant."), code="not_found", status_code=404)
+        return variant
+
+    @extend_schema(tags=["merchant: catalog"], responses=ManageVariantOutput)
+    def get(self, request, pk: int):
+        return Response(ManageVariantOutput(self._get(pk)).data)
+
+    @extend_schema(
+        tags=["merchant: catalog"], request=VariantUpdateInput(partial=True), responses=ManageVariantOutput
+    )
+    def patch(self, request, pk: int):
+        variant = self._get(pk)
+        data = VariantUpdateInput(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        attribute_values = _attribute_values(self.store, values.pop("attribute_values", None))
+        for name, value in values.items():
+            setattr(variant, name, value)
+        services.save_variant(variant=variant, attribute_values=attribute_values)
+        return Response(ManageVariantOutput(variant).data)
+
+    @extend_schema(tags=["merchant: catalog"], responses={204: None})
+    def delete(self, request, pk: int):
+        variant = self._get(pk)
+        product_id = variant.product_id
+        with transaction.atomic():
+            variant.delete()
+            services.refresh_products(product_ids=[product_id])
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- Bulk updates --------------------------------------------------------------------------------
+
+
+class _RowsRefused(Exception):
+    def __init__(self, errors: dict[str, list[str]]):
+        self.errors = errors
+
+
+def _variants_for(store, rows) -> dict[tuple[str, object], Variant]:
+    """Every variant the rows name, by ("sku", sku) and ("id", id): two queries at most."""
+    skus = {r["sku"] for r in rows if "sku" in r}
+    ids = {r["variant_id"] for r in rows if "variant_id" in r}
+    found: dict[tuple[str, object], Variant] = {}
+    qs = Variant.objects.filter(store=store).select_related("store", "product")
+    if skus:
+        for v in qs.filter(sku__in=skus):
+            found[("sku", v.sku)] = v
+    if ids:
+        for v in qs.filter(pk__in=ids):
+            found[("id", v.pk)] = v
+    return found
+
+
+def _row_variant(found, row):
+    return found.get(("sku", row["sku"])) if "sku" in row else found.get(("id", row["variant_id"]))
+
+
+def _refused(errors):
+    raise ApiError(
+        _("No row was applied: %(n)d rows were refused.") % {"n": len({k.split(".")[1] for k in errors})},
+        code="rows_refused",
+        status_code=422,
+        fields=errors,
+    )
+
+
+class StockBulkView(MerchantView):
+    """Set (``quantity``) or change (``delta``) on-hand stock of up to API_BULK_MAX_ROWS rows."""
+
+    required_scope = Scope.STOCK_WRITE
+
+    @extend_schema(
+        tags=["merchant: catalog"],
+        request=bulk_input(StockRowInput),
+        responses=BulkResultSerializer,
+        parameters=[IDEMPOTENCY_PARAMETER],
+        examples=[
+            OpenApiExample(
+                "stock count",
+                value={"rows": [{"sku": "SUK-001-M", "quantity": 12}, {"sku": "SUK-001-L", "delta": -1}]},
+                request_only=True,
+            )
+        ],
+    )
+    def post(self, request):
+        return idempotent(
+            request=request,
+            scope=f"key:{self.api_key.pk}",
+            api_key=self.api_key,
+            run=lambda: self._apply(request),
+        )
+
+    def _apply(self, request):
+        data = bulk_input(StockRowInput)(data=request.data)
+        data.is_valid(raise_exception=True)
+        rows = data.validated_data["rows"]
+        found = _variants_for(self.store, rows)
+        warehouses = {w.code: w for w in Warehouse.objects.filter(store=self.store, is_active=True)}
+        default = min(warehouses.values(), key=lambda w: (w.priority, w.pk), default=None)
+        errors: dict[str, list[str]] = {}
+        plan = []
+        for i, row in enumerate(rows):
+            variant = _row_variant(found, row)
+            if variant is None:
+                errors[f"rows.{i}.{'sku' if 'sku' in row else 'variant_id'}"] = [_("No such variant.")]
+                continue
+            warehouse = warehouses.get(row["warehouse"]) if row.get("warehouse") else default
+            if warehouse is None:
+                errors[f"rows.{i}.warehouse"] = [_("No such warehouse.")]
+                continue
+            plan.append((i, row, variant, warehouse))
+        if errors:
+            _refused(errors)
+        result = []
+        try:
+            with transaction.atomic():
+                for i, row, variant, warehouse in plan:
+                    try:
+                        item = stock.adjust_stock(
+                            variant=variant,
+                            warehouse=warehouse,
+                            delta=row.get("delta"),
+                            set_to=row.get("quantity"),
+                            reference=f"api:{self.api_key.prefix}",
+                            note=row.get("note", ""),
+                        )
+                    except ValueError as exc:
+                        errors[f"rows.{i}.{'delta' if 'delta' in row else 'quantity'}"] = [str(exc)]
+                        continue
+                    result.append(
+                        {
+                            "row": i,
+                            "variant_id": variant.pk,
+                            "sku": variant.sku,
+                            "warehouse": warehouse.code,
+                            "quantity": item.quantity,
+                        }
+                    )
+                if errors:
+                    raise _RowsRefused(errors)
+        except _RowsRefused as exc:
+            _refused(exc.errors)
+        return Response({"updated": len(result), "rows": result})
+
+
+class PriceBulkView(MerchantView):
+    """Change the gross price (and compare-at price) of up to API_BULK_MAX_ROWS variants; the
+    price history (EU Omnibus) is recorded by the catalog's price service."""
+
+    required_scope = Scope.CATALOG_WRITE
+
+    @extend_schema(
+        tags=["merchant: catalog"],
+        request=bulk_input(PriceRowInput),
+        responses=BulkResultSerializer,
+        parameters=[IDEMPOTENCY_PARAMETER],
+        examples=[
+            OpenApiExample(
+                "sale",
+                value={"rows": [{"sku": "SUK-001-M", "price": "149.00", "compare_at_price": "199.00"}]},
+                request_only=True,
+            )
+        ],
+    )
+    def post(self, request):
+        return idempotent(
+            request=request,
+            scope=f"key:{self.api_key.pk}",
+            api_key=self.api_key,
+            run=lambda: self._apply(request),
+        )
+
+    def _apply(self, request):
+        data = bulk_input(PriceRowInput)(data=request.data)
+        data.is_valid(raise_exception=True)
+        rows = data.validated_data["rows"]
+        found = _variants_for(self.store, rows)
+        errors: dict[str, list[str]] = {}
+        for i, row in enumerate(rows):
+            if _row_variant(found, row) is None:
+                errors[f"rows.{i}.{'sku' if 'sku' in row else 'variant_id'}"] = [_("No such variant.")]
+        if errors:
+            _refused(errors)
+        result = []
+        try:
+            with transaction.atomic():
+                for i, row in enumerate(rows):
+                    variant = _row_variant(found, row)
+                    kwargs = (
+                        {"compare_at_price": row["compare_at_price"]} if "compare_at_price" in row else {}
+                    )
+                    try:
+                        with transaction.atomic():
+                            services.change_price(variant=variant, price=row["price"], **kwargs)
+                    except ValidationError as exc:
+                        messages = exc.message_dict if hasattr(exc, "error_dict") else {"price": exc.messages}
+                        for field, msgs in messages.items():
+                            errors[f"rows.{i}.{field}"] = list(msgs)
+                        continue
+                    result.append(
+                        {
+                            "row": i,
+                            "variant_id": variant.pk,
+                            "sku": variant.sku,
+                            "price": str(variant.price),
+                            "compare_at_price": None
+                            if variant.compare_at_price is None
+                            else str(variant.compare_at_price),
+                        }
+                    )
+                if errors:
+                    raise _RowsRefused(errors)
+        except _RowsRefused as exc:
+            _refused(exc.errors)
+        return Response({"updated": len(result), "rows": result})

@@ -1,0 +1,117 @@
+"""Merchant order endpoints (API key with ``orders:read`` / ``orders:write``): search with the
+admin's search criteria (``orders.admin_search.search_orders``) and status changes through the
+workflow (``orders.services.change_status``)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.db.models import Prefetch
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.response import Response
+
+from shop.api.errors import ApiError
+from shop.api.models import Scope
+from shop.api.views import MerchantView
+
+from .. import services
+from ..admin_search import search_orders
+from ..models import Order, OrderLine
+from .errors import refusals
+from .serializers import ManageOrderOutput, StatusChangeInput
+
+TAGS = ["merchant: orders"]
+
+
+class SearchForm(forms.Form):
+    """The query parameters, validated (a bad date or amount is a 400, never a 500)."""
+
+    q = forms.CharField(required=False, max_length=100)
+    number = forms.CharField(required=False, max_length=100)
+    email = forms.CharField(required=False, max_length=100)
+    name = forms.CharField(required=False, max_length=100)
+    phone = forms.CharField(required=False, max_length=100)
+    product = forms.CharField(required=False, max_length=100)
+    status = forms.MultipleChoiceField(required=False, choices=Order.Status.choices)
+    payment = forms.MultipleChoiceField(required=False, choices=Order.PaymentStatus.choices)
+    date_from = forms.DateField(required=False)
+    date_to = forms.DateField(required=False)
+    total_min = forms.DecimalField(required=False, min_value=0, max_digits=12, decimal_places=2)
+    total_max = forms.DecimalField(required=False, min_value=0, max_digits=12, decimal_places=2)
+
+
+def _orders(store):
+    return (
+        Order.objects.filter(store=store)
+        .select_related("shipping_address", "billing_address")
+        .prefetch_related(Prefetch("lines", queryset=OrderLine.objects.order_by("position", "pk")))
+    )
+
+
+class ManageOrderListView(MerchantView):
+    required_scope = Scope.ORDERS_READ
+
+    @extend_schema(
+        tags=TAGS,
+        parameters=[
+            OpenApiParameter("q", str, description="Anything: number, email, name, phone, product."),
+            OpenApiParameter("number", str),
+            OpenApiParameter("email", str),
+            OpenApiParameter("name", str),
+            OpenApiParameter("phone", str),
+            OpenApiParameter("product", str, description="Product name or SKU."),
+            OpenApiParameter("status", str, many=True, enum=Order.Status.values),
+            OpenApiParameter("payment", str, many=True, enum=Order.PaymentStatus.values),
+            OpenApiParameter("date_from", str, description="YYYY-MM-DD, in the store's time zone."),
+            OpenApiParameter("date_to", str, description="YYYY-MM-DD, inclusive."),
+            OpenApiParameter("total_min", str),
+            OpenApiParameter("total_max", str),
+        ],
+        responses=ManageOrderOutput(many=True),
+    )
+    def get(self, request):
+        form = SearchForm(request.query_params)
+        if not form.is_valid():
+            raise ApiError(
+                _("Some parameters are invalid."),
+                status_code=400,
+                fields={k: list(v) for k, v in form.errors.items()},
+            )
+        qs = search_orders(_orders(self.store), form.cleaned_data, zone=self.store.zone).order_by("-created_at", "-pk")
+        page = self.paginate_queryset(qs)
+        return self.get_paginated_response(ManageOrderOutput(page, many=True, context={"request": request}).data)
+
+
+def _order(store, pk) -> Order:
+    order = _orders(store).filter(pk=pk).first()
+    if order is None:
+        raise ApiError(_("No such order."), code="not_found", status_code=404)
+    return order
+
+
+class ManageOrderDetailView(MerchantView):
+    required_scope = Scope.ORDERS_READ
+
+    @extend_schema(tags=TAGS, responses=ManageOrderOutput)
+    def get(self, request, pk: int):
+        return Response(ManageOrderOutput(_order(self.store, pk), context={"request": request}).data)
+
+
+class ManageOrderStatusView(MerchantView):
+    """Move an order along the workflow (paid, packed, shipped, delivered, cancelled, ...)."""
+
+    required_scope = Scope.ORDERS_WRITE
+
+    @extend_schema(tags=TAGS, request=StatusChangeInput, responses=ManageOrderOutput)
+    def post(self, request, pk: int):
+        order = _order(self.store, pk)
+        data = StatusChangeInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        with refusals():
+            services.change_status(
+                order=order,
+                status=data.validated_data["status"],
+                user=self.api_key.created_by,
+                note=data.validated_data.get("note") or _("via API key %(name)s") % {"name": self.api_key.name},
+            )
+        return Response(ManageOrderOutput(_order(self.store, pk), context={"request": request}).data)

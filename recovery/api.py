@@ -1,0 +1,175 @@
+"""Cart-recovery endpoints for merchants (API key with ``recovery:read``): campaigns with their
+steps, and the dashboard's statistics from :func:`recovery.selectors.dashboard`."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django import forms
+from django.db.models import Prefetch
+from django.urls import path
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+
+from shop.api.errors import ApiError
+from shop.api.models import Scope
+from shop.api.views import MerchantView
+
+from . import selectors
+from .models import Campaign, Step
+
+TAGS = ["merchant: recovery"]
+MAX_RANGE_DAYS = 366
+
+
+class StepOutput(serializers.ModelSerializer):
+    delay_seconds = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Step
+        fields = ["id", "position", "channel", "delay_seconds", "incentive_kind", "incentive_value", "is_active"]
+        read_only_fields = fields
+
+    def get_delay_seconds(self, step) -> int:
+        return int(step.delay.total_seconds())
+
+
+class CampaignOutput(serializers.ModelSerializer):
+    steps = StepOutput(many=True, read_only=True)
+
+    class Meta:
+        model = Campaign
+        fields = [
+            "id",
+            "name",
+            "is_active",
+            "priority",
+            "min_cart_value",
+            "segment",
+            "holdout_percent",
+            "max_steps",
+            "created_at",
+            "steps",
+        ]
+        read_only_fields = fields
+
+
+class StepStatsOutput(serializers.Serializer):
+    campaign = serializers.CharField()
+    position = serializers.IntegerField()
+    channel = serializers.CharField()
+    sent = serializers.IntegerField()
+    opened = serializers.IntegerField()
+    clicked = serializers.IntegerField()
+    recovered = serializers.IntegerField()
+    revenue = serializers.DecimalField(max_digits=14, decimal_places=2)
+    open_rate = serializers.FloatField(allow_null=True)
+    click_rate = serializers.FloatField(allow_null=True)
+
+
+class DayOutput(serializers.Serializer):
+    date = serializers.DateField()
+    abandoned = serializers.IntegerField()
+    recovered = serializers.IntegerField()
+
+
+class StatsOutput(serializers.Serializer):
+    start = serializers.DateField()
+    end = serializers.DateField()
+    abandoned = serializers.IntegerField()
+    reachable = serializers.IntegerField()
+    sent = serializers.IntegerField()
+    opened = serializers.IntegerField()
+    clicked = serializers.IntegerField()
+    recovered = serializers.IntegerField()
+    recovered_revenue = serializers.DecimalField(max_digits=14, decimal_places=2)
+    recovery_rate = serializers.FloatField(allow_null=True)
+    open_rate = serializers.FloatField(allow_null=True)
+    click_rate = serializers.FloatField(allow_null=True)
+    treated_rate = serializers.FloatField(allow_null=True)
+    holdout_rate = serializers.FloatField(allow_null=True)
+    lift = serializers.FloatField(allow_null=True)
+    lift_p_value = serializers.FloatField(allow_null=True)
+    steps = StepStatsOutput(many=True)
+    days = DayOutput(many=True)
+
+
+class RangeForm(forms.Form):
+    date_from = forms.DateField(required=False)
+    date_to = forms.DateField(required=False)
+    campaign = forms.IntegerField(required=False, min_value=1)
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("date_from"), cleaned.get("date_to")
+        if start and end and (end < start or end - start > timedelta(days=MAX_RANGE_DAYS)):
+            self.add_error("date_to", _("Choose an end date after the start, at most a year apart."))
+        return cleaned
+
+
+class CampaignListView(MerchantView):
+    required_scope = Scope.RECOVERY_READ
+
+    @extend_schema(tags=TAGS, responses=CampaignOutput(many=True))
+    def get(self, request):
+        qs = (
+            Campaign.objects.filter(store=self.store)
+            .prefetch_related(Prefetch("steps", queryset=Step.objects.order_by("position", "pk")))
+            .order_by("priority", "pk")
+        )
+        page = self.paginate_queryset(qs)
+        return self.get_paginated_response(CampaignOutput(page, many=True).data)
+
+
+class RecoveryStatsView(MerchantView):
+    required_scope = Scope.RECOVERY_READ
+    pagination_class = None
+
+    @extend_schema(
+        tags=TAGS,
+        parameters=[
+            OpenApiParameter("date_from", str, description="YYYY-MM-DD (default: 29 days ago)."),
+            OpenApiParameter("date_to", str, description="YYYY-MM-DD (default: today)."),
+            OpenApiParameter("campaign", int),
+        ],
+        responses=StatsOutput,
+    )
+    def get(self, request):
+        form = RangeForm(request.query_params)
+        if not form.is_valid():
+            raise ApiError(_("Some parameters are invalid."), status_code=400, fields={k: list(v) for k, v in form.errors.items()})
+        start, end = selectors.default_range(self.store)
+        start = form.cleaned_data.get("date_from") or start
+        end = form.cleaned_data.get("date_to") or max(end, start)
+        if end < start or end - start > timedelta(days=MAX_RANGE_DAYS):
+            raise ApiError(_("Choose an end date after the start, at most a year apart."), status_code=400, fields={"date_to": [_("Invalid range.")]})
+        campaign = None
+        if form.cleaned_data.get("campaign"):
+            campaign = Campaign.objects.filter(store=self.store, pk=form.cleaned_data["campaign"]).first()
+            if campaign is None:
+                raise ApiError(_("No such campaign."), status_code=404, code="not_found")
+        d = selectors.dashboard(store=self.store, start=start, end=end, campaign=campaign)
+        data = {
+            **{k: getattr(d, k) for k in ("start", "end", "abandoned", "reachable", "sent", "opened", "clicked")},
+            "recovered": d.recovered,
+            "recovered_revenue": d.recovered_revenue,
+            "recovery_rate": d.recovery_rate,
+            "open_rate": d.open_rate,
+            "click_rate": d.click_rate,
+            "treated_rate": d.treated_rate,
+            "holdout_rate": d.holdout_rate,
+            "lift": d.lift,
+            "lift_p_value": d.lift_test.p_value if d.lift_test else None,
+            "steps": d.steps,
+            "days": [{"date": day, "abandoned": n, "recovered": rec} for day, n, rec in d.days],
+        }
+        return Response(StatsOutput(data).data)
+
+
+def urlpatterns():
+    return [
+        path("recovery/campaigns/", CampaignListView.as_view(), name="recovery-campaigns"),
+        path("recovery/stats/", RecoveryStatsView.as_view(), name="recovery-stats"),
+    ]

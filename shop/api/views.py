@@ -1,0 +1,129 @@
+"""Base classes every API view derives from, the shopper token endpoints, and the JSON 404.
+
+Each base class states who may call a view: :class:`PublicView` (anyone; the store comes from the
+Host header), :class:`CustomerView` (a logged-in shopper), :class:`MerchantView` (a merchant API
+key with the scope in ``required_scopes``/``required_scope``).
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth import authenticate
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.generics import GenericAPIView
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from . import keys
+from .errors import ApiError, json_error
+from .models import CustomerToken
+from .permissions import HasScope, IsCustomer, api_key_of
+from .throttling import SensitiveRateThrottle
+
+
+class PublicView(GenericAPIView):
+    permission_classes = [AllowAny]
+
+    @property
+    def store(self):
+        return self.request._request.store
+
+
+class CustomerView(PublicView):
+    permission_classes = [IsCustomer]
+
+
+class MerchantView(PublicView):
+    permission_classes = [HasScope]
+
+    @property
+    def api_key(self):
+        return api_key_of(self.request)
+
+
+class StrictInputMixin:
+    """Refuse unknown fields instead of silently ignoring them (a typo is an error); works for
+    nested and per-row serializers too."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(str(k) for k in data if k not in self.fields)
+            if unknown:
+                raise serializers.ValidationError({name: [_("Unknown field.")] for name in unknown})
+        return super().to_internal_value(data)
+
+
+class StrictSerializer(StrictInputMixin, serializers.Serializer):
+    pass
+
+
+# --- Shopper tokens ------------------------------------------------------------------------------
+
+
+class TokenInput(StrictSerializer):
+    email = serializers.EmailField(max_length=254)
+    password = serializers.CharField(max_length=128, trim_whitespace=False)
+
+
+class TokenOutput(serializers.Serializer):
+    token = serializers.CharField(help_text="Send as `Authorization: Bearer <token>`. Shown once.")
+    expires_at = serializers.DateTimeField()
+
+
+class CustomerTokenView(PublicView):
+    """Log a shopper in: email + password -> a bearer token for the ``me/`` endpoints."""
+
+    throttle_classes = [SensitiveRateThrottle]
+    authentication_classes: list = []
+
+    @extend_schema(
+        request=TokenInput,
+        responses={201: TokenOutput},
+        tags=["customer"],
+        examples=[OpenApiExample("login", value={"email": "anna@example.com", "password": "…"}, request_only=True)],
+    )
+    def post(self, request):
+        data = TokenInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = authenticate(
+            request._request, username=data.validated_data["email"], password=data.validated_data["password"]
+        )
+        if getattr(request._request, "login_rate_limited", False):
+            raise ApiError(_("Too many failed attempts. Try again later."), code="throttled", status_code=429)
+        if user is None or not user.is_active:
+            raise ApiError(_("Wrong email or password."), code="authentication_failed", status_code=401)
+        token, raw = keys.create_customer_token(store=self.store, user=user)
+        return Response(TokenOutput({"token": raw, "expires_at": token.expires_at}).data, status=201)
+
+
+class CustomerTokenLogoutView(CustomerView):
+    """Revoke the token this request was made with."""
+
+    @extend_schema(request=None, responses={204: None}, tags=["customer"])
+    def delete(self, request):
+        if isinstance(request.auth, CustomerToken):
+            keys.revoke_customer_token(token=request.auth)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- Fallbacks -----------------------------------------------------------------------------------
+
+
+class ApiRootView(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        responses={
+            200: inline_serializer("ApiRoot", {"version": serializers.CharField(), "docs": serializers.CharField()})
+        },
+        tags=["meta"],
+    )
+    def get(self, request):
+        return Response({"version": "v1", "docs": "/api/docs/"})
+
+
+def not_found(request, *args, **kwargs):
+    """Any unknown path under /api/: 404 in the API's error shape."""
+    return json_error(404, "not_found", _("There is no API endpoint at this address."))
