@@ -52,3 +52,41 @@ def iof_files(directory: Path = FIXTURES) -> dict[str, str]:
         "light": str(directory / "iof_light.xml"),
         "stocks": str(directory / "iof_stocks.xml"),
     }
+
+
+@pytest.fixture
+def wholesaler():
+    """A running fake wholesaler serving the IOF sample files behind HTTP Basic auth."""
+    from tests.fakes.wholesaler import FakeWholesaler
+
+    fake = FakeWholesaler()
+    for name, path in iof_files().items():
+        fake.files[name] = Path(path).read_bytes()
+    fake.start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def fast_http(settings):
+    """Retries and breakers in milliseconds, no rate limiting: tests never wait for real."""
+    settings.INTEGRATIONS_HTTP_RETRIES = 2
+    settings.INTEGRATIONS_HTTP_BACKOFF_SECONDS = 0.01
+    settings.INTEGRATIONS_HTTP_MAX_BACKOFF_SECONDS = 0.05
+    settings.INTEGRATIONS_HTTP_TIMEOUT = 0.5
+    settings.INTEGRATIONS_HTTP_CONNECT_TIMEOUT = 0.5
+    settings.INTEGRATIONS_RATE_PER_SECOND = 0
+    settings.INTEGRATIONS_BREAKER_THRESHOLD = 50
+    settings.INTEGRATIONS_BREAKER_COOLDOWN_SECONDS = 0.2
+    return settings
+
+
+def url_connector(store, wholesaler, **options):
+    urls = {name: wholesaler.feed_url(name) for name in ("full", "light", "stocks")}
+    return make_config(
+        store,
+        source_urls=urls,
+        username=wholesaler.username,
+        password=wholesaler.password,
+        **options,
+    )
