@@ -29,7 +29,15 @@ class StepOutput(serializers.ModelSerializer):
 
     class Meta:
         model = Step
-        fields = ["id", "position", "channel", "delay_seconds", "incentive_kind", "incentive_value", "is_active"]
+        fields = [
+            "id",
+            "position",
+            "channel",
+            "delay_seconds",
+            "incentive_kind",
+            "incentive_value",
+            "is_active",
+        ]
         read_only_fields = fields
 
     def get_delay_seconds(self, step) -> int:
@@ -139,12 +147,20 @@ class RecoveryStatsView(MerchantView):
     def get(self, request):
         form = RangeForm(request.query_params)
         if not form.is_valid():
-            raise ApiError(_("Some parameters are invalid."), status_code=400, fields={k: list(v) for k, v in form.errors.items()})
+            raise ApiError(
+                _("Some parameters are invalid."),
+                status_code=400,
+                fields={k: list(v) for k, v in form.errors.items()},
+            )
         start, end = selectors.default_range(self.store)
         start = form.cleaned_data.get("date_from") or start
         end = form.cleaned_data.get("date_to") or max(end, start)
         if end < start or end - start > timedelta(days=MAX_RANGE_DAYS):
-            raise ApiError(_("Choose an end date after the start, at most a year apart."), status_code=400, fields={"date_to": [_("Invalid range.")]})
+            raise ApiError(
+                _("Choose an end date after the start, at most a year apart."),
+                status_code=400,
+                fields={"date_to": [_("Invalid range.")]},
+            )
         campaign = None
         if form.cleaned_data.get("campaign"):
             campaign = Campaign.objects.filter(store=self.store, pk=form.cleaned_data["campaign"]).first()
@@ -152,7 +168,10 @@ class RecoveryStatsView(MerchantView):
                 raise ApiError(_("No such campaign."), status_code=404, code="not_found")
         d = selectors.dashboard(store=self.store, start=start, end=end, campaign=campaign)
         data = {
-            **{k: getattr(d, k) for k in ("start", "end", "abandoned", "reachable", "sent", "opened", "clicked")},
+            **{
+                k: getattr(d, k)
+                for k in ("start", "end", "abandoned", "reachable", "sent", "opened", "clicked")
+            },
             "recovered": d.recovered,
             "recovered_revenue": d.recovered_revenue,
             "recovery_rate": d.recovery_rate,

@@ -1,7 +1,23 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 
 class RecoveryConfig(AppConfig):
     name = "recovery"
     verbose_name = _("Cart recovery")
+
+    def ready(self) -> None:
+        from shop import events
+
+        from .schedules import install_default_campaigns, install_recovery_schedules
+        from .services import handle_cart_updated, handle_order_event
+
+        events.register("cart_updated", "recovery.reset_activity", handle_cart_updated)
+        # The order's creation stops reminders and attributes it; "paid" is handled too in case
+        # an order is created without the first event reaching us (the handler is idempotent).
+        events.register("order.created", "recovery.attribute_order", handle_order_event)
+        events.register("order.placed", "recovery.attribute_order", handle_order_event)
+        events.register("order.paid", "recovery.attribute_order", handle_order_event)
+        post_migrate.connect(install_recovery_schedules, sender=self, dispatch_uid="recovery-schedules")
+        post_migrate.connect(install_default_campaigns, sender=self, dispatch_uid="recovery-default-campaign")

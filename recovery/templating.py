@@ -1,0 +1,169 @@
+"""Message templates: a restricted Django template engine, the documented variables, validation.
+
+Merchant-written templates (StepTemplate) are compiled by an engine with no template loaders
+(no ``{% include %}`` / ``{% extends %}`` of files) and only the ``i18n``, ``l10n`` and
+``humanize`` libraries. On save they are test-rendered against :func:`sample_context` with
+``string_if_invalid`` set to a marker, so an unknown variable or attribute is an admin error
+rather than a blank in a shopper's inbox.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.template import Context, Engine, TemplateDoesNotExist, TemplateSyntaxError
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+_MARK = "\x00UNKNOWN:%s\x00"
+_MARK_RE = re.compile("\x00UNKNOWN:(.*?)\x00")
+
+_LIBRARIES = {
+    "i18n": "django.templatetags.i18n",
+    "l10n": "django.templatetags.l10n",
+    "humanize": "django.contrib.humanize.templatetags.humanize",
+}
+
+# What a template may use. docs/recovery.md documents each one.
+VARIABLES = {
+    "store": "store: name, url",
+    "first_name": "the shopper's first name, or empty",
+    "greeting_name": "first name, or a neutral greeting word",
+    "lines": "cart lines: name, variant_name, quantity, image_url, url, unit_price, "
+    "price_when_abandoned, price_dropped, price_drop, line_total, available, sold_out, units_left",
+    "available_lines": "lines that can still be bought",
+    "sold_out_lines": "lines that sold out since abandonment",
+    "has_sold_out": "true when at least one line sold out",
+    "all_sold_out": "true when nothing in the cart can be bought",
+    "has_price_drop": "true when any price fell since abandonment",
+    "cart_total": "total of available lines at current prices",
+    "currency": "the store currency, e.g. PLN",
+    "coupon": "the step's coupon or empty: code, label, expires_at",
+    "recommendations": "recommended products: name, url, image_url, price",
+    "social_proof": "empty, or count and product_name of real orders in the last days",
+    "restore_url": "the link that restores the cart",
+    "unsubscribe_url": "one-click unsubscribe page",
+    "step_position": "1 for the first message, 2 for the second, ...",
+}
+
+
+def _engine(strict: bool) -> Engine:
+    return Engine(
+        dirs=[],
+        app_dirs=False,
+        loaders=[],
+        libraries=_LIBRARIES,
+        string_if_invalid=_MARK if strict else "",
+        autoescape=True,
+    )
+
+
+STRICT_ENGINE = _engine(strict=True)
+ENGINE = _engine(strict=False)
+
+
+def sample_context(
+    *, currency: str = "PLN", store_name: str = "Sklep", store_url: str = "https://sklep.example.pl/"
+):
+    """A context with every documented variable, used for validation and the admin preview."""
+    now = timezone.now()
+    lines = [
+        {
+            "name": "Kubek ceramiczny",
+            "variant_name": "niebieski",
+            "quantity": 2,
+            "image_url": "https://sklep.example.pl/media/products/1/kubek.jpg",
+            "url": store_url + "p/kubek/",
+            "unit_price": Decimal("39.00"),
+            "price_when_abandoned": Decimal("49.00"),
+            "price_dropped": True,
+            "price_drop": Decimal("10.00"),
+            "line_total": Decimal("78.00"),
+            "available": True,
+            "sold_out": False,
+            "units_left": 2,
+        },
+        {
+            "name": "Czajnik",
+            "variant_name": "",
+            "quantity": 1,
+            "image_url": "",
+            "url": store_url + "p/czajnik/",
+            "unit_price": Decimal("129.00"),
+            "price_when_abandoned": Decimal("129.00"),
+            "price_dropped": False,
+            "price_drop": Decimal("0.00"),
+            "line_total": Decimal("129.00"),
+            "available": False,
+            "sold_out": True,
+            "units_left": None,
+        },
+    ]
+    return {
+        "store": {"name": store_name, "url": store_url},
+        "first_name": "Anna",
+        "greeting_name": "Anna",
+        "lines": lines,
+        "available_lines": lines[:1],
+        "sold_out_lines": lines[1:],
+        "has_sold_out": True,
+        "all_sold_out": False,
+        "has_price_drop": True,
+        "cart_total": Decimal("78.00"),
+        "currency": currency,
+        "coupon": {"code": "WROC-AB12CD", "label": "-10%", "expires_at": now + timedelta(days=3)},
+        "recommendations": [
+            {"name": "Talerz", "url": store_url + "p/talerz/", "image_url": "", "price": Decimal("25.00")}
+        ],
+        "social_proof": {"count": 12, "product_name": "Kubek ceramiczny"},
+        "restore_url": store_url + "r/restore/sample/",
+        "unsubscribe_url": store_url + "r/u/sample/",
+        "step_position": 1,
+    }
+
+
+def _check_one(field: str, source: str, *, autoescape: bool) -> str | None:
+    if not source:
+        return None
+    try:
+        template = STRICT_ENGINE.from_string(source)
+    except TemplateSyntaxError as exc:
+        return _("Template error: %(error)s") % {"error": exc}
+    try:
+        output = template.render(Context(sample_context(), autoescape=autoescape))
+    except TemplateDoesNotExist as exc:
+        return _("Template error: other templates cannot be included or extended (%(name)s).") % {"name": exc}
+    except Exception as exc:  # a filter raising on the sample data is still the template's fault
+        return _("The template fails when rendered: %(error)s") % {"error": exc}
+    unknown = sorted(set(_MARK_RE.findall(output)))
+    if unknown:
+        return _("Unknown variable: %(names)s. Available: %(available)s.") % {
+            "names": ", ".join(unknown),
+            "available": ", ".join(sorted(VARIABLES)),
+        }
+    return None
+
+
+def validate_template_fields(*, subject: str, html_body: str, text_body: str, channel: str) -> None:
+    errors = {}
+    for field, source, autoescape in (
+        ("subject", subject, False),
+        ("html_body", html_body, True),
+        ("text_body", text_body, False),
+    ):
+        problem = _check_one(field, source, autoescape=autoescape)
+        if problem:
+            errors[field] = problem
+    if channel == "email" and not (html_body or "").strip():
+        errors.setdefault("html_body", _("An email needs an HTML body."))
+    if not (text_body or "").strip():
+        errors.setdefault("text_body", _("A plain-text body is required."))
+    if errors:
+        raise ValidationError(errors)
+
+
+def render(source: str, context: dict, *, autoescape: bool) -> str:
+    return ENGINE.from_string(source).render(Context(context, autoescape=autoescape))

@@ -1,0 +1,186 @@
+"""Storefront endpoints of recovery: restore, click, open pixel, unsubscribe, web-push opt-in,
+the shopper's time zone. None of them logs anyone in or shows personal data."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import zoneinfo
+
+from django.conf import settings
+from django.db import IntegrityError
+from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import render
+from django.urls import NoReverseMatch, reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from . import carts, services, tokens
+from .models import PushSubscription, Reminder, TrackedCart
+
+log = logging.getLogger(__name__)
+
+PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
+
+
+def _cart_url() -> str:
+    for name in ("orders:cart", "orders:cart-detail", "orders:basket"):
+        try:
+            return reverse(name)
+        except NoReverseMatch:
+            continue
+    return "/koszyk/"
+
+
+@never_cache
+@require_GET
+def restore(request, token: str):
+    try:
+        claim = tokens.read_restore_token(token)
+    except tokens.TokenExpired:
+        return render(request, "recovery/link_problem.html", {"problem": "expired"}, status=410)
+    except tokens.TokenInvalid:
+        return render(request, "recovery/link_problem.html", {"problem": "invalid"}, status=400)
+    result = services.restore_cart(
+        request=request,
+        store=request.store,
+        tracked_id=claim.tracked_id,
+        cart_id=claim.cart_id,
+        reminder_id=claim.reminder_id,
+    )
+    if result.already_ordered:
+        return render(request, "recovery/link_problem.html", {"problem": "ordered"}, status=200)
+    if result.cart is None:
+        return render(request, "recovery/link_problem.html", {"problem": "invalid"}, status=400)
+    return render(
+        request,
+        "recovery/restored.html",
+        {
+            "result": result,
+            "lines": carts.lines_of(result.cart),
+            "cart_url": _cart_url(),
+            "push_enabled": bool(settings.VAPID_PUBLIC_KEY),
+        },
+    )
+
+
+@never_cache
+@require_GET
+def click(request, token: str):
+    try:
+        reminder_id, path = tokens.read_click_token(token)
+    except tokens.TokenInvalid:
+        return render(request, "recovery/link_problem.html", {"problem": "invalid"}, status=400)
+    # Only a path on this very store: no scheme, no host, no protocol-relative //evil.example.
+    if (
+        not path.startswith("/")
+        or path.startswith("//")
+        or not url_has_allowed_host_and_scheme(path, allowed_hosts={request.get_host()}, require_https=False)
+    ):
+        path = "/"
+    reminder = Reminder.objects.filter(pk=reminder_id, store=request.store).first()
+    if reminder is not None:
+        services.record_click(reminder_id=reminder.pk)
+    return HttpResponseRedirect(path)
+
+
+@never_cache
+def open_pixel(request, token: str):
+    try:
+        reminder_id = tokens.read_open_token(token)
+    except tokens.TokenInvalid:
+        reminder_id = None
+    if reminder_id is not None:
+        services.record_open(reminder_id=reminder_id)
+    response = HttpResponse(PIXEL, content_type="image/gif")
+    response["Cache-Control"] = "no-store, max-age=0"
+    return response
+
+
+@csrf_exempt  # RFC 8058 one-click: the mail client POSTs without our cookie or CSRF token
+@never_cache
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request, token: str):
+    try:
+        store_id, email = tokens.read_unsubscribe_token(token)
+    except tokens.TokenInvalid:
+        return render(request, "recovery/link_problem.html", {"problem": "invalid"}, status=400)
+    if store_id != request.store.pk:
+        return render(request, "recovery/link_problem.html", {"problem": "invalid"}, status=400)
+    if request.method == "POST":
+        services.suppress(
+            store=request.store,
+            email=email,
+            source="one-click" if "List-Unsubscribe" in request.POST else "link",
+        )
+        return render(request, "recovery/unsubscribed.html", {"done": True})
+    return render(request, "recovery/unsubscribed.html", {"done": False, "token": token})
+
+
+@csrf_exempt  # stores only a validated time-zone name for this visitor's own cart
+@require_POST
+def shopper_timezone(request):
+    name = (request.POST.get("tz") or "").strip()[:64]
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return JsonResponse({"ok": False}, status=400)
+    request.session["recovery_tz"] = name
+    cart = carts.visitor_cart(request=request, store=request.store)
+    if cart is not None:
+        try:
+            tracked, created = TrackedCart.objects.get_or_create(
+                cart=cart,
+                defaults={"store": request.store, "shopper_timezone": name, "language": cart.language},
+            )
+        except IntegrityError:
+            tracked, created = TrackedCart.objects.get(cart=cart), False
+        if not created and tracked.shopper_timezone != name:
+            TrackedCart.objects.filter(pk=tracked.pk).update(shopper_timezone=name)
+    return JsonResponse({"ok": True})
+
+
+@require_GET
+def push_key(request):
+    return JsonResponse({"publicKey": settings.VAPID_PUBLIC_KEY, "enabled": bool(settings.VAPID_PUBLIC_KEY)})
+
+
+@require_POST
+def push_subscribe(request):
+    """Save this browser's push subscription for this visitor's cart (CSRF-protected)."""
+    if not settings.VAPID_PUBLIC_KEY:
+        return JsonResponse({"ok": False, "error": "disabled"}, status=404)
+    try:
+        data = json.loads(request.body or b"{}")
+        endpoint = str(data["endpoint"])
+        keys = data["keys"]
+        p256dh, auth = str(keys["p256dh"]), str(keys["auth"])
+    except (ValueError, KeyError, TypeError):
+        return JsonResponse({"ok": False, "error": "invalid"}, status=400)
+    if not endpoint.startswith("https://") or len(endpoint) > 1000 or len(p256dh) > 200 or len(auth) > 100:
+        return JsonResponse({"ok": False, "error": "invalid"}, status=400)
+    cart = carts.visitor_cart(request=request, store=request.store)
+    email = carts.shopper_email(cart) if cart is not None else ""
+    PushSubscription.objects.update_or_create(
+        endpoint=endpoint,
+        defaults={"store": request.store, "cart": cart, "email": email, "p256dh": p256dh, "auth": auth},
+    )
+    return JsonResponse({"ok": True})
+
+
+@require_GET
+def push_service_worker(request):
+    script = """self.addEventListener('push', function (event) {
+  var data = {};
+  try { data = event.data.json(); } catch (e) { data = {title: event.data ? event.data.text() : ''}; }
+  event.waitUntil(self.registration.showNotification(data.title || '', {body: data.body || '', data: {url: data.url || '/'}}));
+});
+self.addEventListener('notificationclick', function (event) {
+  event.notification.close();
+  event.waitUntil(clients.openWindow(event.notification.data.url));
+});
+"""
+    return HttpResponse(script, content_type="application/javascript")
