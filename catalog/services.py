@@ -434,6 +434,7 @@ def add_product_image(
     image = ProductImage(product=product, variant=variant, alt=alt[:200], position=position)
     image.checksum = processed.checksum
     image.image.save(processed.content.name, processed.content, save=False)
+    image.width, image.height = processed.width, processed.height
     image.save()
     transaction.on_commit(lambda: safe_delay(generate_thumbnails, image.pk))
     return image
