@@ -67,7 +67,9 @@ class SalesOutput(serializers.Serializer):
 class SalesForm(forms.Form):
     date_from = forms.DateField(required=False)
     date_to = forms.DateField(required=False)
-    granularity = forms.ChoiceField(required=False, choices=[("day", "day"), ("week", "week"), ("month", "month")])
+    granularity = forms.ChoiceField(
+        required=False, choices=[("day", "day"), ("week", "week"), ("month", "month")]
+    )
     status = forms.MultipleChoiceField(required=False, choices=Order.Status.choices)
 
 
@@ -81,14 +83,20 @@ class SalesReportView(MerchantView):
             OpenApiParameter("date_from", str, description="YYYY-MM-DD (default: 29 days ago)."),
             OpenApiParameter("date_to", str, description="YYYY-MM-DD (default: today)."),
             OpenApiParameter("granularity", str, enum=["day", "week", "month"]),
-            OpenApiParameter("status", str, many=True, enum=Order.Status.values, description="Default: paid ones."),
+            OpenApiParameter(
+                "status", str, many=True, enum=Order.Status.values, description="Default: paid ones."
+            ),
         ],
         responses=SalesOutput,
     )
     def get(self, request):
         form = SalesForm(request.query_params)
         if not form.is_valid():
-            raise ApiError(_("Some parameters are invalid."), status_code=400, fields={k: list(v) for k, v in form.errors.items()})
+            raise ApiError(
+                _("Some parameters are invalid."),
+                status_code=400,
+                fields={k: list(v) for k, v in form.errors.items()},
+            )
         today = timezone.now().astimezone(self.store.zone).date()
         date_to = form.cleaned_data.get("date_to") or today
         date_from = form.cleaned_data.get("date_from") or date_to - timedelta(days=29)
@@ -115,7 +123,9 @@ class SalesReportView(MerchantView):
             "previous_totals": overview.previous.totals if overview.previous else None,
             "periods": [
                 {"period": p, "gross": g, "refunds": r, "revenue": v, "units": u, "orders": o}
-                for p, g, r, v, u, o in zip(s.periods, s.gross, s.refunds, s.revenue, s.units, s.orders, strict=True)
+                for p, g, r, v, u, o in zip(
+                    s.periods, s.gross, s.refunds, s.revenue, s.units, s.orders, strict=True
+                )
             ],
             "top_products": overview.products,
             "top_categories": overview.categories,

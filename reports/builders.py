@@ -393,21 +393,23 @@ def recovery_columns() -> list[Column]:
     return [
         Column("campaign", _("Campaign"), TEXT, width=28),
         Column("abandoned", _("Abandoned carts"), INT, total=True, width=12),
-        Column("abandoned_value", _("Abandoned value"), MONEY, total=True, width=15),
-        Column("holdout", _("Control group"), INT, total=True, width=11),
         Column("reachable", _("Reachable"), INT, total=True, width=11),
+        Column("holdout", _("Control group"), INT, total=True, width=11),
         Column("sent", _("Messages sent"), INT, total=True, width=11),
         Column("opened", _("Opened"), INT, total=True, width=10),
         Column("clicked", _("Clicked"), INT, total=True, width=10),
         Column("recovered", _("Recovered carts"), INT, total=True, width=11),
         Column("recovered_revenue", _("Recovered revenue"), MONEY, total=True, width=15),
         Column("recovery_rate", _("Recovery rate"), PERCENT, width=11),
+        Column("open_rate", _("Open rate"), PERCENT, width=10),
+        Column("click_rate", _("Click rate"), PERCENT, width=10),
+        Column("lift", _("Lift vs control (pp)"), PERCENT, width=12),
     ]
 
 
 def build_recovery(form, store: Store) -> Report:
     data = form.cleaned_data
-    rows = selectors.recovery_rows(store=store, date_from=data["date_from"], date_to=data["date_to"])
+    rows, total = selectors.recovery_rows(store=store, date_from=data["date_from"], date_to=data["date_to"])
     money_unit = charts.Unit("money", store.currency)
     chart = charts.bar_chart(
         title=_("Recovered revenue per campaign"),
@@ -416,8 +418,6 @@ def build_recovery(form, store: Store) -> Report:
         unit=money_unit,
         empty_message=_("No abandoned carts in this period"),
     )
-    recovered = sum((r["recovered_revenue"] for r in rows), Decimal("0.00"))
-    abandoned = sum(r["abandoned"] for r in rows)
     return Report(
         title=_("Cart recovery"),
         store_name=store.name,
@@ -426,8 +426,11 @@ def build_recovery(form, store: Store) -> Report:
         sections=[Section(_("Campaigns"), recovery_columns(), rows, count=len(rows), total_label=_("Total"))],
         charts=[chart],
         summary=[
-            (_("Abandoned carts"), format_number(abandoned)),
-            (_("Recovered revenue"), format_money(recovered, store.currency)),
+            (_("Abandoned carts"), format_number(total["abandoned"])),
+            (_("Recovered carts"), format_number(total["recovered"])),
+            (_("Recovered revenue"), format_money(total["recovered_revenue"], store.currency)),
+            (_("Recovery rate"), format_percent(total["recovery_rate"])),
+            (_("Lift vs control (pp)"), format_percent(total["lift"])),
         ],
         landscape=True,
         filename_stem="recovery",

@@ -408,8 +408,8 @@ def bar_chart(
     value_labels = [unit.format(v) for v in values]
     right = width - 16 - max((_text_width(v) for v in value_labels), default=0) - 8
     top = 44
-    nums = [_num(v) for v in values] or [0]
-    ticks = nice_ticks(min(nums), max(nums), integer=unit.kind == "count")
+    nums = [_num(v) for v in values]
+    ticks = nice_ticks(min(nums, default=0), max(nums, default=0), integer=unit.kind == "count")
     lo, hi = ticks[0], ticks[-1]
 
     def x(value: float) -> float:

@@ -120,6 +120,7 @@ class SalesReportForm(DateRangeForm):
         label=_("Granularity"),
         choices=[(DAY, _("day")), (WEEK, _("week")), (MONTH, _("month"))],
         initial=DAY,
+        required=False,
     )
     products = forms.ModelMultipleChoiceField(
         label=_("Products"),
@@ -134,9 +135,20 @@ class SalesReportForm(DateRangeForm):
         required=False,
         help_text=_("Empty: paid orders (paid, packed, shipped, delivered, returned)."),
     )
-    metric = forms.ChoiceField(label=_("Chart"), choices=METRICS, initial="revenue")
-    style = forms.ChoiceField(label=_("Split per variant as"), choices=STYLES, initial="stacked")
+    metric = forms.ChoiceField(label=_("Chart"), choices=METRICS, initial="revenue", required=False)
+    style = forms.ChoiceField(
+        label=_("Split per variant as"), choices=STYLES, initial="stacked", required=False
+    )
     compare = forms.BooleanField(label=_("Compare with the previous period"), required=False, initial=True)
+
+    def clean_granularity(self):
+        return self.cleaned_data.get("granularity") or DAY
+
+    def clean_metric(self):
+        return self.cleaned_data.get("metric") or "revenue"
+
+    def clean_style(self):
+        return self.cleaned_data.get("style") or "stacked"
 
     def max_days(self, cleaned) -> tuple[int, str]:
         granularity = cleaned.get("granularity")

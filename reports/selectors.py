@@ -14,7 +14,6 @@ The rules every number follows (docs/reports.md):
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -724,83 +723,71 @@ def stock_count(*, store: Store, only_below_threshold: bool = False, warehouse_i
 
 # --- Cart recovery ----------------------------------------------------------------------------
 
+RECOVERY_COUNTS = ("abandoned", "reachable", "treated", "holdout", "sent", "opened", "clicked", "recovered")
 
-def recovery_rows(*, store: Store, date_from: date, date_to: date) -> list[dict]:
-    """Cart recovery per campaign for carts abandoned in the range, from the recovery app's
-    tracking rows (``TrackedCart``, ``Reminder``): abandoned carts and their value, the control
-    group, messages sent / opened / clicked, carts recovered and the revenue they brought.
 
-    A campaign's row counts carts abandoned in the range, whenever their messages went out.
+def _percent(value) -> Decimal | None:
+    return None if value is None else (Decimal(str(value)) * 100).quantize(Decimal("0.1"))
+
+
+def _recovery_row(label: str, d) -> dict:
+    return {
+        "campaign": label,
+        **{key: getattr(d, key) for key in RECOVERY_COUNTS},
+        "recovered_revenue": d.recovered_revenue,
+        "recovery_rate": _percent(d.recovery_rate),
+        "open_rate": _percent(d.open_rate),
+        "click_rate": _percent(d.click_rate),
+        "lift": _percent(d.lift),
+    }
+
+
+def recovery_rows(*, store: Store, date_from: date, date_to: date) -> tuple[list[dict], dict]:
+    """Cart recovery per campaign for carts abandoned in the range, and the whole-store row.
+
+    The figures are the recovery app's own (``recovery.selectors.dashboard``: the same numbers
+    as its dashboard), one call per campaign that had abandoned carts in the range; carts no
+    campaign picked up are the difference to the whole-store figures. Rates are percentages:
+    recovered / reachable, opened and clicked / sent; ``lift`` is the treated minus the control
+    group's conversion rate (percentage points).
     """
-    from recovery.models import Campaign, Reminder, TrackedCart
+    from recovery.models import Campaign, TrackedCart
+    from recovery.selectors import dashboard
 
     start, end = bounds(date_from, date_to, store.zone)
-    carts = TrackedCart.objects.filter(
-        store=store, abandoned_at__gte=start, abandoned_at__lt=end, abandoned_at__isnull=False
+    total = dashboard(store=store, start=date_from, end=date_to)
+    campaign_ids = (
+        TrackedCart.objects.filter(
+            store=store, abandoned_at__gte=start, abandoned_at__lt=end, campaign__isnull=False
+        )
+        .values_list("campaign_id", flat=True)
+        .distinct()
     )
-    names = dict(Campaign.objects.filter(store=store).values_list("pk", "name"))
-    rows: dict = defaultdict(
-        lambda: {
-            "abandoned": 0,
-            "abandoned_value": ZERO,
-            "holdout": 0,
-            "reachable": 0,
-            "sent": 0,
-            "opened": 0,
-            "clicked": 0,
-            "recovered": 0,
-            "recovered_revenue": ZERO,
-        }
-    )
-    for row in (
-        carts.values("campaign_id")
-        .annotate(
-            n=Count("id"),
-            value=Sum("cart_value"),
-            holdout=Count("id", filter=Q(is_holdout=True)),
-            reachable=Count("id", filter=Q(is_reachable=True)),
-            recovered=Count("id", filter=Q(recovered_at__isnull=False)),
-            revenue=Sum("recovered_revenue", filter=Q(recovered_at__isnull=False)),
+    rows = []
+    for campaign in Campaign.objects.filter(pk__in=list(campaign_ids)).order_by("name", "pk"):
+        rows.append(
+            _recovery_row(
+                campaign.name, dashboard(store=store, start=date_from, end=date_to, campaign=campaign)
+            )
         )
-        .order_by()
-    ):
-        item = rows[row["campaign_id"]]
-        item.update(
-            abandoned=row["n"],
-            abandoned_value=row["value"] or ZERO,
-            holdout=row["holdout"],
-            reachable=row["reachable"],
-            recovered=row["recovered"],
-            recovered_revenue=row["revenue"] or ZERO,
-        )
-    sent = Reminder.objects.filter(tracked__in=carts, status=Reminder.Status.SENT)
-    for row in (
-        sent.values("tracked__campaign_id")
-        .annotate(
-            n=Count("id"),
-            opened=Count("id", filter=Q(opened_at__isnull=False)),
-            clicked=Count("id", filter=Q(clicked_at__isnull=False)),
-        )
-        .order_by()
-    ):
-        item = rows[row["tracked__campaign_id"]]
-        item.update(sent=row["n"], opened=row["opened"], clicked=row["clicked"])
-    result = []
-    for key, item in rows.items():
-        reminded = item["abandoned"] - item["holdout"]
-        result.append(
+    rest = {key: getattr(total, key) - sum(r[key] for r in rows) for key in RECOVERY_COUNTS}
+    if rest["abandoned"] > 0:
+        revenue = total.recovered_revenue - sum((r["recovered_revenue"] for r in rows), ZERO)
+        rows.append(
             {
-                "campaign": names.get(key)
-                or (_("(no campaign)") if key is None else _("(deleted campaign)")),
-                **item,
-                "recovery_rate": (
-                    (Decimal(item["recovered"]) * 100 / reminded).quantize(Decimal("0.1"))
-                    if reminded > 0
-                    else Decimal("0.0")
-                ),
+                "campaign": _("(no campaign)"),
+                **rest,
+                "recovered_revenue": revenue,
+                "recovery_rate": _percent(rest["recovered"] / rest["reachable"])
+                if rest["reachable"]
+                else None,
+                "open_rate": _percent(rest["opened"] / rest["sent"]) if rest["sent"] else None,
+                "click_rate": _percent(rest["clicked"] / rest["sent"]) if rest["sent"] else None,
+                "lift": None,
             }
         )
-    return sorted(result, key=lambda r: (-r["recovered_revenue"], r["campaign"]))
+    rows.sort(key=lambda r: (-r["recovered_revenue"], r["campaign"]))
+    return rows, _recovery_row(_("Whole store"), total)
 
 
 def default_range(*, store: Store, days: int = 30) -> tuple[date, date]:

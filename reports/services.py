@@ -65,7 +65,10 @@ def validate_params(*, store: Store, kind: str, params: dict):
         raise ReportError(_("Report parameters must be a mapping."))
     form = FORMS[kind](params, store=store)
     if not form.is_valid():
-        messages = [str(m) for errors in form.errors.values() for m in errors]
+        messages = []
+        for name, errors in form.errors.items():
+            label = form.fields[name].label if name in form.fields else ""
+            messages += [f"{label}: {m}" if label else str(m) for m in errors]
         raise ReportError(" ".join(messages))
     return form
 

@@ -61,10 +61,16 @@ def shop(store):
         company="Łódź Sp. z o.o.",
     )
     o3 = make_order(
-        store, at=utc(2025, 1, 15, 12, 0), lines=[(a, 1)], status=Order.Status.DELIVERED, channel=Order.Channel.MARKETPLACE
+        store,
+        at=utc(2025, 1, 15, 12, 0),
+        lines=[(a, 1)],
+        status=Order.Status.DELIVERED,
+        channel=Order.Channel.MARKETPLACE,
     )
     refund(o3.lines.get(), quantity=1, amount=Decimal("100.00"))
-    unpaid = make_order(store, at=utc(2025, 1, 15, 10, 0), lines=[(b, 3)], status=Order.Status.AWAITING_PAYMENT)
+    unpaid = make_order(
+        store, at=utc(2025, 1, 15, 10, 0), lines=[(b, 3)], status=Order.Status.AWAITING_PAYMENT
+    )
     cancelled = make_order(store, at=utc(2025, 1, 16, 10, 0), lines=[(c, 1)], status=Order.Status.CANCELLED)
     late = make_order(store, at=utc(2025, 1, 16, 23, 30), lines=[(a, 1)])
     before = make_order(store, at=utc(2025, 1, 12, 10, 0), lines=[(a, 1)])

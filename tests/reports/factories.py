@@ -1,7 +1,7 @@
 """Orders, lines and refunds built directly as rows (no checkout), for hand-computed reports.
 
-    order = make_order(store, at=datetime(2025, 1, 14, 22, 30, tzinfo=UTC), lines=[(variant, 2)])
-    refund(order.lines.first(), quantity=1, amount=Decimal("100.00"))
+order = make_order(store, at=datetime(2025, 1, 14, 22, 30, tzinfo=UTC), lines=[(variant, 2)])
+refund(order.lines.first(), quantity=1, amount=Decimal("100.00"))
 """
 
 from __future__ import annotations
@@ -77,7 +77,9 @@ def make_order(
     return order
 
 
-def refund(line: OrderLine, *, quantity: int, amount: Decimal, status: str = Return.Status.REFUNDED) -> Return:
+def refund(
+    line: OrderLine, *, quantity: int, amount: Decimal, status: str = Return.Status.REFUNDED
+) -> Return:
     ret = Return.objects.create(order=line.order, status=status, refund_amount=amount)
     ReturnLine.objects.create(return_request=ret, order_line=line, quantity=quantity, refund_amount=amount)
     return ret

@@ -113,7 +113,12 @@ def test_overview_compares_with_the_previous_period(shop):
     assert (overview.previous.date_from, overview.previous.date_to) == (date(2025, 1, 11), date(2025, 1, 13))
     assert overview.previous.revenue == [D("0.00"), D("100.00"), D("0.00")]
     revenue = next(c for c in overview.comparison if c["key"] == "revenue")
-    assert revenue == {"key": "revenue", "current": D("305.00"), "previous": D("100.00"), "change": D("205.0")}
+    assert revenue == {
+        "key": "revenue",
+        "current": D("305.00"),
+        "previous": D("100.00"),
+        "change": D("205.0"),
+    }
     assert overview.previous_aligned("revenue") == [D("0.00"), D("100.00"), D("0.00")]
 
 
@@ -142,7 +147,9 @@ def test_top_products_categories_and_channels(shop):
 def test_order_rows_filters_and_shapes(shop):
     f = selectors.OrderFilters(date_from=JAN14, date_to=JAN16)
     rows = list(selectors.order_rows(store=shop.store, filters=f))
-    assert [r["number"] for r in rows] == [o.number for o in (shop.o1, shop.o2, shop.unpaid, shop.o3, shop.cancelled)]
+    assert [r["number"] for r in rows] == [
+        o.number for o in (shop.o1, shop.o2, shop.unpaid, shop.o3, shop.cancelled)
+    ]
     o2 = rows[1]
     assert o2["created_at"].replace(tzinfo=None) == datetime(2025, 1, 15, 0, 30)
     assert o2["customer"] == "Jan Brzęczyszczykiewicz (Łódź Sp. z o.o.)"
@@ -166,6 +173,12 @@ def test_periods_helpers():
         date(2025, 2, 1),
         date(2025, 3, 1),
     ]
-    assert previous_range(date(2025, 3, 1), date(2025, 3, 31), "month") == (date(2025, 2, 1), date(2025, 2, 28))
-    assert previous_range(date(2025, 1, 6), date(2025, 1, 15), "week") == (date(2024, 12, 23), date(2025, 1, 1))
+    assert previous_range(date(2025, 3, 1), date(2025, 3, 31), "month") == (
+        date(2025, 2, 1),
+        date(2025, 2, 28),
+    )
+    assert previous_range(date(2025, 1, 6), date(2025, 1, 15), "week") == (
+        date(2024, 12, 23),
+        date(2025, 1, 1),
+    )
     assert add_months(date(2024, 1, 31), 1) == date(2024, 2, 29)
