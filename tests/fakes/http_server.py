@@ -13,6 +13,7 @@ daemon thread; any test may reuse it for an external API's documented protocol.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -81,10 +82,9 @@ class FakeHTTPServer:
                 fake.requests.append(request)
                 handler = fake.routes.get((self.command, parts.path))
                 response = handler(request) if handler else FakeResponse(404, b"not found")
-                try:
+                # The client may give up (size limit, timeout): that is the point of such a test.
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     self._send(response)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up (size limit, timeout): that is the point of the test
 
             def _send(self, response: FakeResponse) -> None:
                 if response.delay:

@@ -90,3 +90,12 @@ def url_connector(store, wholesaler, **options):
         password=wholesaler.password,
         **options,
     )
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """Messages are asserted in English (the msgids); Polish is checked in test_i18n."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield

@@ -28,9 +28,14 @@ def server():
 
 def client(**kwargs):
     sleeps = []
-    defaults = dict(
-        name="test", retries=3, backoff=0.01, max_backoff=5, rate_per_second=0, sleep=sleeps.append
-    )
+    defaults = {
+        "name": "test",
+        "retries": 3,
+        "backoff": 0.01,
+        "max_backoff": 5,
+        "rate_per_second": 0,
+        "sleep": sleeps.append,
+    }
     defaults.update(kwargs)
     c = ConnectorClient(**defaults)
     c.sleeps = sleeps
