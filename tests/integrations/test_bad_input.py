@@ -46,7 +46,9 @@ HEADER = "sku;group;name;description;brand;ean;category;vat;cost_net;price_gross
 def test_malformed_xml_fails_the_run_and_changes_nothing(store, tmp_path):
     config = make_config(store)
     before = snapshot()
-    path = write(tmp_path, "bad.xml", "<offer><products><product id='1'><sizes><size code='x'></product></offer>")
+    path = write(
+        tmp_path, "bad.xml", "<offer><products><product id='1'><sizes><size code='x'></product></offer>"
+    )
     result = run(config, files={"full": path})
     assert result.status == SyncRun.Status.FAILED
     assert "malformed" in result.error
@@ -62,7 +64,9 @@ def test_feed_breaking_late_changes_nothing(store, tmp_path, settings):
         f'<sizes><size name="U" code="P{i}"><stock quantity="1"/></size></sizes></product>'
         for i in range(1, 501)
     )
-    path = write(tmp_path, "late.xml", f"<offer><products>{products}<product id='x'><broken></products></offer>")
+    path = write(
+        tmp_path, "late.xml", f"<offer><products>{products}<product id='x'><broken></products></offer>"
+    )
     before = snapshot()
     result = run(config, files={"full": path})
     assert result.status == SyncRun.Status.FAILED and "malformed" in result.error
