@@ -199,31 +199,20 @@ def _expand(lines: list[tuple[Variant, int]]) -> dict[int, int]:
     return dict(need)
 
 
-@transaction.atomic
-def reserve_stock(
-    *, lines: Iterable[tuple[Variant, int]], reference: str, minutes: float
-) -> list[StockReservation]:
-    """Hold ``lines`` for ``minutes`` under ``reference``; all or nothing.
-
-    Any earlier reservations of the same reference are replaced (a shopper who goes back and
-    changes the cart re-reserves). Raises :class:`InsufficientStock` when any line cannot be
-    held; then nothing changes. Sets hold their components; pre-orders hold against their
-    pre-order limit; untracked variants and backorders beyond the shelf are held without a
-    warehouse.
-    """
-    lines = list(lines)
-    now = timezone.now()
-    expires = now + timedelta(minutes=minutes)
-    StockReservation.objects.filter(reference=reference).delete()
+def _allocate(
+    lines: list[tuple[Variant, int]], *, reference: str, now: datetime, expires: datetime
+) -> tuple[list[StockReservation], dict[int, StockItem]]:
+    """Decide, under row locks, which shelves ``lines`` come from (unsaved holds), or raise
+    :class:`InsufficientStock`. Must run inside a transaction; the locks last until it ends."""
     need = _expand(lines)
     if not need:
-        return []
+        return [], {}
     # Lock variants first (pre-order counters), then stock items, each in primary-key order.
     variants = {v.pk: v for v in Variant.objects.select_for_update().filter(pk__in=need).order_by("pk")}
     tracked = [pk for pk, v in variants.items() if v.track_stock and not v.is_preorder]
     items = (
         list(
-            StockItem.objects.select_for_update()
+            StockItem.objects.select_for_update(of=("self",))
             .filter(variant_id__in=tracked, warehouse__is_active=True)
             .select_related("warehouse")
             .order_by("pk")
@@ -249,6 +238,14 @@ def reserve_stock(
     by_id = {v.pk: v for v, _ in lines}
     shortages: dict[Variant, int] = {}
     plan: list[StockReservation] = []
+
+    def hold(variant, quantity, item=None):
+        plan.append(
+            StockReservation(
+                variant=variant, stock_item=item, quantity=quantity, reference=reference, expires_at=expires
+            )
+        )
+
     for variant_id, quantity in sorted(need.items()):
         variant = variants.get(variant_id)
         if variant is None:  # deleted meanwhile
@@ -259,46 +256,94 @@ def reserve_stock(
             left = limit - variant.preorder_sold - preorder_reserved.get(variant_id, 0)
             if quantity > left:
                 shortages[variant] = max(0, left)
-                continue
-            plan.append(
-                StockReservation(variant=variant, quantity=quantity, reference=reference, expires_at=expires)
-            )
+            else:
+                hold(variant, quantity)
             continue
         if not variant.track_stock:
-            plan.append(
-                StockReservation(variant=variant, quantity=quantity, reference=reference, expires_at=expires)
-            )
+            hold(variant, quantity)
             continue
         remaining = quantity
         for item in items_by_variant[variant_id]:
             free = item.quantity - reserved_per_item.get(item.pk, 0)
             take = min(free, remaining)
             if take > 0:
-                plan.append(
-                    StockReservation(
-                        variant=variant,
-                        stock_item=item,
-                        quantity=take,
-                        reference=reference,
-                        expires_at=expires,
-                    )
-                )
+                hold(variant, take, item)
                 remaining -= take
             if remaining == 0:
                 break
         if remaining > 0:
             if variant.backorder == Variant.Backorder.ALLOW:
                 # Backorders are held without a warehouse; they ship when stock arrives.
-                plan.append(
-                    StockReservation(
-                        variant=variant, quantity=remaining, reference=reference, expires_at=expires
-                    )
-                )
+                hold(variant, remaining)
             else:
                 shortages[variant] = quantity - remaining
     if shortages:
         raise InsufficientStock(shortages)
-    return StockReservation.objects.bulk_create(plan)
+    return plan, {i.pk: i for i in items}
+
+
+@transaction.atomic
+def reserve_stock(
+    *, lines: Iterable[tuple[Variant, int]], reference: str, minutes: float, replace: bool = True
+) -> list[StockReservation]:
+    """Hold ``lines`` for ``minutes`` under ``reference``; all or nothing.
+
+    Any earlier reservations of the same reference are replaced (a shopper who goes back and
+    changes the cart re-reserves); pass ``replace=False`` for a reference known to be new.
+    Raises :class:`InsufficientStock` when any line cannot be held; then nothing changes. Sets
+    hold their components; pre-orders hold against their pre-order limit; untracked variants and
+    backorders beyond the shelf are held without a warehouse.
+    """
+    lines = list(lines)
+    now = timezone.now()
+    if replace:
+        StockReservation.objects.filter(reference=reference).delete()
+    plan, _items = _allocate(lines, reference=reference, now=now, expires=now + timedelta(minutes=minutes))
+    return StockReservation.objects.bulk_create(plan) if plan else []
+
+
+@transaction.atomic
+def sell_now(
+    *, lines: Iterable[tuple[Variant, int]], reference: str, user=None, store=None
+) -> list[StockMovement]:
+    """Take ``lines`` off the shelves at once (cash on delivery, or paid in full at checkout):
+    the same checks under the same locks as :func:`reserve_stock`, without a hold in between.
+    Raises :class:`InsufficientStock` and changes nothing when a line is not available."""
+    now = timezone.now()
+    plan, items = _allocate(list(lines), reference=reference, now=now, expires=now)
+    return _apply_sale(plan, items, reference=reference, user=user, store=store)
+
+
+def _apply_sale(holds, items: dict[int, StockItem], *, reference: str, user, store) -> list[StockMovement]:
+    """Decrement the shelves of ``holds`` (rows of ``items``, locked by the caller), record the
+    movements, count pre-ordered units, and publish ``stock.changed``."""
+    movements: list[StockMovement] = []
+    preorder_units: dict[int, int] = defaultdict(int)
+    for hold in holds:
+        if hold.stock_item_id:
+            item = items[hold.stock_item_id]
+            item.quantity -= hold.quantity
+            movements.append(
+                StockMovement(
+                    stock_item=item,
+                    delta=-hold.quantity,
+                    quantity_after=item.quantity,
+                    reason=StockMovement.Reason.SALE,
+                    reference=reference[:100],
+                    user=user,
+                )
+            )
+        elif hold.variant.is_preorder:
+            preorder_units[hold.variant_id] += hold.quantity
+    touched = [items[pk] for pk in {h.stock_item_id for h in holds if h.stock_item_id}]
+    if touched:
+        StockItem.objects.bulk_update(touched, ["quantity"])
+    if movements:
+        StockMovement.objects.bulk_create(movements)
+    for variant_id, units in preorder_units.items():
+        Variant.objects.filter(pk=variant_id).update(preorder_sold=F("preorder_sold") + units)
+    _publish_stock_changed({h.variant_id for h in holds}, store=store)
+    return movements
 
 
 def extend_reservation(*, reference: str, minutes: float) -> int:
@@ -337,51 +382,29 @@ def commit_sale(
     without ``lines`` there is nothing to sell from: ``ValueError``.
     """
     now = timezone.now()
-    holds = list(StockReservation.objects.select_for_update().filter(reference=reference).order_by("pk"))
+    holds = list(
+        StockReservation.objects.select_for_update(of=("self",))
+        .select_related("variant")
+        .filter(reference=reference)
+        .order_by("pk")
+    )
     if not holds or any(h.expires_at <= now for h in holds):
         if lines is None:
             if not holds:
                 raise ValueError(f"No reservation to sell for {reference!r} and no lines given.")
             lines = [(h.variant, h.quantity) for h in holds]
-        holds = reserve_stock(lines=lines, reference=reference, minutes=5)
+        reserve_stock(lines=lines, reference=reference, minutes=5)
+        holds = list(
+            StockReservation.objects.select_related("variant").filter(reference=reference).order_by("pk")
+        )
     item_ids = sorted({h.stock_item_id for h in holds if h.stock_item_id})
     items = (
         {i.pk: i for i in StockItem.objects.select_for_update().filter(pk__in=item_ids).order_by("pk")}
         if item_ids
         else {}
     )
-    loose_ids = {h.variant_id for h in holds if not h.stock_item_id}
-    preorder_ids = (
-        set(Variant.objects.filter(pk__in=loose_ids, is_preorder=True).values_list("pk", flat=True))
-        if loose_ids
-        else set()
-    )
-    movements: list[StockMovement] = []
-    preorder_units: dict[int, int] = defaultdict(int)
-    for hold in holds:
-        if hold.stock_item_id:
-            item = items[hold.stock_item_id]
-            item.quantity -= hold.quantity
-            movements.append(
-                StockMovement(
-                    stock_item=item,
-                    delta=-hold.quantity,
-                    quantity_after=item.quantity,
-                    reason=StockMovement.Reason.SALE,
-                    reference=reference[:100],
-                    user=user,
-                )
-            )
-        elif hold.variant_id in preorder_ids:
-            preorder_units[hold.variant_id] += hold.quantity
-    if items:
-        StockItem.objects.bulk_update(items.values(), ["quantity"])
-    if movements:
-        StockMovement.objects.bulk_create(movements)
-    for variant_id, units in preorder_units.items():
-        Variant.objects.filter(pk=variant_id).update(preorder_sold=F("preorder_sold") + units)
+    movements = _apply_sale(holds, items, reference=reference, user=user, store=store)
     StockReservation.objects.filter(pk__in=[h.pk for h in holds]).delete()
-    _publish_stock_changed({h.variant_id for h in holds}, store=store)
     return movements
 
 

@@ -12,7 +12,6 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -241,9 +240,9 @@ def merge_carts(*, source: Cart, target: Cart) -> Cart:
     moved = []
     for line in CartLine.objects.filter(cart=source):
         if line.variant_id in existing:
-            CartLine.objects.filter(pk=existing[line.variant_id].pk).update(
-                quantity=min(settings.CART_MAX_LINE_QUANTITY, F("quantity") + line.quantity)
-            )
+            target_line = existing[line.variant_id]
+            target_line.quantity = min(settings.CART_MAX_LINE_QUANTITY, target_line.quantity + line.quantity)
+            target_line.save(update_fields=["quantity", "updated_at"])
         else:
             moved.append(line.pk)
     CartLine.objects.filter(pk__in=moved).update(cart=target)

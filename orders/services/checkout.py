@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from catalog import stock
-from catalog.models import Product, SetComponent, StockReservation
+from catalog.models import Product, SetComponent, StockMovement, StockReservation
 from shop import events
 
 from ..formatting import format_money
@@ -239,11 +239,21 @@ def place_order(
     holding = [
         (line.variant, line.quantity) for line in loaded.lines if line.variant.product.kind != "gift_card"
     ]
+    # Until the order has its number the stock is held (or sold) under the cart's reference.
     temporary_reference = f"cart:{cart.pk}"
     minutes = hold_minutes(provider)
+    # Cash on delivery ships before the money comes in, and a gift card may pay for everything:
+    # then the stock is taken at once (a cancellation puts it back). Otherwise it is held while
+    # the shopper pays.
+    sell_at_once = provider in ("", PaymentMethod.Provider.CASH_ON_DELIVERY)
     if holding:
         try:
-            stock.reserve_stock(lines=holding, reference=temporary_reference, minutes=minutes)
+            if sell_at_once:
+                stock.sell_now(lines=holding, reference=temporary_reference, store=store)
+            else:
+                stock.reserve_stock(
+                    lines=holding, reference=temporary_reference, minutes=minutes, replace=False
+                )
         except stock.InsufficientStock as exc:
             raise OutOfStock(exc.shortages) from exc
 
@@ -288,13 +298,17 @@ def place_order(
         customer_note=(customer_note or "")[:2000],
         reservation_expires_at=now + timedelta(minutes=minutes) if online else None,
         ships_on=max(preorder_dates) if preorder_dates else None,
+        stock_committed=sell_at_once and bool(holding),
         created_at=now,
     )
     _create_lines(order, loaded)
     if holding:
-        StockReservation.objects.filter(reference=temporary_reference).update(
-            reference=order.reservation_reference
+        held = (
+            StockMovement.objects.filter(reference=temporary_reference)
+            if sell_at_once
+            else StockReservation.objects.filter(reference=temporary_reference)
         )
+        held.update(reference=order.reservation_reference)
 
     payments = []
     if basket.gift_card_amount > 0:
@@ -319,12 +333,6 @@ def place_order(
     if basket.voucher is not None:
         redeem_voucher(voucher=basket.voucher, order=order, amount=basket.discount, user=user)
 
-    if provider == PaymentMethod.Provider.CASH_ON_DELIVERY and holding:
-        # Cash on delivery: the parcel goes out before the money comes in, so the stock is taken
-        # now (a cancellation puts it back).
-        stock.commit_sale(reference=order.reservation_reference, user=None, store=store)
-        order.stock_committed = True
-        Order.objects.filter(pk=order.pk).update(stock_committed=True)
     OrderStatusChange.objects.create(order=order, from_status="", to_status=initial, note=_("Order placed"))
     placed = order.emails.create(kind=OrderEmail.Kind.PLACED, recipient=order.email, language=order.language)
     _send_after_commit(placed.pk)

@@ -34,3 +34,12 @@ def gateway_transport(monkeypatch):
     transport = DjangoClientTransport()
     monkeypatch.setattr(test_gateway, "transport", transport)
     return transport
+
+
+@pytest.fixture
+def en():
+    """Service messages in English (the msgids) for the assertions of this module."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield

@@ -1,0 +1,398 @@
+"""Admin for the orders app. Status changes go through ``services.change_status`` (never a bare
+field edit), so history, emails, stock and events always follow."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+
+from . import services
+from .admin_after_sales import InvoiceAdminMixin, OrderProcessingMixin, ReturnAdminMixin
+from .admin_search import OrderSearchFilter
+from .models import (
+    Address,
+    Cart,
+    CartLine,
+    ConsentRecord,
+    GiftCard,
+    GiftCardTransaction,
+    Invoice,
+    Order,
+    OrderEmail,
+    OrderLine,
+    OrderNote,
+    OrderStatusChange,
+    Payment,
+    PaymentMethod,
+    PaymentNotification,
+    Return,
+    ReturnLine,
+    ShippingMethod,
+    ShippingRate,
+    Voucher,
+    VoucherRedemption,
+)
+
+# --- Orders ---------------------------------------------------------------------------------------
+
+
+class OrderLineInline(admin.TabularInline):
+    model = OrderLine
+    extra = 0
+    can_delete = False
+    fields = ("sku", "product_name", "variant_name", "quantity", "unit_price", "discount", "total", "vat_rate", "ships_on")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class OrderStatusChangeInline(admin.TabularInline):
+    model = OrderStatusChange
+    extra = 0
+    can_delete = False
+    fields = ("created_at", "from_status", "to_status", "user", "note")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class OrderNoteInline(admin.TabularInline):
+    model = OrderNote
+    extra = 1
+    fields = ("text", "user", "created_at")
+    readonly_fields = ("user", "created_at")
+
+
+class PaymentInline(admin.TabularInline):
+    model = Payment
+    extra = 0
+    can_delete = False
+    fields = ("reference", "provider", "amount", "currency", "status", "gateway_reference", "created_at", "paid_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class OrderEmailInline(admin.TabularInline):
+    model = OrderEmail
+    extra = 0
+    can_delete = False
+    fields = ("kind", "recipient", "language", "created_at", "sent_at", "attempts", "last_error")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+def _status_action(status: str, label):
+    def action(modeladmin, request, queryset):
+        done, refused = 0, []
+        for order in queryset:
+            try:
+                services.change_status(order=order, status=status, user=request.user, note=str(label))
+                done += 1
+            except services.InvalidTransition as exc:
+                refused.append(f"{order.number}: {exc.message}")
+        if done:
+            modeladmin.message_user(request, _("%(n)d orders changed.") % {"n": done}, messages.SUCCESS)
+        for message in refused[:20]:
+            modeladmin.message_user(request, message, messages.WARNING)
+
+    action.__name__ = f"mark_{status}"
+    action.short_description = label
+    return action
+
+
+@admin.register(Order)
+class OrderAdmin(OrderProcessingMixin, admin.ModelAdmin):
+    list_display = (
+        "number",
+        "created_at",
+        "email",
+        "status",
+        "payment_status",
+        "total",
+        "currency",
+        "payment_method_name",
+        "shipping_method_name",
+        "channel",
+    )
+    list_filter = (OrderSearchFilter, "status", "payment_status", "channel", "store", "payment_provider", "created_at")
+    search_fields = ("=number", "email", "phone", "shipping_address__last_name", "lines__sku")
+    date_hierarchy = "created_at"
+    list_select_related = ("store",)
+    show_full_result_count = False
+    raw_id_fields = ("user", "cart", "voucher", "shipping_address", "billing_address")
+    inlines = [OrderLineInline, PaymentInline, OrderStatusChangeInline, OrderNoteInline, OrderEmailInline]
+    readonly_fields = (
+        "store",
+        "number",
+        "token",
+        "status",
+        "payment_status",
+        "channel",
+        "currency",
+        "subtotal",
+        "discount_total",
+        "shipping_total",
+        "payment_fee",
+        "total",
+        "total_net",
+        "gift_card_total",
+        "voucher_code",
+        "shipping_method_name",
+        "payment_method_name",
+        "payment_provider",
+        "reservation_expires_at",
+        "stock_committed",
+        "created_at",
+        "paid_at",
+        "shipped_at",
+        "delivered_at",
+        "cancelled_at",
+    )
+    fieldsets = (
+        (None, {"fields": ("store", "number", "status", "payment_status", "channel", "created_at")}),
+        (_("Shopper"), {"fields": ("email", "phone", "user", "language", "customer_note")}),
+        (
+            _("Delivery"),
+            {"fields": ("shipping_method_name", "pickup_point", "shipping_address", "tracking_number", "ships_on")},
+        ),
+        (_("Invoice"), {"fields": ("wants_invoice", "billing_address")}),
+        (
+            _("Money"),
+            {
+                "fields": (
+                    "currency",
+                    "subtotal",
+                    "voucher_code",
+                    "discount_total",
+                    "shipping_total",
+                    "payment_method_name",
+                    "payment_fee",
+                    "total",
+                    "total_net",
+                    "gift_card_total",
+                )
+            },
+        ),
+        (
+            _("Dates and stock"),
+            {
+                "classes": ("collapse",),
+                "fields": (
+                    "paid_at",
+                    "shipped_at",
+                    "delivered_at",
+                    "cancelled_at",
+                    "reservation_expires_at",
+                    "stock_committed",
+                    "payment_provider",
+                    "token",
+                    "cart",
+                    "voucher",
+                ),
+            },
+        ),
+    )
+    actions = [
+        _status_action(Order.Status.PAID, _("Mark as paid (transfer received)")),
+        _status_action(Order.Status.PACKED, _("Mark as packed")),
+        _status_action(Order.Status.SHIPPED, _("Mark as shipped")),
+        _status_action(Order.Status.DELIVERED, _("Mark as delivered")),
+        _status_action(Order.Status.CANCELLED, _("Cancel")),
+    ]
+
+    def has_add_permission(self, request):
+        return False
+
+    def save_formset(self, request, form, formset, change):
+        instances = formset.save(commit=False)
+        for obj in instances:
+            if isinstance(obj, OrderNote) and obj.user_id is None:
+                obj.user = request.user
+            obj.save()
+        for obj in formset.deleted_objects:
+            obj.delete()
+
+
+@admin.register(OrderStatusChange)
+class OrderStatusChangeAdmin(admin.ModelAdmin):
+    list_display = ("order", "from_status", "to_status", "user", "created_at")
+    list_filter = ("to_status",)
+    search_fields = ("=order__number",)
+    raw_id_fields = ("order", "user")
+
+
+@admin.register(OrderNote)
+class OrderNoteAdmin(admin.ModelAdmin):
+    list_display = ("order", "text", "user", "created_at")
+    search_fields = ("=order__number", "text")
+    raw_id_fields = ("order", "user")
+
+
+@admin.register(OrderEmail)
+class OrderEmailAdmin(admin.ModelAdmin):
+    list_display = ("order", "kind", "recipient", "created_at", "sent_at", "attempts")
+    list_filter = ("kind", ("sent_at", admin.EmptyFieldListFilter))
+    search_fields = ("=order__number", "recipient")
+    raw_id_fields = ("order",)
+
+
+@admin.register(Address)
+class AddressAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "user", "company_name", "tax_id", "city", "postal_code")
+    search_fields = ("last_name", "company_name", "tax_id", "city", "user__email")
+    raw_id_fields = ("user",)
+
+
+# --- Carts ----------------------------------------------------------------------------------------
+
+
+class CartLineInline(admin.TabularInline):
+    model = CartLine
+    extra = 0
+    raw_id_fields = ("variant",)
+    readonly_fields = ("price_when_added", "added_at")
+
+
+@admin.register(Cart)
+class CartAdmin(admin.ModelAdmin):
+    list_display = ("pk", "store", "email", "user", "status", "marketing_consent", "last_activity_at")
+    list_filter = ("status", "store", "marketing_consent")
+    search_fields = ("email", "user__email", "=token")
+    raw_id_fields = ("user", "voucher", "gift_card")
+    readonly_fields = ("token", "consent_text", "consent_version", "consent_at", "checkout_token")
+    inlines = [CartLineInline]
+
+
+@admin.register(ConsentRecord)
+class ConsentRecordAdmin(admin.ModelAdmin):
+    list_display = ("email", "purpose", "granted", "version", "source", "created_at")
+    list_filter = ("purpose", "granted", "version")
+    search_fields = ("email",)
+    readonly_fields = [f.name for f in ConsentRecord._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+# --- Shipping and payment methods -----------------------------------------------------------------
+
+
+class ShippingRateInline(admin.TabularInline):
+    model = ShippingRate
+    extra = 0
+
+
+@admin.register(ShippingMethod)
+class ShippingMethodAdmin(admin.ModelAdmin):
+    list_display = ("name", "store", "kind", "price", "free_shipping_threshold", "cash_on_delivery", "is_active", "position")
+    list_editable = ("is_active", "position")
+    list_filter = ("store", "kind", "is_active")
+    search_fields = ("name", "code")
+    prepopulated_fields = {"code": ("name",)}
+    inlines = [ShippingRateInline]
+
+
+@admin.register(PaymentMethod)
+class PaymentMethodAdmin(admin.ModelAdmin):
+    list_display = ("name", "store", "provider", "fee", "is_active", "position")
+    list_editable = ("is_active", "position")
+    list_filter = ("store", "provider", "is_active")
+
+
+@admin.register(Payment)
+class PaymentAdmin(admin.ModelAdmin):
+    list_display = ("reference", "order", "provider", "amount", "currency", "status", "created_at", "paid_at")
+    list_filter = ("provider", "status")
+    search_fields = ("=reference", "=gateway_reference", "=order__number")
+    raw_id_fields = ("order", "gift_card")
+    readonly_fields = [f.name for f in Payment._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(PaymentNotification)
+class PaymentNotificationAdmin(admin.ModelAdmin):
+    list_display = ("received_at", "provider", "status", "outcome", "payment")
+    list_filter = ("provider", "outcome")
+    search_fields = ("=payment__reference",)
+    readonly_fields = [f.name for f in PaymentNotification._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+# --- Vouchers and gift cards ----------------------------------------------------------------------
+
+
+@admin.register(Voucher)
+class VoucherAdmin(admin.ModelAdmin):
+    list_display = ("code", "store", "kind", "value", "min_basket", "valid_until", "used_count", "usage_limit", "is_active")
+    list_filter = ("store", "kind", "is_active", "is_single_use", "source")
+    search_fields = ("code", "name")
+    readonly_fields = ("used_count",)
+
+
+@admin.register(VoucherRedemption)
+class VoucherRedemptionAdmin(admin.ModelAdmin):
+    list_display = ("voucher", "order", "email", "amount", "created_at")
+    search_fields = ("voucher__code", "email", "=order__number")
+    raw_id_fields = ("voucher", "order", "user")
+
+
+class GiftCardTransactionInline(admin.TabularInline):
+    model = GiftCardTransaction
+    extra = 0
+    can_delete = False
+    readonly_fields = ("kind", "amount", "balance_after", "order", "created_at")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(GiftCard)
+class GiftCardAdmin(admin.ModelAdmin):
+    list_display = ("masked_code", "store", "initial_balance", "balance", "recipient_email", "expires_at", "is_active")
+    list_filter = ("store", "is_active")
+    search_fields = ("=code", "recipient_email")
+    raw_id_fields = ("order_line",)
+    readonly_fields = ("balance",)
+    inlines = [GiftCardTransactionInline]
+
+
+# --- After sales (part B deepens these) -----------------------------------------------------------
+
+
+class ReturnLineInline(admin.TabularInline):
+    model = ReturnLine
+    extra = 0
+    raw_id_fields = ("order_line",)
+
+
+@admin.register(Return)
+class ReturnAdmin(ReturnAdminMixin, admin.ModelAdmin):
+    list_display = ("pk", "order", "status", "reason", "refund_amount", "created_at")
+    list_filter = ("status", "reason")
+    search_fields = ("=order__number", "order__email")
+    raw_id_fields = ("order", "decided_by")
+    inlines = [ReturnLineInline]
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(InvoiceAdminMixin, admin.ModelAdmin):
+    list_display = ("number", "order", "kind", "issued_at", "total_gross")
+    list_filter = ("kind", "store")
+    search_fields = ("=number", "=order__number")
+    raw_id_fields = ("order", "corrects", "return_request")
