@@ -260,9 +260,7 @@ def buyer_data(order: Order) -> dict:
             company_name=address.company_name,
             tax_id=address.tax_id,
             address_lines=[
-                line
-                for line in (address.street, f"{address.postal_code} {address.city}".strip())
-                if line
+                line for line in (address.street, f"{address.postal_code} {address.city}".strip()) if line
             ],
             country=address.country,
         )

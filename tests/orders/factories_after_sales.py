@@ -19,7 +19,6 @@ from catalog import stock
 from orders.models import Address, Order, OrderLine, money
 from tests.shop.factories import StoreFactory, UserFactory
 
-
 _guests = itertools.count(1)
 
 
@@ -82,10 +81,10 @@ def make_order(
     if status in (Order.Status.DELIVERED, Order.Status.RETURNED):
         dates["delivered_at"] = now - timedelta(days=delivered_days_ago)
     unpaid = status in (Order.Status.NEW, Order.Status.AWAITING_PAYMENT)
+    kwargs.setdefault("email", user.email if user is not None else f"gosc{next(_guests)}@example.com")
     order = OrderFactory(
         store=store,
         user=user,
-        email=user.email if user is not None else f"gosc{next(_guests)}@example.com",
         status=status,
         payment_status=Order.PaymentStatus.UNPAID if unpaid else Order.PaymentStatus.PAID,
         paid_at=None if unpaid else now - timedelta(days=delivered_days_ago + 2),

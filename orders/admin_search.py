@@ -1,0 +1,294 @@
+"""Admin order search ("wyszukiwanie zamówień"): number, email, name, phone, product/SKU, status,
+payment state, date range and amount range, combinable, fast on millions of orders.
+
+How it stays fast (plans in bench/results/order-search-*.md):
+
+- Text criteria use ``icontains`` -- ``UPPER(col) LIKE UPPER('%x%')`` -- which PostgreSQL answers
+  from the pg_trgm GIN indexes on ``UPPER(col)`` (migration 0002); the phone is compared by its
+  digits only, through an index on ``REGEXP_REPLACE(phone, '[^0-9]', '', 'g')``.
+- Names live on the order's address copies: matching address ids are found first (trigram
+  indexes on the address table), then orders by their address foreign keys (b-tree indexes).
+- Product name / SKU: a semi-join on order lines (trigram indexes on the lines).
+- The free-text box of the admin searches number, email, phone, name and product at once, as a
+  UNION of index-backed id queries rather than one OR across joined tables (which would scan).
+- Status, payment state, dates and amounts are plain b-tree filters on the orders table.
+
+The admin side: :class:`OrderSearchFilter` is a list filter that renders the advanced form in the
+changelist sidebar and applies it (its parameters are consumed, so Django's changelist keeps them
+in pagination links and never rejects them); :class:`OrderSearchMixin` answers the admin search
+box with the same function. Query counts of the changelist do not grow with the rows shown.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, time, timedelta
+
+from django import forms
+from django.contrib import admin
+from django.db import connection
+from django.db.models import F, Func, Q, QuerySet, Value
+from django.utils import timezone
+from django.utils.datastructures import MultiValueDict
+from django.utils.translation import gettext_lazy as _
+
+from .models import Address, Order, OrderLine
+
+MAX_TERM_LENGTH = 100
+# Below this length a substring search cannot use trigrams (pg_trgm needs 3 characters).
+MIN_SUBSTRING_LENGTH = 3
+NUMBER_LIKE = re.compile(r"^[A-Za-z]{1,5}[-/]?\d[\d\-/]*$")
+EMAIL_LIKE = re.compile(r"^\S+@\S*$")
+PHONE_LIKE = re.compile(r"^\+?[\d\s\-()]{6,}$")
+
+
+class PhoneDigits(Func):
+    """The phone number's digits only (``+48 600-100-200`` -> ``48600100200``); indexed."""
+
+    function = "REGEXP_REPLACE"
+
+    def __init__(self, expression="phone", **extra):
+        super().__init__(F(expression), Value("[^0-9]"), Value(""), Value("g"), **extra)
+
+    def as_sqlite(self, compiler, connection, **extra):
+        # SQLite has no REGEXP_REPLACE: strip the usual separators instead.
+        sql, params = compiler.compile(self.source_expressions[0])
+        for ch in (" ", "-", "+", "(", ")", "/", "."):
+            sql = f"REPLACE({sql}, %s, '')"
+            params = (*params, ch)
+        return sql, params
+
+
+def _digits(value: str) -> str:
+    return re.sub(r"\D", "", value or "")
+
+
+def _clean(term: str | None) -> str:
+    return (term or "").strip()[:MAX_TERM_LENGTH]
+
+
+# --- the building blocks --------------------------------------------------------------------------
+
+
+def address_ids_by_name(name: str) -> QuerySet:
+    """Ids of order address copies whose first, last or company name contains every word."""
+    qs = Address.objects.filter(user__isnull=True)
+    for word in name.split()[:4]:
+        qs = qs.filter(
+            Q(last_name__icontains=word) | Q(first_name__icontains=word) | Q(company_name__icontains=word)
+        )
+    return qs.values("pk")
+
+
+def order_ids_by_product(term: str) -> QuerySet:
+    return OrderLine.objects.filter(Q(product_name__icontains=term) | Q(sku__icontains=term)).values(
+        "order_id"
+    )
+
+
+def filter_by_name(qs: QuerySet, name: str) -> QuerySet:
+    ids = address_ids_by_name(name)
+    return qs.filter(Q(shipping_address_id__in=ids) | Q(billing_address_id__in=ids))
+
+
+def filter_by_phone(qs: QuerySet, phone: str) -> QuerySet:
+    digits = _digits(phone)
+    if not digits:
+        return qs.none()
+    return qs.alias(phone_digits=PhoneDigits()).filter(phone_digits__contains=digits)
+
+
+def filter_by_number(qs: QuerySet, number: str) -> QuerySet:
+    exact = qs.filter(number__iexact=number)
+    if len(number) < MIN_SUBSTRING_LENGTH:
+        return exact
+    return qs.filter(number__icontains=number)
+
+
+def free_text_ids(store_ids, term: str) -> QuerySet | None:
+    """Order ids matching ``term`` in any text criterion, as one UNION query (index-backed on
+    each branch); None when nothing can match."""
+    term = _clean(term)
+    if not term:
+        return None
+    base = Order.objects.all()
+    if store_ids is not None:
+        base = base.filter(store_id__in=store_ids)
+    branches: list[QuerySet] = []
+    if len(term) >= MIN_SUBSTRING_LENGTH or NUMBER_LIKE.match(term):
+        branches.append(base.filter(number__icontains=term).values("pk"))
+    if "@" in term or len(term) >= MIN_SUBSTRING_LENGTH:
+        branches.append(base.filter(email__icontains=term).values("pk"))
+    if PHONE_LIKE.match(term) and len(_digits(term)) >= 6:
+        branches.append(filter_by_phone(base, term).values("pk"))
+    if (
+        not EMAIL_LIKE.match(term)
+        and not term.replace(" ", "").isdigit()
+        and len(term) >= MIN_SUBSTRING_LENGTH
+    ):
+        ids = address_ids_by_name(term)
+        branches.append(base.filter(shipping_address_id__in=ids).values("pk"))
+        branches.append(base.filter(billing_address_id__in=ids).values("pk"))
+        branches.append(base.filter(pk__in=order_ids_by_product(term)).values("pk"))
+    if not branches:
+        return base.filter(number__iexact=term).values("pk")
+    # No ORDER BY inside a UNION (Order's Meta ordering would add one to every branch).
+    first, *rest = (branch.order_by() for branch in branches)
+    return first.union(*rest) if rest else first
+
+
+# --- the whole search -----------------------------------------------------------------------------
+
+
+class OrderSearchForm(forms.Form):
+    q = forms.CharField(label=_("Anything"), required=False, max_length=MAX_TERM_LENGTH)
+    number = forms.CharField(label=_("Order number"), required=False, max_length=MAX_TERM_LENGTH)
+    email = forms.CharField(label=_("Email"), required=False, max_length=MAX_TERM_LENGTH)
+    name = forms.CharField(label=_("Name or company"), required=False, max_length=MAX_TERM_LENGTH)
+    phone = forms.CharField(label=_("Phone"), required=False, max_length=MAX_TERM_LENGTH)
+    product = forms.CharField(label=_("Product or SKU"), required=False, max_length=MAX_TERM_LENGTH)
+    status = forms.MultipleChoiceField(
+        label=_("Status"), required=False, choices=Order.Status.choices, widget=forms.CheckboxSelectMultiple
+    )
+    payment = forms.MultipleChoiceField(
+        label=_("Payment"),
+        required=False,
+        choices=Order.PaymentStatus.choices,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    date_from = forms.DateField(
+        label=_("Placed from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        label=_("Placed until"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    total_min = forms.DecimalField(
+        label=_("Total from"), required=False, min_value=0, decimal_places=2, max_digits=12
+    )
+    total_max = forms.DecimalField(
+        label=_("Total to"), required=False, min_value=0, decimal_places=2, max_digits=12
+    )
+
+    # Prefixed so they never clash with the changelist's own parameters (q, o, p, e...).
+    prefix = "s"
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("date_from") and cleaned.get("date_to") and cleaned["date_from"] > cleaned["date_to"]:
+            self.add_error("date_to", _("The end date is before the start date."))
+        if (
+            cleaned.get("total_min") is not None
+            and cleaned.get("total_max") is not None
+            and cleaned["total_min"] > cleaned["total_max"]
+        ):
+            self.add_error("total_max", _("The upper amount is below the lower one."))
+        return cleaned
+
+    @classmethod
+    def parameter_names(cls) -> list[str]:
+        return [f"{cls.prefix}-{name}" for name in cls.base_fields]
+
+
+def _day_start(day, zone) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min), zone)
+
+
+def search_orders(qs: QuerySet, criteria: dict, *, zone=None) -> QuerySet:
+    """Narrow ``qs`` (orders) by every criterion given (they combine with AND). Dates are days in
+    ``zone`` (the store's; default: the current time zone), ``date_to`` inclusive."""
+    zone = zone or timezone.get_current_timezone()
+    if term := _clean(criteria.get("q")):
+        ids = free_text_ids(None, term)
+        qs = qs.filter(pk__in=ids) if ids is not None else qs
+    if number := _clean(criteria.get("number")):
+        qs = filter_by_number(qs, number)
+    if email := _clean(criteria.get("email")):
+        qs = qs.filter(email__icontains=email)
+    if name := _clean(criteria.get("name")):
+        qs = filter_by_name(qs, name)
+    if phone := _clean(criteria.get("phone")):
+        qs = filter_by_phone(qs, phone)
+    if product := _clean(criteria.get("product")):
+        qs = qs.filter(pk__in=order_ids_by_product(product))
+    if statuses := criteria.get("status"):
+        qs = qs.filter(status__in=list(statuses))
+    if payments := criteria.get("payment"):
+        qs = qs.filter(payment_status__in=list(payments))
+    if day := criteria.get("date_from"):
+        qs = qs.filter(created_at__gte=_day_start(day, zone))
+    if day := criteria.get("date_to"):
+        qs = qs.filter(created_at__lt=_day_start(day + timedelta(days=1), zone))
+    if (low := criteria.get("total_min")) is not None:
+        qs = qs.filter(total__gte=low)
+    if (high := criteria.get("total_max")) is not None:
+        qs = qs.filter(total__lte=high)
+    return qs
+
+
+def explain(qs: QuerySet) -> str:
+    """EXPLAIN ANALYZE of a queryset on PostgreSQL (bench and decisions notes)."""
+    if connection.vendor != "postgresql":
+        return qs.explain()
+    return qs.explain(analyze=True, buffers=True)
+
+
+# --- admin glue ---------------------------------------------------------------------------------------
+
+
+class OrderSearchFilter(admin.ListFilter):
+    """The advanced search form in the changelist sidebar; consumes its ``s-*`` parameters."""
+
+    title = _("Advanced search")
+    template = "orders/admin/order_search_filter.html"
+
+    def __init__(self, request, params, model, model_admin):
+        super().__init__(request, params, model, model_admin)
+        data = {}
+        for name in OrderSearchForm.parameter_names():
+            if name in params:
+                value = params.pop(name)
+                data[name] = value if isinstance(value, list) else [value]
+        self.used = bool(data)
+        self.form = OrderSearchForm(MultiValueDict(data) if data else None)
+        self.zone = getattr(getattr(request, "store", None), "zone", None)
+
+    def has_output(self) -> bool:
+        return True
+
+    def expected_parameters(self) -> list[str]:
+        return OrderSearchForm.parameter_names()
+
+    def choices(self, changelist):
+        # The template renders the form; the "clear" link drops every s-* parameter.
+        yield {
+            "form": self.form,
+            "used": self.used,
+            "clear_url": changelist.get_query_string(remove=self.expected_parameters()),
+            # Keep the other filters, the search box and the sort order when the form is sent.
+            "hidden": [
+                (k, v)
+                for k, values in changelist.filter_params.items()
+                if k not in self.expected_parameters() and k not in ("p", "e")
+                for v in values
+            ],
+        }
+
+    def queryset(self, request, queryset):
+        if self.form.is_bound and self.form.is_valid():
+            return search_orders(queryset, self.form.cleaned_data, zone=self.zone)
+        return queryset
+
+
+class OrderSearchMixin:
+    """For ``OrderAdmin``: the admin's search box uses the index-backed free-text search, and
+    the changelist loads what it shows in one query."""
+
+    search_fields = ("number",)  # the box is shown; get_search_results does the work
+    list_select_related = ("shipping_address", "billing_address")
+    show_full_result_count = False  # a COUNT(*) over millions of rows on every page is not free
+
+    def get_search_results(self, request, queryset, search_term):
+        ids = free_text_ids(None, search_term)
+        if ids is None:
+            return queryset, False
+        return queryset.filter(pk__in=ids), False
