@@ -347,7 +347,7 @@ class ProductAdmin(admin.ModelAdmin):
             request, queryset, form, _("Move products to a category"), "change_category"
         )
 
-    @admin.action(description=gettext_lazy("Change prices of selected products by %"))
+    @admin.action(description=gettext_lazy("Change prices of selected products by a percentage"))
     def change_price(self, request, queryset):
         form = PriceChangeForm(request.POST if "apply" in request.POST else None)
         if "apply" in request.POST and form.is_valid():
