@@ -8,6 +8,12 @@ from tests.shop.factories import StaffFactory, UserFactory
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def frozen_clock(monkeypatch):
+    """Fixed windows roll over at window boundaries; keep every test inside one window."""
+    monkeypatch.setattr(ratelimit.time, "time", lambda: 1_800_000_000.0)
+
+
 def request_from(ip):
     return RequestFactory().post("/login", REMOTE_ADDR=ip)
 

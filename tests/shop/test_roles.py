@@ -37,7 +37,8 @@ def test_staff_with_a_role_reaches_only_its_admin_pages(client, store):
     user = StaffFactory()
     user.groups.add(Group.objects.get(name="Magazyn (warehouse)"))
     client.force_login(user)
-    assert client.get("/admin/catalog/stockitem/").status_code == 200
+    assert client.get("/admin/catalog/stockmovement/").status_code == 200
+    assert client.get("/admin/catalog/warehouse/").status_code == 200
     assert client.get("/admin/catalog/product/").status_code == 200  # view only
     assert client.get("/admin/shop/store/").status_code == 403
     assert client.get("/admin/shop/user/").status_code == 403
