@@ -1,0 +1,12 @@
+"""URLs as Oscar's "Building your own shop" page says (Django >= 2.0 variant)."""
+
+from django.apps import apps
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("i18n/", include("django.conf.urls.i18n")),
+    # The Django admin is not officially supported; expect breakage.
+    path("admin/", admin.site.urls),
+    path("", include(apps.get_app_config("oscar").urls[0])),
+]
