@@ -308,7 +308,7 @@ def order_columns() -> list[Column]:
         Column("shipping", _("Shipping cost"), MONEY, total=True, width=12, in_pdf=False),
         Column("total", _("Total"), MONEY, total=True, width=13),
         Column("refunded", _("Refunded"), MONEY, total=True, width=13),
-        Column("net", _("Net"), MONEY, total=True, width=13),
+        Column("net", _("After refunds"), MONEY, total=True, width=13),
     ]
 
 

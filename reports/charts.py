@@ -128,7 +128,7 @@ def _legend_layout(labels: list[str], width: float, left: float) -> list[tuple[f
     """(x, row) of every legend entry, flowing left to right into as many rows as needed."""
     positions, x, row = [], left, 0
     for label in labels:
-        item = 22 + _text_width(_truncate(label, 40)) + 18
+        item = 22 + _text_width(_truncate(label, 60)) + 18
         if x + item > width - 10 and x > left:
             x, row = left, row + 1
         positions.append((x, row))
@@ -147,7 +147,7 @@ def _draw_legend(canvas: _Canvas, series: list[Series], colors: list[str], top: 
             f'<line x1="{x:.1f}" y1="{y - 4:.1f}" x2="{x + 16:.1f}" y2="{y - 4:.1f}" stroke="{color}" '
             f'stroke-width="3"{dash}/>'
         )
-        canvas.text(x + 22, y, _truncate(s.label, 40), size=12)
+        canvas.text(x + 22, y, _truncate(s.label, 60), size=12)
     canvas.add("</g>")
 
 

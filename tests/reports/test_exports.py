@@ -41,7 +41,7 @@ def test_orders_xlsx_types_formats_and_totals(shop):
     assert ws.freeze_panes == "A2"
     assert ws.auto_filter.ref == "A1:P6"
     header = [c.value for c in ws[1]]
-    assert header[:3] == ["Number", "Placed at", "Status"] and header[-1] == "Net"
+    assert header[:3] == ["Number", "Placed at", "Status"] and header[-1] == "After refunds"
     col = {title: i for i, title in enumerate(header)}
     o2 = ws[3]
     assert o2[col["Number"]].value == shop.o2.number
@@ -57,7 +57,7 @@ def test_orders_xlsx_types_formats_and_totals(shop):
     # 215 + 90 + 150 (unpaid) + 100 + 30 (cancelled) = 585; refunded 100; net 485; items 2+2+3+1+1
     assert totals[col["Total"]].value == 585
     assert totals[col["Refunded"]].value == 100
-    assert totals[col["Net"]].value == 485
+    assert totals[col["After refunds"]].value == 485
     assert totals[col["Items"]].value == 9
     assert ws.max_row == 7
 
@@ -84,11 +84,11 @@ def test_pdf_in_polish(shop):
 
 
 def test_long_pdf_repeats_the_header_and_numbers_every_page(store, shop):
-    for i in range(120):
+    for i in range(60):
         make_order(store, at=datetime(2025, 1, 14, 10, i % 60), lines=[(shop.c, 1)])
     content, _ = export(shop, "orders", "pdf")
     reader = PdfReader(io.BytesIO(content))
-    assert len(reader.pages) >= 3
+    assert len(reader.pages) >= 2
     for n, page in enumerate(reader.pages, 1):
         text = page.extract_text()
         assert f"Page {n} of {len(reader.pages)}" in text
@@ -96,7 +96,7 @@ def test_long_pdf_repeats_the_header_and_numbers_every_page(store, shop):
 
 
 def test_orders_csv_bom_semicolon_and_decimal_comma(shop):
-    content, result = export(shop, "orders", "csv")
+    content, _ = export(shop, "orders", "csv")
     assert content.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(content.decode("utf-8-sig")), delimiter=";"))
     assert rows[0][0] == "Number" and len(rows) == 7
@@ -144,7 +144,7 @@ def test_stock_exports(store, shop):
     shop.a.save()
     give_stock(shop.a, 10)
     give_stock(shop.b, 2)
-    content, result = export(shop, "stock", "xlsx", {"delimiter": ";"})
+    content, _ = export(shop, "stock", "xlsx", {"delimiter": ";"})
     ws = load_workbook(io.BytesIO(content)).active
     header = [c.value for c in ws[1]]
     col = {t: i for i, t in enumerate(header)}

@@ -32,6 +32,7 @@ def _small_threshold(settings):
 def manager(client, store):
     user = staff_with("view_order_report", "view_sales_report", email="szef@example.com", language="en")
     client.force_login(user)
+    client.cookies["django_language"] = "en"
     return user
 
 
