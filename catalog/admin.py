@@ -268,6 +268,7 @@ class ProductAdmin(admin.ModelAdmin):
 
     def save_formset(self, request, form, formset, change):
         if formset.model is Variant:
+            formset.save(commit=False)  # fills formset.deleted_objects
             for obj in formset.deleted_objects:
                 obj.delete()
             for variant_form in formset.forms:

@@ -6,10 +6,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django import forms
-from django.contrib.admin.utils import NestedObjects
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import router
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -221,35 +219,17 @@ def _check_attributes(form, required, values) -> None:
         )
 
 
-class ProtectedDeleteFormSetMixin:
-    """Refuse, with a message, to delete rows other rows depend on (orders, sets)."""
+class VariantInlineFormSet(forms.BaseInlineFormSet):
+    """Deleting a variant that sets or orders use is refused by the admin itself (protected
+    related objects), with the list of what uses it."""
 
-    def clean(self):
-        super().clean()
-        for form in self.forms:
-            if (
-                not hasattr(form, "cleaned_data")
-                or not form.cleaned_data.get("DELETE")
-                or not form.instance.pk
-            ):
-                continue
-            collector = NestedObjects(using=router.db_for_write(type(form.instance)))
-            collector.collect([form.instance])
-            if collector.protected:
-                raise ValidationError(
-                    _(
-                        "%(obj)s cannot be deleted because other records use it (%(used)s); deactivate it instead."
-                    )
-                    % {
-                        "obj": form.instance,
-                        "used": ", ".join(
-                            sorted({str(type(o)._meta.verbose_name) for o in collector.protected})
-                        ),
-                    }
-                )
+    def _construct_form(self, i, **kwargs):
+        form = super()._construct_form(i, **kwargs)
+        # Give each form the (possibly unsaved) product itself, so its clean() can check the
+        # product's variant attributes and store.
+        form.instance.product = self.instance
+        return form
 
-
-class VariantInlineFormSet(ProtectedDeleteFormSetMixin, forms.BaseInlineFormSet):
     def clean(self):
         super().clean()
         skus = [

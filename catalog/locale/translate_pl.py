@@ -34,7 +34,7 @@ PL = {
     "Select products of one store only.": "Zaznacz produkty tylko jednego sklepu.",
     "Moved %(n)d products.": "Przeniesiono produkty: %(n)d.",
     "Move products to a category": "Przenieś produkty do kategorii",
-    "Change prices of selected products by %": "Zmień ceny zaznaczonych produktów o %",
+    "Change prices of selected products by a percentage": "Zmień ceny zaznaczonych produktów o procent",
     "Changed the price of %(n)d variants.": "Zmieniono cenę wariantów: %(n)d.",
     "Change prices by a percentage": "Zmiana cen o procent",
     "stock per warehouse (change it with 'Adjust stock')": "stan w magazynach (zmieniaj przez „Zmień stan”)",

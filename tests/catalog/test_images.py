@@ -60,7 +60,7 @@ def test_transparent_png_stays_png(store):
     ],
 )
 def test_non_images_are_refused(payload):
-    with pytest.raises(ValidationError, match="not a valid image|Unsupported"):
+    with pytest.raises(ValidationError, match=r"not a valid image|Unsupported"):
         images.process_upload(SimpleUploadedFile("x.jpg", payload))
 
 
