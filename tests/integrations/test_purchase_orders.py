@@ -101,7 +101,7 @@ def test_http_purchase_order_is_confirmed_by_the_api(store, wholesaler, fast_htt
     sent = wholesaler.orders[0]
     assert sent["number"] == po.number and sent["lines"][0]["code"] == "1001-1"
     assert sent["shipping_address"]["city"] == "Warszawa"
-    request = [r for r in wholesaler.requests if r.path == "/api/orders"][0]
+    request = next(r for r in wholesaler.requests if r.path == "/api/orders")
     assert request.headers["idempotency-key"] == po.number
 
 
