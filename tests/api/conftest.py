@@ -36,6 +36,15 @@ def _api_settings(settings):
     settings.WEBHOOK_ALLOW_PRIVATE_URLS = True
     settings.WEBHOOK_ALLOW_HTTP = True
     settings.CODE_ATTEMPTS_LIMIT = 1000
+    if not settings.REDIS_URL:
+        # The embedded file cache is shared by xdist workers, whose cache.clear() would reset
+        # another worker's throttle counters mid-test; Redis runs keep the real backend.
+        settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture
@@ -91,7 +100,9 @@ def variant(store):
 
 @pytest.fixture
 def methods(store):
-    shipping = ShippingMethodFactory(store=store, code="kurier", price=Decimal("15.00"), kind=ShippingMethod.Kind.COURIER)
+    shipping = ShippingMethodFactory(
+        store=store, code="kurier", price=Decimal("15.00"), kind=ShippingMethod.Kind.COURIER
+    )
     online = PaymentMethodFactory(store=store, provider=PaymentMethod.Provider.TEST_GATEWAY)
     transfer = PaymentMethodFactory(store=store, provider=PaymentMethod.Provider.BANK_TRANSFER)
     return {"shipping": shipping, "online": online, "transfer": transfer}
