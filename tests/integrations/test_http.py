@@ -4,6 +4,7 @@ limit, timeouts, truncation, size limit, gzip, ETag and Basic auth."""
 import gzip
 import time
 import tracemalloc
+import uuid
 
 import pytest
 
@@ -29,7 +30,7 @@ def server():
 def client(**kwargs):
     sleeps = []
     defaults = {
-        "name": "test",
+        "name": f"test-{uuid.uuid4().hex}",
         "retries": 3,
         "backoff": 0.01,
         "max_backoff": 5,
@@ -105,7 +106,7 @@ def test_circuit_breaker_opens_and_half_opens(server):
 
 
 def test_breaker_failed_trial_reopens():
-    breaker = CircuitBreaker("t2", threshold=1, cooldown=0.1)
+    breaker = CircuitBreaker(f"t2-{uuid.uuid4().hex}", threshold=1, cooldown=0.1)
     breaker.failure()
     assert breaker.state() == "open"
     time.sleep(0.12)
@@ -118,7 +119,7 @@ def test_breaker_failed_trial_reopens():
 
 def test_token_bucket_limits_rate():
     waits = []
-    bucket = TokenBucket("rate-test", rate=2, burst=2, sleep=waits.append)
+    bucket = TokenBucket(f"rate-{uuid.uuid4().hex}", rate=2, burst=2, sleep=waits.append)
     assert bucket.take() == 0 and bucket.take() == 0
     # The bucket is empty: the third call waits about half a second for a token.
     bucket.sleep = lambda s: (waits.append(s), time.sleep(s))
@@ -127,8 +128,9 @@ def test_token_bucket_limits_rate():
 
 
 def test_rate_limiter_is_shared_through_the_cache():
-    a = TokenBucket("shared", rate=1, burst=1, sleep=lambda s: None)
-    b = TokenBucket("shared", rate=1, burst=1, sleep=lambda s: None)
+    key = f"shared-{uuid.uuid4().hex}"
+    a = TokenBucket(key, rate=1, burst=1, sleep=lambda s: None)
+    b = TokenBucket(key, rate=1, burst=1, sleep=lambda s: None)
     assert a.take() == 0
     assert b.take() > 0  # another process with the same key sees the empty bucket
 
