@@ -451,7 +451,7 @@ INTEGRATIONS_PO_RETRY_EVERY_SECONDS = env.int("INTEGRATIONS_PO_RETRY_EVERY_SECON
 # done); smaller ones download at once.
 REPORTS_ASYNC_THRESHOLD_ROWS = env.int("REPORTS_ASYNC_THRESHOLD_ROWS", default=5000)
 # WeasyPrint lays out a whole PDF in memory: larger PDFs are refused (XLSX/CSV have no cap).
-REPORTS_PDF_MAX_ROWS = env.int("REPORTS_PDF_MAX_ROWS", default=20000)
+REPORTS_PDF_MAX_ROWS = env.int("REPORTS_PDF_MAX_ROWS", default=5000)
 # Longest date range per granularity (days); order, stock and recovery reports use the monthly cap.
 REPORTS_MAX_RANGE_DAYS = env.int("REPORTS_MAX_RANGE_DAYS", default=3660)
 REPORTS_MAX_RANGE_DAYS_WEEKLY = env.int("REPORTS_MAX_RANGE_DAYS_WEEKLY", default=1830)
