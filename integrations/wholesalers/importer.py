@@ -27,6 +27,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import tempfile
 from collections import defaultdict
@@ -39,7 +40,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Min, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -57,7 +58,7 @@ from catalog.models import (
     Variant,
     Warehouse,
 )
-from catalog.text import slugify_pl
+from catalog.text import normalise_search, slugify_pl
 from shop import events
 
 from ..models import ConnectorConfig, ImageRecord, SourceRecord, StagedPart, StagedRow, SyncRun, SyncRunError
@@ -70,6 +71,74 @@ log = logging.getLogger(__name__)
 
 VANISHED_POLICIES = ("hide", "zero", "keep")
 PREVIEW_LIMIT = 100
+
+
+def _bulk_stage(model, objects: list, columns: list[str]) -> None:
+    """Insert staging rows: ``COPY`` on PostgreSQL (client-side parameter binding of thousands
+    of JSON values per ``INSERT`` costs more than the database does), ``bulk_create`` elsewhere."""
+    if not objects:
+        return
+    if connection.vendor != "postgresql":
+        model.objects.bulk_create(objects)
+        return
+    table = model._meta.db_table
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(
+            f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+        ) as copy,
+    ):
+        for obj in objects:
+            copy.write_row(
+                [
+                    json.dumps(getattr(obj, c), ensure_ascii=False) if c == "data" else getattr(obj, c)
+                    for c in columns
+                ]
+            )
+
+
+def refresh_products_bulk(*, product_ids) -> None:
+    """``catalog.services.refresh_products`` for a batch, in one ``UPDATE`` instead of one per
+    product: the same rules (``min_price`` = cheapest active variant; ``search_text`` = name,
+    brand, category name, every variant's SKU, EAN and name, through
+    ``catalog.text.normalise_search``). A test runs the catalog's own function afterwards and
+    checks that it changes nothing, so the two cannot drift apart silently."""
+    ids = sorted(set(product_ids))
+    if not ids:
+        return
+    min_prices = dict(
+        Variant.objects.filter(product_id__in=ids, is_active=True)
+        .values("product_id")
+        .annotate(m=Min("price"))
+        .values_list("product_id", "m")
+    )
+    codes: dict[int, list[str]] = defaultdict(list)
+    for product_id, sku, ean, name in Variant.objects.filter(product_id__in=ids).values_list(
+        "product_id", "sku", "ean", "name"
+    ):
+        codes[product_id] += [sku, ean, name]
+    changed = []
+    for product in (
+        Product.objects.filter(pk__in=ids)
+        .select_related("category")
+        .only("pk", "name", "brand", "category__name", "search_text", "min_price")
+    ):
+        text = normalise_search(
+            " ".join(
+                [
+                    product.name,
+                    product.brand,
+                    product.category.name if product.category else "",
+                    *codes[product.pk],
+                ]
+            )
+        )
+        price = min_prices.get(product.pk)
+        if product.search_text != text or product.min_price != price:
+            product.search_text, product.min_price = text, price
+            changed.append(product)
+    if changed:
+        Product.objects.bulk_update(changed, ["search_text", "min_price"])
 
 
 class RunAborted(Exception):
@@ -261,12 +330,12 @@ class FeedImporter:
             buffer.append(StagedPart(run=self.run, source=source.name, key=key[:128], data=data))
             if len(buffer) >= self.batch:
                 with transaction.atomic():  # rows and cursor together: a resume never doubles rows
-                    StagedPart.objects.bulk_create(buffer)
+                    _bulk_stage(StagedPart, buffer, ["run_id", "source", "key", "data"])
                     self.save_cursor(source=source.name, rows_done=ordinal)
                 buffer = []
                 self.progress(position or ordinal, total, _("reading %(s)s") % {"s": source.name})
         with transaction.atomic():
-            StagedPart.objects.bulk_create(buffer)
+            _bulk_stage(StagedPart, buffer, ["run_id", "source", "key", "data"])
             self.save_cursor(source=source.name, rows_done=ordinal)
 
     def _stage_primary(self, source, joined: list[str], resume_at: int) -> None:
@@ -325,7 +394,11 @@ class FeedImporter:
                     stock_hash=stock_digest(item),
                 )
             )
-        StagedRow.objects.bulk_create(rows)
+        _bulk_stage(
+            StagedRow,
+            rows,
+            ["run_id", "row_number", "sku", "group_key", "data", "content_hash", "stock_hash"],
+        )
 
     def _drop_duplicates(self) -> None:
         """A SKU twice in one feed: the first row wins, the others are logged and dropped."""
@@ -744,7 +817,7 @@ class FeedImporter:
         )
         self._set_stock([(r.data.get("stock"), r, v) for r, v in stock_targets])
         self._save_records(record_rows)
-        catalog_services.refresh_products(product_ids={v.product_id for _r, v, _rec in record_rows})
+        refresh_products_bulk(product_ids={v.product_id for _r, v, _rec in record_rows})
 
     def _set_stock(self, targets: list[tuple[int | None, StagedRow, Variant]]) -> None:
         """Set on-hand numbers in the connector's warehouse, as ``adjust_stock(set_to=...)`` would:
@@ -908,7 +981,7 @@ class FeedImporter:
                     )
                 )
                 Product.objects.filter(pk__in=product_ids - still_active).update(is_published=False)
-                catalog_services.refresh_products(product_ids=product_ids)
+                refresh_products_bulk(product_ids=product_ids)
             elif policy == "zero":
                 self._set_stock([(0, StagedRow(row_number=0, sku=v.sku), v) for v in variants])
             SourceRecord.objects.filter(pk__in=[rec.pk for rec in batch]).update(vanished_at=now)
@@ -984,7 +1057,7 @@ class FeedImporter:
             if unchanged:
                 SourceRecord.objects.filter(pk__in=unchanged).update(last_seen_run=self.run)
             if touched:
-                catalog_services.refresh_products(product_ids=touched)
+                refresh_products_bulk(product_ids=touched)
             done += len(rows)
             self.progress(done, total, _("applying"))
 

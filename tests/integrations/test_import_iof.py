@@ -66,3 +66,15 @@ def test_categories_created_under_configured_root(make_connector, store):
     run(config, files=iof_files())
     root = Category.objects.get(store=store, name="Hurtownia")
     assert Category.objects.get(name="Sukienki").path.startswith(root.path)
+
+
+def test_bulk_refresh_matches_the_catalog_service(make_connector):
+    """The importer's one-query refresh of min_price/search_text equals catalog's own."""
+    from catalog.services import refresh_products
+
+    config = make_connector(markup_percent="10")
+    run(config, files=iof_files())
+    before = list(Product.objects.order_by("pk").values_list("pk", "search_text", "min_price"))
+    assert all(text and price for _pk, text, price in before)
+    refresh_products(product_ids=[pk for pk, _t, _p in before])
+    assert list(Product.objects.order_by("pk").values_list("pk", "search_text", "min_price")) == before
