@@ -220,6 +220,18 @@ def _vm_hwm_kib(pid: int) -> int | None:
     return None
 
 
+_CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used so far (``/proc/<pid>/stat``), 0 if gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _CLK_TCK
+
+
 def _children(pid: int) -> list[int]:
     try:
         text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
@@ -315,6 +327,11 @@ class Gunicorn:
     def worker_pids(self) -> list[int]:
         return _children(self.process.pid) if self.process else []
 
+    def cpu_seconds(self) -> float:
+        """CPU seconds used so far by the workers: the server's own cost, whatever else runs on
+        the machine (a worker replaced meanwhile loses its count: compare around short runs)."""
+        return sum(process_cpu_seconds(pid) for pid in self.worker_pids())
+
     def __exit__(self, *exc) -> None:
         if self.process is None:
             return
@@ -348,6 +365,7 @@ class LoadResult:
     p99_ms: float | None
     non_2xx: int = 0
     socket_errors: int = 0
+    server_cpu_ms_per_request: float | None = None
     raw: str = ""
 
     def to_dict(self) -> dict:
