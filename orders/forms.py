@@ -87,10 +87,19 @@ class DeliveryForm(forms.Form):
         self.fields["payment_method"].choices = [(str(m.pk), m.name) for m in payment_methods]
         self._shipping = {m.pk: m for m in shipping_methods}
         self._payment = {m.pk: m for m in payment_methods}
+        # What this cart does not need is not asked (and not validated).
+        if not needs_shipping:
+            for name in ("shipping_method", "pickup_point", "phone", "street", "postal_code", "city"):
+                del self.fields[name]
+        if not needs_payment:
+            del self.fields["payment_method"]
 
     def clean_shipping_method(self):
         raw = self.cleaned_data.get("shipping_method")
         return self._shipping.get(int(raw)) if raw else None
+
+    def clean_pickup_point(self):
+        return (self.cleaned_data.get("pickup_point") or "").strip()
 
     def clean_payment_method(self):
         raw = self.cleaned_data.get("payment_method")

@@ -37,8 +37,8 @@ def _steps(current: str):
     ]
 
 
-def _cart_or_redirect(request):
-    cart = current_cart(request)
+def _cart_or_redirect(request, cart=None):
+    cart = cart or current_cart(request)
     if cart is None or not cart.lines.exists():
         messages.info(request, _("Your cart is empty."))
         return None, redirect("orders:cart")
@@ -171,7 +171,7 @@ def checkout_summary(request):
         order = Order.objects.filter(store=request.store, idempotency_key=token).first() if token else None
         if order is not None:
             return _after_placing(request, order)
-    cart, bounce = _cart_or_redirect(request)
+    cart, bounce = _cart_or_redirect(request, cart)
     if bounce:
         return bounce
     loaded = load_for_checkout(cart, user=request.user)
