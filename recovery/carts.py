@@ -11,7 +11,6 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
@@ -22,15 +21,11 @@ DEFAULT_SESSION_KEY = "cart_token"
 
 def session_key() -> str:
     """The session key under which orders keeps a guest's cart token."""
-    for module_name in ("orders.services.carts", "orders.views", "orders.session"):
-        try:
-            module = __import__(module_name, fromlist=["CART_SESSION_KEY"])
-        except ImportError:
-            continue
-        key = getattr(module, "CART_SESSION_KEY", None) or getattr(module, "SESSION_KEY", None)
-        if key:
-            return key
-    return getattr(settings, "CART_SESSION_KEY", DEFAULT_SESSION_KEY)
+    try:
+        from orders.selectors import CART_SESSION_KEY
+    except ImportError:  # pragma: no cover - orders always defines it today
+        return DEFAULT_SESSION_KEY
+    return CART_SESSION_KEY
 
 
 def shopper_email(cart: Cart) -> str:
