@@ -32,6 +32,7 @@ from django.db.models import (
     Sum,
     Value,
 )
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
@@ -203,6 +204,72 @@ def available_expression(now: datetime | None = None):
     )
 
 
+def _available_sql(product_id: str, product_kind: str, now: datetime | None = None) -> tuple[str, list]:
+    """SQL (and its parameters) that is true when a product can be bought now.
+
+    The same rules as :func:`available_expression` and ``catalog.stock``, hand-written: building
+    the equivalent ORM expression costs more Python time per request than the SQL itself.
+    ``product_id``/``product_kind`` are the outer query's columns. Only code constants are
+    interpolated; every value is a parameter.
+    """
+    from django.db import connection
+
+    now_param = connection.ops.adapt_datetimefield_value(now or timezone.now())
+    on_hand = (
+        "COALESCE((SELECT SUM(s.quantity) FROM catalog_stockitem s INNER JOIN catalog_warehouse w "
+        "ON w.id = s.warehouse_id WHERE s.variant_id = {v} AND w.is_active), 0)"
+    )
+    reserved = (
+        "COALESCE((SELECT SUM(r.quantity) FROM catalog_stockreservation r "
+        "WHERE r.variant_id = {v} AND r.expires_at > %s), 0)"
+    )
+    allow = Variant.Backorder.ALLOW.value
+    kind_set = Product.Kind.SET.value
+    sellable = (
+        "v.is_active AND ("
+        f"(v.is_preorder AND (v.preorder_limit IS NULL OR v.preorder_limit > v.preorder_sold + {reserved.format(v='v.id')}))"
+        f" OR (NOT v.is_preorder AND (NOT v.track_stock OR v.backorder = '{allow}'"
+        f" OR {on_hand.format(v='v.id')} > {reserved.format(v='v.id')})))"
+    )
+    short = (
+        f"c.set_product_id = {product_id} AND (NOT cv.is_active"
+        f" OR (NOT cv.is_preorder AND cv.track_stock AND {on_hand.format(v='cv.id')} < {reserved.format(v='cv.id')} + c.quantity)"
+        " OR (cv.is_preorder AND cv.preorder_limit IS NOT NULL"
+        f" AND cv.preorder_limit < cv.preorder_sold + {reserved.format(v='cv.id')} + c.quantity))"
+    )
+    sql = (
+        f"(({product_kind} <> '{kind_set}' AND EXISTS (SELECT 1 FROM catalog_variant v"  # noqa: S608
+        f" WHERE v.product_id = {product_id} AND {sellable}))"
+        f" OR ({product_kind} = '{kind_set}'"
+        f" AND EXISTS (SELECT 1 FROM catalog_setcomponent c0 WHERE c0.set_product_id = {product_id})"
+        f" AND EXISTS (SELECT 1 FROM catalog_variant v2 WHERE v2.product_id = {product_id} AND v2.is_active)"
+        " AND NOT EXISTS (SELECT 1 FROM catalog_setcomponent c INNER JOIN catalog_variant cv"
+        f" ON cv.id = c.variant_id WHERE {short})))"
+    )
+    return sql, [now_param] * sql.count("%s")
+
+
+def available_sql_annotation(now: datetime | None = None) -> RawSQL:
+    """``is_available`` for a product queryset (a cheap-to-build RawSQL annotation)."""
+    sql, params = _available_sql('"catalog_product"."id"', '"catalog_product"."kind"', now)
+    return RawSQL(sql, params, output_field=BooleanField())  # noqa: S611 - constants only, values are params
+
+
+def available_product_ids(product_ids: Iterable[int], *, now: datetime | None = None) -> set[int]:
+    """The ids among ``product_ids`` that can be bought now (one query)."""
+    ids = [int(i) for i in product_ids]
+    if not ids:
+        return set()
+    from django.db import connection
+
+    condition, params = _available_sql("p.id", "p.kind", now)
+    placeholders = ", ".join(["%s"] * len(ids))
+    sql = f"SELECT p.id FROM catalog_product p WHERE p.id IN ({placeholders}) AND {condition}"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, ids + params)
+        return {row[0] for row in cursor.fetchall()}
+
+
 def low_stock_expression(now: datetime | None = None):
     """Products with a tracked variant that is available but at or under its low-stock threshold."""
     now = now or timezone.now()
@@ -255,7 +322,7 @@ def with_card_data(qs: QuerySet[Product], *, now: datetime | None = None) -> Que
         is_preorder=Exists(
             Variant.objects.filter(product_id=OuterRef("pk"), is_active=True, is_preorder=True)
         ),
-        is_available=available_expression(now),
+        is_available=available_sql_annotation(now),
     ).only(
         "pk",
         "name",
@@ -296,6 +363,8 @@ def apply_filters(qs: QuerySet[Product], filters: ListingFilters) -> QuerySet[Pr
             )
         )
     if filters.available_only:
+        if "is_available" not in qs.query.annotations:
+            qs = qs.annotate(is_available=available_sql_annotation())
         qs = qs.filter(is_available=True)
     return qs
 
@@ -444,15 +513,22 @@ def omnibus_prices(variants: Iterable[Variant | int], *, now: datetime | None = 
     return result
 
 
-def attach_card_omnibus(products: list[Product]) -> list[Product]:
-    """Set ``omnibus_price`` on discounted cards (one query for the whole page)."""
-    discounted = [
-        p for p in products if p.card_compare_at is not None and p.card_compare_at > (p.min_price or 0)
-    ]
-    prices = omnibus_prices([p.card_variant_id for p in discounted])
+def attach_card_extras(
+    products: list[Product], *, omnibus: dict[int, Decimal] | None = None
+) -> list[Product]:
+    """Set ``omnibus_price`` on the discounted cards of a page (one query, none when the
+    ``omnibus`` prices were fetched already)."""
+    discounted = {
+        p.pk for p in products if p.card_compare_at is not None and p.card_compare_at > (p.min_price or 0)
+    }
+    if omnibus is None:
+        omnibus = omnibus_prices([p.card_variant_id for p in products if p.pk in discounted])
     for p in products:
-        p.omnibus_price = prices.get(p.card_variant_id) if p in discounted else None
+        p.omnibus_price = omnibus.get(p.card_variant_id) if p.pk in discounted else None
     return products
+
+
+attach_card_omnibus = attach_card_extras  # the name the API's first version imports
 
 
 # --- Product page --------------------------------------------------------------------------------
@@ -521,8 +597,7 @@ def product_page(store: Store, slug: str, *, tree: CategoryTree | None = None) -
     omnibus = omnibus_prices(
         [v for v in variants if v.is_discounted] + [p.card_variant_id for p in discounted_cards]
     )
-    for p in others:
-        p.omnibus_price = omnibus.get(p.card_variant_id) if p in discounted_cards else None
+    attach_card_extras(others, omnibus=omnibus)
     components = []
     if product.kind == Product.Kind.SET:
         components = list(
@@ -561,4 +636,4 @@ def recommended_for(products: Iterable[Product | int], *, limit: int = 4) -> lis
             pk__in=Product.recommended.through.objects.filter(from_product_id__in=ids).values("to_product"),
         ).exclude(pk__in=ids)
     ).order_by("-popularity", "pk")[:limit]
-    return attach_card_omnibus(list(qs))
+    return attach_card_extras(list(qs))

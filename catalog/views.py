@@ -69,7 +69,7 @@ def _listing(request, base, *, default_sort="popularity", extra_sorts=None, with
     paginator = Paginator(qs, settings.CATALOG_PAGE_SIZE)
     number = min(parse_page(request.GET.get("page")), paginator.num_pages)
     page = paginator.page(number)
-    products = selectors.attach_card_omnibus(list(page.object_list))
+    products = selectors.attach_card_extras(list(page.object_list))
     return Listing(
         page=page,
         products=products,
@@ -95,7 +95,7 @@ def home(request):
     groups = list(
         ProductGroup.objects.filter(store=store, is_published=True).order_by("position", "name")[:6]
     )
-    selectors.attach_card_omnibus(newest + popular)
+    selectors.attach_card_extras(newest + popular)
     return render(
         request,
         "catalog/home.html",

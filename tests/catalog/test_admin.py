@@ -360,3 +360,37 @@ def test_deleting_a_variant_used_by_a_set_is_refused(admin_client, store):
     errors += [str(e) for fs in response.context["inline_admin_formsets"] for e in fs.formset.errors]
     assert any("protected related objects" in e for e in errors), errors
     assert Variant.objects.filter(pk=part.pk).exists()
+
+
+def test_digital_asset_upload_name_is_sanitised(admin_client, store):
+    from catalog.models import DigitalAsset
+    from tests.catalog.factories import DigitalVariantFactory
+
+    variant = DigitalVariantFactory(store=store)
+    upload = SimpleUploadedFile("../../etc/Książka ŁÓDŹ.pdf", b"%PDF-1.4 test")
+    response = admin_client.post(
+        reverse("admin:catalog_digitalasset_add"),
+        {
+            "variant": variant.pk,
+            "title": "E-book",
+            "file": upload,
+            "download_limit": "0",
+            "link_valid_days": "30",
+        },
+    )
+    assert response.status_code == 200 and "at least one download" in response.content.decode().replace(
+        "Pozwól na co najmniej jedno pobranie", "at least one download"
+    )
+    upload.seek(0)
+    response = admin_client.post(
+        reverse("admin:catalog_digitalasset_add"),
+        {
+            "variant": variant.pk,
+            "title": "E-book",
+            "file": upload,
+            "download_limit": "3",
+            "link_valid_days": "30",
+        },
+    )
+    assert response.status_code == 302
+    assert DigitalAsset.objects.get().file.name == "digital/ksiazka-lodz.pdf"

@@ -349,3 +349,15 @@ def test_stock_change_is_visible_immediately(client, store):
     assert "powiadom mnie" in html(client.get(variant.product.get_absolute_url()))
     give_stock(variant, 10)
     assert "w magazynie" in html(client.get(variant.product.get_absolute_url()))
+
+
+def test_navigation_cache_is_forgotten_when_a_category_changes(client, store):
+    from catalog import services
+
+    first = CategoryFactory(store=store, name="Ogród")
+    assert "Ogród" in html(client.get("/"))
+    first.name = "Ogród i balkon"
+    services.save_category(category=first)
+    CategoryFactory(store=store, name="Zabawki")
+    page = html(client.get("/"))
+    assert "Ogród i balkon" in page and "Zabawki" in page
