@@ -332,6 +332,23 @@ class Gunicorn:
         the machine (a worker replaced meanwhile loses its count: compare around short runs)."""
         return sum(process_cpu_seconds(pid) for pid in self.worker_pids())
 
+    def wait_idle(self, *, quiet_ms: float = 5.0, every: float = 0.5, limit: float = 120.0) -> float:
+        """Wait until the workers stop burning CPU (at most ``limit`` seconds); return the wait.
+
+        A load tool that gives up on slow requests leaves them queued in the listen backlog: a
+        sync worker still serves each one. Draining between runs keeps one page's backlog from
+        eating into the next page's measurement.
+        """
+        started = time.monotonic()
+        last = self.cpu_seconds()
+        while time.monotonic() - started < limit:
+            time.sleep(every)
+            now = self.cpu_seconds()
+            if (now - last) * 1000 < quiet_ms:
+                break
+            last = now
+        return time.monotonic() - started
+
     def __exit__(self, *exc) -> None:
         if self.process is None:
             return

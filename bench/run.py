@@ -547,8 +547,11 @@ def load_test(args, koszyk: dict, oscar: dict | None, env: dict, use_wrk: bool) 
                     url = server.base_url + path
                     if args.warmup > 0:
                         common.run_load(url, use_wrk=use_wrk, host=hosts[name], **warmup)
+                    server.wait_idle()
                     cpu_before = server.cpu_seconds()
                     result = common.run_load(url, use_wrk=use_wrk, host=hosts[name], **load)
+                    # Requests wrk gave up on are still served: count their CPU, then drain.
+                    server.wait_idle()
                     cpu = server.cpu_seconds() - cpu_before
                     if result.requests:
                         result.server_cpu_ms_per_request = round(cpu * 1000 / result.requests, 3)
@@ -599,6 +602,135 @@ def summarise_load(load: dict) -> dict:
         row["ours_over_ceiling_cpu"] = common.ratio((row.get("ceiling") or {}).get("cpu_ms"), ours_cpu, 3)
         summary[page] = row
     return summary
+
+
+# --- Profiling (--profile): where a page's time goes --------------------------------------------
+
+PROFILE_BUCKETS = [
+    ("waiting for PostgreSQL (psycopg)", ("psycopg",)),
+    ("Redis cache", ("redis/",)),
+    ("template rendering", ("django/template/", "django/templatetags/")),
+    ("ORM: building queries, compiling SQL, making rows into objects", ("django/db/",)),
+    ("views, selectors, middleware, gunicorn", ("",)),
+]
+
+
+def bucket_profile(raw: str) -> dict[str, int]:
+    """py-spy ``--format raw`` (collapsed stacks) -> samples per bucket, idle waits dropped."""
+    counts: dict[str, int] = {name: 0 for name, _ in PROFILE_BUCKETS}
+    for line in raw.splitlines():
+        stack, _, n = line.rpartition(" ")
+        if not stack or not n.isdigit():
+            continue
+        if "handle_request" not in stack:
+            continue  # the worker waiting for the next connection, or start-up
+        for name, markers in PROFILE_BUCKETS:
+            if any(m in stack for m in markers):
+                counts[name] += int(n)
+                break
+    return counts
+
+
+def draw_profile_png(title: str, counts: dict[str, int], path: Path) -> None:
+    from PIL import Image, ImageDraw, ImageFont
+
+    total = sum(counts.values()) or 1
+    width, bar_left, row = 1100, 470, 34
+    image = Image.new("RGB", (width, 70 + row * len(counts)), "white")
+    draw = ImageDraw.Draw(image)
+    try:
+        font = ImageFont.truetype("DejaVuSans.ttf", 15)
+        bold = ImageFont.truetype("DejaVuSans-Bold.ttf", 17)
+    except OSError:
+        font = bold = ImageFont.load_default()
+    draw.text((12, 12), title, fill="black", font=bold)
+    colours = ["#c0392b", "#8e44ad", "#2980b9", "#e67e22", "#7f8c8d"]
+    for i, (name, n) in enumerate(counts.items()):
+        y = 50 + i * row
+        share = n / total
+        draw.text((12, y + 5), name, fill="black", font=font)
+        draw.rectangle(
+            [bar_left, y + 4, bar_left + int(share * (width - bar_left - 90)), y + row - 6],
+            fill=colours[i % len(colours)],
+        )
+        draw.text(
+            (bar_left + int(share * (width - bar_left - 90)) + 8, y + 5),
+            f"{share:.0%}",
+            fill="black",
+            font=font,
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.save(path)
+
+
+def profile_pages(args, koszyk: dict, env: dict, use_wrk: bool) -> dict:
+    """py-spy (wall clock, ``--idle``) on one Koszyk worker while wrk loads a page: a flame graph
+    (docs/img/perf-<page>.svg) and a bar chart of where the time goes (docs/img/perf-<page>.png)."""
+    import shutil
+
+    py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    if not Path(py_spy).exists():
+        return {"skipped": "py-spy is not installed (.venv/bin/pip install py-spy)"}
+    out: dict = {}
+    img = ROOT / "docs" / "img"
+    seconds = max(5, int(args.duration))
+    with common.Gunicorn(
+        name="koszyk-profile",
+        python=sys.executable,
+        app="shop.wsgi:application",
+        cwd=ROOT,
+        env=env,
+        workers=1,
+        ready_host=STORE_HOST,
+    ) as server:
+        worker = server.worker_pids()[0]
+        for page in ("category", "product", "search"):
+            url = server.base_url + koszyk["targets"][page]
+            common.run_load(url, use_wrk=use_wrk, host=STORE_HOST, duration=2, connections=2)
+            raw_path = WORK_DIR / f"profile-{page}.txt"
+            record = [
+                py_spy,
+                "record",
+                "--pid",
+                str(worker),
+                "--duration",
+                str(seconds),
+                "--rate",
+                "250",
+                "--idle",
+                "--nonblocking",
+            ]
+            spy = subprocess.Popen(
+                [*record, "--format", "raw", "-o", str(raw_path)],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            try:
+                result = common.run_load(
+                    url, use_wrk=use_wrk, host=STORE_HOST, duration=seconds + 2, connections=2
+                )
+            finally:
+                spy.wait(timeout=seconds + 60)
+            counts = bucket_profile(raw_path.read_text()) if raw_path.exists() else {}
+            draw_profile_png(
+                f"Koszyk {PAGE_LABELS[page]} ({koszyk['targets'][page]}): where one worker's wall time goes "
+                f"({result.rps:.1f} req/s, 1 worker, {args.products:,} products)",
+                counts,
+                img / f"perf-{page}.png",
+            )
+            # A second recording under the same load for the flame graph (py-spy writes one format).
+            spy = subprocess.Popen(
+                [*record, "--format", "flamegraph", "-o", str(img / f"perf-{page}.svg")],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            try:
+                common.run_load(url, use_wrk=use_wrk, host=STORE_HOST, duration=seconds + 2, connections=2)
+            finally:
+                svg_rc = spy.wait(timeout=seconds + 60)
+            out[page] = {"samples": counts, "rps_one_worker": result.rps, "flamegraph": svg_rc == 0}
+            log(f"profile {page}: " + ", ".join(f"{k.split(' (')[0]} {v}" for k, v in counts.items()))
+    return out
 
 
 # --- Other areas' scripts -------------------------------------------------------------------------
@@ -920,15 +1052,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, help="catalog seed (default: the generator's own)")
     parser.add_argument("--duration", type=float, help="seconds of load per page (default 10; smoke 2)")
     parser.add_argument("--warmup", type=float, help="seconds of warm-up per page (default 2; smoke 1)")
-    parser.add_argument("--rounds", type=int, help="rounds over all pages (default 3; smoke 1)")
+    parser.add_argument("--rounds", type=int, help="rounds over all pages (default 2; smoke 1)")
     parser.add_argument("--connections", type=int, default=4, help="open connections (default 4)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per contender (default 2)")
     parser.add_argument("--skip-oscar", action="store_true")
     parser.add_argument("--skip-load", action="store_true", help="queries only, no servers")
     parser.add_argument("--skip-areas", action="store_true", help="do not run other areas' scripts")
     parser.add_argument("--areas", help="comma-separated area scripts or prefixes to run (default: all)")
+    parser.add_argument("--area-timeout", type=float, help="seconds per area script (default 600; smoke 180)")
     parser.add_argument(
-        "--area-timeout", type=float, help="seconds per area script (default 1200; smoke 180)"
+        "--profile", action="store_true", help="py-spy the category/product/search pages into docs/img/perf-*"
     )
     parser.add_argument("--keep-dbs", action="store_true", help="keep the bench databases afterwards")
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0"))
@@ -938,8 +1071,8 @@ def main(argv: list[str] | None = None) -> int:
     args.products = args.products or (200 if smoke else 10_000)
     args.duration = args.duration if args.duration is not None else (2 if smoke else 10)
     args.warmup = args.warmup if args.warmup is not None else (1 if smoke else 2)
-    args.rounds = args.rounds or (1 if smoke else 3)
-    args.area_timeout = args.area_timeout or (180 if smoke else 1200)
+    args.rounds = args.rounds or (1 if smoke else 2)
+    args.area_timeout = args.area_timeout or (180 if smoke else 600)
 
     started = time.monotonic()
     WORK_DIR.mkdir(parents=True, exist_ok=True)
@@ -998,6 +1131,8 @@ def main(argv: list[str] | None = None) -> int:
         if not args.skip_load:
             data["load"] = load_test(args, koszyk, oscar, env, use_wrk=bool(wrk))
             data["load_summary"] = summarise_load(data["load"])
+        if args.profile:
+            data["profile"] = profile_pages(args, koszyk, env, use_wrk=bool(wrk))
         if not args.skip_areas:
             # Area scripts get DATABASE_URL = the (migrated, catalogued) Koszyk bench database,
             # never the environment's own, which may be the test suite's.
