@@ -186,6 +186,7 @@ def place_order(
     channel: str = Order.Channel.STOREFRONT,
     user=None,
     customer_note: str = "",
+    placed_at=None,
 ) -> Order:
     """Turn ``cart`` into an order; returns the order (the existing one if already placed).
 
@@ -193,9 +194,12 @@ def place_order(
     ``expected_total`` the total shown there: when the server-side total differs (a price or a
     code changed meanwhile) :class:`TotalChanged` asks the shopper to confirm again. Prices are
     always the database's. Raises :class:`OutOfStock` when stock ran out ("someone has just
-    bought the last one") and :class:`CheckoutError` for anything else missing.
+    bought the last one") and :class:`CheckoutError` for anything else missing. ``placed_at``
+    keeps the original time of an imported order (marketplace, API, demo data): it dates and
+    numbers the order; stock holds still run from now.
     """
     now = timezone.now()
+    placed_at = placed_at or now
     cart = (
         Cart.objects.select_for_update(of=("self",))
         .select_related("store", "payment_method", "voucher", "gift_card", "user")
@@ -266,7 +270,7 @@ def place_order(
     initial = Order.Status.AWAITING_PAYMENT if online else Order.Status.NEW
     order = Order.objects.create(
         store=store,
-        number=next_order_number(store, now),
+        number=next_order_number(store, placed_at),
         cart=cart,
         idempotency_key=checkout_token or "",
         channel=channel,
@@ -299,7 +303,7 @@ def place_order(
         reservation_expires_at=now + timedelta(minutes=minutes) if online else None,
         ships_on=max(preorder_dates) if preorder_dates else None,
         stock_committed=sell_at_once and bool(holding),
-        created_at=now,
+        created_at=placed_at,
     )
     _create_lines(order, loaded)
     if holding:
