@@ -84,9 +84,7 @@ def _bulk_stage(model, objects: list, columns: list[str]) -> None:
     table = model._meta.db_table
     with (
         connection.cursor() as cursor,
-        cursor.cursor.copy(
-            f"COPY {table} ({', '.join(columns)}) FROM STDIN"
-        ) as copy,
+        cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy,
     ):
         for obj in objects:
             copy.write_row(
@@ -582,13 +580,32 @@ class FeedImporter:
         now = timezone.now()
         skus = [r.sku for r in rows]
         records = {r.sku: r for r in SourceRecord.objects.filter(config=self.config, sku__in=skus)}
-        variants = {
-            v.sku: v for v in Variant.objects.filter(store=self.store, sku__in=skus).select_related("product")
+        # Unchanged rows are decided from the records alone: the common case costs two queries
+        # per batch (this one and the update of last_seen_run), whatever the batch size.
+        same = {
+            r.sku
+            for r in rows
+            if r.sku in records
+            and records[r.sku].content_hash == r.content_hash
+            and records[r.sku].vanished_at is None
         }
-        foreign = set(
-            SourceRecord.objects.filter(variant__store=self.store, sku__in=skus)
-            .exclude(config=self.config)
-            .values_list("sku", flat=True)
+        rest = [sku for sku in skus if sku not in same]
+        variants = (
+            {
+                v.sku: v
+                for v in Variant.objects.filter(store=self.store, sku__in=rest).select_related("product")
+            }
+            if rest
+            else {}
+        )
+        foreign = (
+            set(
+                SourceRecord.objects.filter(variant__store=self.store, sku__in=rest)
+                .exclude(config=self.config)
+                .values_list("sku", flat=True)
+            )
+            if rest
+            else set()
         )
         groups: dict[str, list[StagedRow]] = defaultdict(list)
         for r in rows:
@@ -602,6 +619,10 @@ class FeedImporter:
             todo = []
             for r in group_rows:
                 rec = records.get(r.sku)
+                if r.sku in same:
+                    unchanged_ids.append(rec.pk)
+                    self.counts["unchanged"] += 1
+                    continue
                 variant = variants.get(r.sku)
                 if r.sku in foreign:
                     self.error(
@@ -654,6 +675,9 @@ class FeedImporter:
                     if existing is not None:
                         product = existing.product
                         break
+                    if r.sku in same:  # a sibling variant that did not change
+                        product = Product.objects.get(pk=records[r.sku].product_id)
+                        break
             first = todo[0][0].data
             category = self.category(first.get("category") or [])
             if product is None:
@@ -692,9 +716,12 @@ class FeedImporter:
                     changed_products[product.pk] = product
             plans += [(r, product, variant, rec) for r, rec, variant in todo]
 
+        fresh: set[int] = set()
         if new_products:
             self._slugs(new_products)
+            self._denormalise_new(new_products, plans)
             Product.objects.bulk_create([p for p, _g in new_products])
+            fresh = {p.pk for p, _g in new_products}
         if changed_products:
             Product.objects.bulk_update(
                 list(changed_products.values()),
@@ -704,9 +731,31 @@ class FeedImporter:
             SourceRecord.objects.filter(pk__in=unchanged_ids).update(last_seen_run=self.run)
         if not plans:
             return
-        self._write_variants(plans, now)
+        self._write_variants(plans, now, fresh)
 
-    def _write_variants(self, plans, now) -> None:
+    def _denormalise_new(self, new_products, plans) -> None:
+        """``min_price`` and ``search_text`` of brand-new products, computed from their rows before
+        they are inserted (exactly what ``refresh_products`` would store afterwards: variants in
+        creation order, cheapest active price), so a first import never updates them again."""
+        rows_of: dict[int, list[StagedRow]] = defaultdict(list)
+        for r, product, _variant, _rec in plans:
+            rows_of[id(product)].append(r)
+        for product, _group in new_products:
+            codes: list[str] = []
+            prices = []
+            for r in rows_of[id(product)]:
+                d = r.data
+                codes += [r.sku, d.get("ean", ""), " / ".join(d.get("attributes", {}).values())[:200]]
+                if d.get("active", True):
+                    prices.append(Decimal(d["price"]))
+            product.search_text = normalise_search(
+                " ".join(
+                    [product.name, product.brand, product.category.name if product.category else "", *codes]
+                )
+            )
+            product.min_price = min(prices) if prices else None
+
+    def _write_variants(self, plans, now, fresh: set[int] = frozenset()) -> None:
         new_variants: list[Variant] = []
         changed_variants: list[Variant] = []
         history: list[PriceHistory] = []
@@ -817,7 +866,7 @@ class FeedImporter:
         )
         self._set_stock([(r.data.get("stock"), r, v) for r, v in stock_targets])
         self._save_records(record_rows)
-        refresh_products_bulk(product_ids={v.product_id for _r, v, _rec in record_rows})
+        refresh_products_bulk(product_ids={v.product_id for _r, v, _rec in record_rows} - fresh)
 
     def _set_stock(self, targets: list[tuple[int | None, StagedRow, Variant]]) -> None:
         """Set on-hand numbers in the connector's warehouse, as ``adjust_stock(set_to=...)`` would:

@@ -93,6 +93,19 @@ def url_connector(store, wholesaler, **options):
 
 
 @pytest.fixture(autouse=True)
+def _own_cache(settings):
+    """A process-local cache: breaker and rate-limit state must not be wiped by another xdist
+    worker clearing the shared file cache in the middle of a test."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "integrations-tests",
+        }
+    }
+    yield
+
+
+@pytest.fixture(autouse=True)
 def _english():
     """Messages are asserted in English (the msgids); Polish is checked in test_i18n."""
     from django.utils import translation

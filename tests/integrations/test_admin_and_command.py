@@ -110,7 +110,8 @@ def test_run_now_and_dry_run_actions(admin_client, store, settings, fixtures_dir
     admin_client.post(url, {"action": "run_full_now", "_selected_action": [config.pk]})
     assert Product.objects.count() == 3
     page = admin_client.get(url)
-    assert page.status_code == 200 and b"succeeded" in page.content.lower()
+    assert page.status_code == 200 and config.name.encode() in page.content
+    assert SyncRun.objects.filter(dry_run=False, status="succeeded").count() == 1
 
 
 def test_sync_run_list_and_error_csv(admin_client, store, tmp_path):

@@ -88,11 +88,11 @@ def test_failure_while_applying_rolls_back_everything(store, monkeypatch):
     calls = {"n": 0}
     original = importer.FeedImporter._write_variants
 
-    def explode(self, plans, now):
+    def explode(self, plans, now, fresh=frozenset()):
         calls["n"] += 1
         if calls["n"] == 2:
             raise RuntimeError("disk full")
-        return original(self, plans, now)
+        return original(self, plans, now, fresh)
 
     monkeypatch.setattr(importer.FeedImporter, "_write_variants", explode)
     result = run(config, files=iof_files())
