@@ -380,6 +380,15 @@ TEST_GATEWAY_ENABLED = env.bool("TEST_GATEWAY_ENABLED", default=True)
 TEST_GATEWAY_SECRET = env.str("TEST_GATEWAY_SECRET", default=f"test-gateway:{SECRET_KEY}")
 PAYMENT_NOTIFICATION_TOLERANCE_SECONDS = env.int("PAYMENT_NOTIFICATION_TOLERANCE_SECONDS", default=300)
 PAYMENT_NOTIFICATION_TIMEOUT_SECONDS = env.float("PAYMENT_NOTIFICATION_TIMEOUT_SECONDS", default=10)
+# Payment gateways (docs/payments.md): credentials live per store in the admin (GatewayAccount);
+# base URLs are settings so tests and staging can point them at fakes.
+PRZELEWY24_URL = env.str("PRZELEWY24_URL", default="https://secure.przelewy24.pl")
+PRZELEWY24_SANDBOX_URL = env.str("PRZELEWY24_SANDBOX_URL", default="https://sandbox.przelewy24.pl")
+PAYU_URL = env.str("PAYU_URL", default="https://secure.payu.com")
+PAYU_SANDBOX_URL = env.str("PAYU_SANDBOX_URL", default="https://secure.snd.payu.com")
+STRIPE_API_URL = env.str("STRIPE_API_URL", default="https://api.stripe.com")
+PAYMENT_GATEWAY_TIMEOUT_SECONDS = env.float("PAYMENT_GATEWAY_TIMEOUT_SECONDS", default=15)
+STRIPE_WEBHOOK_TOLERANCE_SECONDS = env.int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", default=300)
 # After-sales: how long after delivery (or shipping, when delivery is unknown) a shopper may ask
 # for a return; the invoice number pattern (per store and month, no gaps); account rate limits.
 RETURN_WINDOW_DAYS = env.int("RETURN_WINDOW_DAYS", default=14)
@@ -445,6 +454,8 @@ INTEGRATIONS_RUN_RETENTION_DAYS = env.int("INTEGRATIONS_RUN_RETENTION_DAYS", def
 INTEGRATIONS_PO_MAX_ATTEMPTS = env.int("INTEGRATIONS_PO_MAX_ATTEMPTS", default=8)
 INTEGRATIONS_PO_RETRY_BASE_SECONDS = env.float("INTEGRATIONS_PO_RETRY_BASE_SECONDS", default=120)
 INTEGRATIONS_PO_RETRY_EVERY_SECONDS = env.int("INTEGRATIONS_PO_RETRY_EVERY_SECONDS", default=300)
+# Image URLs come from third-party feeds: refuse ones pointing into private networks (SSRF).
+INTEGRATIONS_IMAGE_ALLOW_PRIVATE_HOSTS = env.bool("INTEGRATIONS_IMAGE_ALLOW_PRIVATE_HOSTS", default=False)
 
 # --- Reports (reports app; docs/reports.md explains every one) ----------------------------------
 # Exports with more rows than this run as a background job (progress in the admin, email when

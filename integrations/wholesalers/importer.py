@@ -27,8 +27,10 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import logging
+import socket
 import tempfile
 from collections import defaultdict
 from collections.abc import Callable
@@ -36,6 +38,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -71,6 +74,31 @@ log = logging.getLogger(__name__)
 
 VANISHED_POLICIES = ("hide", "zero", "keep")
 PREVIEW_LIMIT = 100
+
+
+def check_public_url(url: str) -> None:
+    """Refuse an image URL whose host resolves into a private, loopback, link-local or reserved
+    network: image URLs come from a third party's feed and must not reach the shop's own
+    infrastructure (SSRF). ``INTEGRATIONS_IMAGE_ALLOW_PRIVATE_HOSTS`` turns this off (tests)."""
+    from ..http import IntegrationHTTPError
+
+    if settings.INTEGRATIONS_IMAGE_ALLOW_PRIVATE_HOSTS:
+        return
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise IntegrationHTTPError(_("Not an http(s) URL."))
+    try:
+        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError) as exc:
+        raise IntegrationHTTPError(
+            _("The host %(host)s cannot be resolved.") % {"host": parts.hostname}
+        ) from exc
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0])
+        if not address.is_global or address.is_multicast:
+            raise IntegrationHTTPError(
+                _("The host %(host)s is in a private network; refused.") % {"host": parts.hostname}
+            )
 
 
 def _bulk_stage(model, objects: list, columns: list[str]) -> None:
@@ -1153,6 +1181,7 @@ class FeedImporter:
             return
         dest = tmp / f"{url_hash}.img"
         try:
+            check_public_url(url)
             self.client.download(url, dest, max_bytes=limit)
             with open(dest, "rb") as fh:
                 image = catalog_services.add_product_image(

@@ -262,7 +262,10 @@ def test_empty_feed_fails_instead_of_hiding_everything(store, tmp_path):
     assert Variant.objects.get(sku="A1").is_active
 
 
-def test_an_image_url_that_is_not_an_image_is_logged_and_skipped(store, wholesaler, fast_http, tmp_path):
+def test_an_image_url_that_is_not_an_image_is_logged_and_skipped(
+    store, wholesaler, fast_http, tmp_path, settings
+):
+    settings.INTEGRATIONS_IMAGE_ALLOW_PRIVATE_HOSTS = True  # the fake wholesaler is on 127.0.0.1
     import io
 
     from PIL import Image
@@ -287,3 +290,15 @@ def test_an_image_url_that_is_not_an_image_is_logged_and_skipped(store, wholesal
     run(config, files={"products": write(tmp_path, "i2.csv", rows.replace("Z obrazkami", "Z obrazkami 2"))})
     assert len([r for r in wholesaler.requests if r.path == "/img/good.jpg"]) == image_requests
     assert product.images.count() == 1
+
+
+def test_image_urls_into_private_networks_are_refused(store, wholesaler, fast_http, tmp_path):
+    """SSRF: a feed's image URL must not make the shop fetch from its own network."""
+    wholesaler.images["x.jpg"] = b"whatever"
+    url = wholesaler.image_url("x.jpg")
+    rows = HEADER + f"I1;;Prywatny obrazek;;;;K;23;10;;;1;;{url}|http://169.254.169.254/latest/meta-data;;\n"
+    result = run(csv_config(store, download_images=True), files={"products": write(tmp_path, "s.csv", rows)})
+    assert result.status == SyncRun.Status.SUCCEEDED
+    assert not [r for r in wholesaler.requests if r.path == "/img/x.jpg"]
+    messages = list(SyncRunError.objects.filter(run=result).values_list("message", flat=True))
+    assert len(messages) == 2 and all("private network" in m for m in messages)
