@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
-from . import services
+from . import admin_gateways, services  # noqa: F401  (admin_gateways registers gateway accounts)
 from .admin_after_sales import InvoiceAdminMixin, OrderProcessingMixin, ReturnAdminMixin
 from .admin_search import OrderSearchFilter
 from .models import (

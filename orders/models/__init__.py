@@ -4,6 +4,7 @@ vouchers and gift cards, orders, payments, and after-sales (returns, invoices)."
 from .after_sales import Invoice, InvoiceCounter, Return, ReturnLine
 from .cart import Cart, CartLine, ConsentRecord
 from .common import MONEY, money
+from .gateways import GatewayAccount, GatewaySession, PaymentRefund
 from .order import (
     Address,
     Order,
@@ -23,6 +24,8 @@ __all__ = [
     "Cart",
     "CartLine",
     "ConsentRecord",
+    "GatewayAccount",
+    "GatewaySession",
     "GiftCard",
     "GiftCardTransaction",
     "Invoice",
@@ -36,6 +39,7 @@ __all__ = [
     "Payment",
     "PaymentMethod",
     "PaymentNotification",
+    "PaymentRefund",
     "Return",
     "ReturnLine",
     "ShippingMethod",

@@ -1,0 +1,161 @@
+"""Payment gateway accounts per store, the sessions opened at a gateway, and refunds.
+
+A merchant pastes the credentials a gateway gave them into the admin; secrets are stored
+encrypted (``shop.crypto``, purpose "payments") and never shown back in full.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from shop import crypto
+from shop.models import Store
+
+from .common import MONEY
+
+PURPOSE = "payments"
+
+
+class GatewayAccount(models.Model):
+    """One store's credentials at one payment gateway, sandbox or production."""
+
+    class Provider(models.TextChoices):
+        PRZELEWY24 = "przelewy24", _("Przelewy24")
+        PAYU = "payu", _("PayU")
+        STRIPE = "stripe_checkout", _("Stripe Checkout")
+
+    # Which values each gateway needs: public ones live in ``config``, secret ones encrypted.
+    PUBLIC_FIELDS = {
+        Provider.PRZELEWY24: ("merchant_id", "pos_id"),
+        Provider.PAYU: ("pos_id", "client_id"),
+        Provider.STRIPE: (),
+    }
+    SECRET_FIELDS = {
+        Provider.PRZELEWY24: ("api_key", "crc"),
+        Provider.PAYU: ("client_secret", "second_key"),
+        Provider.STRIPE: ("secret_key", "webhook_secret"),
+    }
+    # settings holding each gateway's base URL: (production, sandbox)
+    URL_SETTINGS = {
+        Provider.PRZELEWY24: ("PRZELEWY24_URL", "PRZELEWY24_SANDBOX_URL"),
+        Provider.PAYU: ("PAYU_URL", "PAYU_SANDBOX_URL"),
+        Provider.STRIPE: ("STRIPE_API_URL", "STRIPE_API_URL"),
+    }
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="gateway_accounts")
+    provider = models.CharField(_("gateway"), max_length=20, choices=Provider.choices)
+    is_sandbox = models.BooleanField(
+        _("sandbox"), default=True, help_text=_("Use the gateway's test environment: no real money moves.")
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    config = models.JSONField(_("settings"), default=dict, blank=True)
+    secrets_encrypted = models.TextField(_("secrets (encrypted)"), blank=True, editable=False)
+    last_checked_at = models.DateTimeField(_("last connection test"), null=True, blank=True, editable=False)
+    last_check_ok = models.BooleanField(_("connection works"), null=True, editable=False)
+    last_check_message = models.CharField(
+        _("connection test result"), max_length=255, blank=True, editable=False
+    )
+
+    class Meta:
+        ordering = ["store", "provider"]
+        verbose_name = _("payment gateway account")
+        verbose_name_plural = _("payment gateway accounts")
+        constraints = [
+            models.UniqueConstraint(fields=["store", "provider"], name="gateway_account_per_store"),
+        ]
+
+    def __str__(self) -> str:
+        mode = _("sandbox") if self.is_sandbox else _("production")
+        return f"{self.get_provider_display()} ({mode})"
+
+    # --- secrets --------------------------------------------------------------------------------
+
+    def secrets(self) -> dict[str, str]:
+        return crypto.decrypt_secrets(self.secrets_encrypted, purpose=PURPOSE)
+
+    def secret(self, name: str) -> str:
+        return self.secrets().get(name, "")
+
+    def set_secrets(self, **values: str) -> None:
+        """Store the given secrets encrypted; an empty value keeps the one already stored."""
+        current = self.secrets() if self.secrets_encrypted else {}
+        current.update({k: v for k, v in values.items() if v})
+        self.secrets_encrypted = crypto.encrypt_secrets(current, purpose=PURPOSE)
+
+    def masked_secrets(self) -> dict[str, str]:
+        try:
+            return {k: crypto.mask(v) for k, v in self.secrets().items()}
+        except crypto.SecretsUnreadable:
+            return {}
+
+    def get(self, name: str, default: str = "") -> str:
+        return str(self.config.get(name, default) or default)
+
+    @property
+    def base_url(self) -> str:
+        production, sandbox = self.URL_SETTINGS[self.provider]
+        return getattr(settings, sandbox if self.is_sandbox else production).rstrip("/")
+
+    @classmethod
+    def for_payment(cls, payment, provider: str) -> GatewayAccount | None:
+        return cls.objects.filter(store_id=payment.order.store_id, provider=provider, is_active=True).first()
+
+
+class GatewaySession(models.Model):
+    """What a gateway answered when a payment was registered: the shopper's redirect and the
+    gateway's token, so showing the payment link again (an email, a reload) registers nothing."""
+
+    payment = models.OneToOneField("orders.Payment", on_delete=models.CASCADE, related_name="gateway_session")
+    provider = models.CharField(max_length=20)
+    token = models.CharField(max_length=255, blank=True)
+    redirect_url = models.URLField(max_length=1000)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("gateway session")
+        verbose_name_plural = _("gateway sessions")
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.token}"
+
+
+def new_refund_reference() -> str:
+    return uuid.uuid4().hex[:32]
+
+
+class PaymentRefund(models.Model):
+    """Money given back for a paid payment (full or partial), recorded on the order."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("pending")
+        SUCCEEDED = "succeeded", _("succeeded")
+        FAILED = "failed", _("failed")
+
+    payment = models.ForeignKey("orders.Payment", on_delete=models.PROTECT, related_name="refunds")
+    order = models.ForeignKey("orders.Order", on_delete=models.CASCADE, related_name="payment_refunds")
+    amount = models.DecimalField(_("amount"), **MONEY)
+    currency = models.CharField(_("currency"), max_length=3)
+    reference = models.CharField(_("our reference"), max_length=32, unique=True, default=new_refund_reference)
+    gateway_reference = models.CharField(_("gateway reference"), max_length=100, blank=True)
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.PENDING)
+    reason = models.CharField(_("reason"), max_length=255, blank=True)
+    message = models.CharField(_("gateway message"), max_length=255, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        verbose_name = _("refund")
+        verbose_name_plural = _("refunds")
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_refund_amount_positive")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.amount} {self.currency} ({self.status})"
