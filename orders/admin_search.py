@@ -25,6 +25,7 @@ import re
 from datetime import datetime, time, timedelta
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.db import connection
 from django.db.models import F, Func, Q, QuerySet, Value
@@ -40,6 +41,7 @@ MIN_SUBSTRING_LENGTH = 3
 NUMBER_LIKE = re.compile(r"^[A-Za-z]{1,5}[-/]?\d[\d\-/]*$")
 EMAIL_LIKE = re.compile(r"^\S+@\S*$")
 PHONE_LIKE = re.compile(r"^\+?[\d\s\-()]{6,}$")
+FULL_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 
 
 class PhoneDigits(Func):
@@ -70,6 +72,20 @@ def _clean(term: str | None) -> str:
 # --- the building blocks --------------------------------------------------------------------------
 
 
+def id_limit() -> int:
+    """Up to this many matching ids are fetched first and passed to the orders query as a list
+    (index lookups, then a top-N sort of few rows); above it, the criterion is common enough that
+    scanning the newest orders and checking a hashed subquery fills a page sooner."""
+    return int(getattr(settings, "ORDER_SEARCH_ID_LIMIT", 2_000))
+
+
+def _ids(values_qs: QuerySet, field: str = "pk") -> list[int] | None:
+    """The ids ``values_qs`` selects when there are at most ``id_limit()``, else None."""
+    limit = id_limit()
+    ids = list(values_qs.order_by().values_list(field, flat=True)[: limit + 1])
+    return None if len(ids) > limit else ids
+
+
 def address_ids_by_name(name: str) -> QuerySet:
     """Ids of order address copies whose first, last or company name contains every word."""
     qs = Address.objects.filter(user__isnull=True)
@@ -86,55 +102,75 @@ def order_ids_by_product(term: str) -> QuerySet:
     )
 
 
-def filter_by_name(qs: QuerySet, name: str) -> QuerySet:
-    ids = address_ids_by_name(name)
-    return qs.filter(Q(shipping_address_id__in=ids) | Q(billing_address_id__in=ids))
+def name_condition(name: str) -> Q:
+    addresses = address_ids_by_name(name)
+    ids = _ids(addresses)
+    if ids is None:
+        return Q(shipping_address_id__in=addresses) | Q(billing_address_id__in=addresses)
+    if not ids:
+        return Q(pk__in=[])
+    orders = set(Order.objects.filter(shipping_address_id__in=ids).values_list("pk", flat=True))
+    orders.update(Order.objects.filter(billing_address_id__in=ids).values_list("pk", flat=True))
+    return Q(pk__in=sorted(orders))
 
 
-def filter_by_phone(qs: QuerySet, phone: str) -> QuerySet:
+def product_condition(term: str) -> Q:
+    lines = order_ids_by_product(term)
+    ids = _ids(lines, "order_id")
+    return Q(pk__in=lines) if ids is None else Q(pk__in=sorted(set(ids)))
+
+
+def phone_condition(phone: str) -> Q:
     digits = _digits(phone)
     if not digits:
-        return qs.none()
-    return qs.alias(phone_digits=PhoneDigits()).filter(phone_digits__contains=digits)
+        return Q(pk__in=[])
+    matching = (
+        Order.objects.alias(phone_digits=PhoneDigits()).filter(phone_digits__contains=digits).values("pk")
+    )
+    ids = _ids(matching)
+    return Q(pk__in=matching) if ids is None else Q(pk__in=ids)
 
 
-def filter_by_number(qs: QuerySet, number: str) -> QuerySet:
-    exact = qs.filter(number__iexact=number)
+def email_condition(email: str) -> Q:
+    if FULL_EMAIL.match(email):
+        # A whole address: the b-tree index answers equality (addresses are stored lower-case).
+        return Q(email__in=sorted({email, email.lower()}))
+    return Q(email__icontains=email)
+
+
+def number_condition(number: str) -> Q:
+    if Order.objects.filter(number=number.upper()).exists():
+        return Q(number=number.upper())  # the unique (store, number) index
     if len(number) < MIN_SUBSTRING_LENGTH:
-        return exact
-    return qs.filter(number__icontains=number)
+        return Q(number__iexact=number)
+    return Q(number__icontains=number)
 
 
-def free_text_ids(store_ids, term: str) -> QuerySet | None:
-    """Order ids matching ``term`` in any text criterion, as one UNION query (index-backed on
-    each branch); None when nothing can match."""
+def free_text_condition(term: str) -> Q | None:
+    """Orders matching ``term`` in any text criterion (number, email, phone, name, product) as
+    one condition; None when there is nothing to search. Each criterion is answered by its own
+    index (rare matches become id lists, common ones hashed subqueries)."""
     term = _clean(term)
     if not term:
         return None
-    base = Order.objects.all()
-    if store_ids is not None:
-        base = base.filter(store_id__in=store_ids)
-    branches: list[QuerySet] = []
+    if FULL_EMAIL.match(term):
+        return email_condition(term)
+    conditions: list[Q] = []
     if len(term) >= MIN_SUBSTRING_LENGTH or NUMBER_LIKE.match(term):
-        branches.append(base.filter(number__icontains=term).values("pk"))
+        conditions.append(number_condition(term))
     if "@" in term or len(term) >= MIN_SUBSTRING_LENGTH:
-        branches.append(base.filter(email__icontains=term).values("pk"))
+        conditions.append(Q(email__icontains=term))
     if PHONE_LIKE.match(term) and len(_digits(term)) >= 6:
-        branches.append(filter_by_phone(base, term).values("pk"))
-    if (
-        not EMAIL_LIKE.match(term)
-        and not term.replace(" ", "").isdigit()
-        and len(term) >= MIN_SUBSTRING_LENGTH
-    ):
-        ids = address_ids_by_name(term)
-        branches.append(base.filter(shipping_address_id__in=ids).values("pk"))
-        branches.append(base.filter(billing_address_id__in=ids).values("pk"))
-        branches.append(base.filter(pk__in=order_ids_by_product(term)).values("pk"))
-    if not branches:
-        return base.filter(number__iexact=term).values("pk")
-    # No ORDER BY inside a UNION (Order's Meta ordering would add one to every branch).
-    first, *rest = (branch.order_by() for branch in branches)
-    return first.union(*rest) if rest else first
+        conditions.append(phone_condition(term))
+    if not term.replace(" ", "").isdigit() and len(term) >= MIN_SUBSTRING_LENGTH:
+        conditions.append(name_condition(term))
+        conditions.append(product_condition(term))
+    if not conditions:
+        return Q(number__iexact=term)
+    result = conditions[0]
+    for condition in conditions[1:]:
+        result |= condition
+    return result
 
 
 # --- the whole search -----------------------------------------------------------------------------
@@ -197,19 +233,18 @@ def search_orders(qs: QuerySet, criteria: dict, *, zone=None) -> QuerySet:
     """Narrow ``qs`` (orders) by every criterion given (they combine with AND). Dates are days in
     ``zone`` (the store's; default: the current time zone), ``date_to`` inclusive."""
     zone = zone or timezone.get_current_timezone()
-    if term := _clean(criteria.get("q")):
-        ids = free_text_ids(None, term)
-        qs = qs.filter(pk__in=ids) if ids is not None else qs
+    if (condition := free_text_condition(criteria.get("q"))) is not None:
+        qs = qs.filter(condition)
     if number := _clean(criteria.get("number")):
-        qs = filter_by_number(qs, number)
+        qs = qs.filter(number_condition(number))
     if email := _clean(criteria.get("email")):
-        qs = qs.filter(email__icontains=email)
+        qs = qs.filter(email_condition(email))
     if name := _clean(criteria.get("name")):
-        qs = filter_by_name(qs, name)
+        qs = qs.filter(name_condition(name))
     if phone := _clean(criteria.get("phone")):
-        qs = filter_by_phone(qs, phone)
+        qs = qs.filter(phone_condition(phone))
     if product := _clean(criteria.get("product")):
-        qs = qs.filter(pk__in=order_ids_by_product(product))
+        qs = qs.filter(product_condition(product))
     if statuses := criteria.get("status"):
         qs = qs.filter(status__in=list(statuses))
     if payments := criteria.get("payment"):
@@ -288,7 +323,7 @@ class OrderSearchMixin:
     show_full_result_count = False  # a COUNT(*) over millions of rows on every page is not free
 
     def get_search_results(self, request, queryset, search_term):
-        ids = free_text_ids(None, search_term)
-        if ids is None:
+        condition = free_text_condition(search_term)
+        if condition is None:
             return queryset, False
-        return queryset.filter(pk__in=ids), False
+        return queryset.filter(condition), False

@@ -93,7 +93,7 @@ def send_order_email(email_id: int) -> bool:
     two workers never send the same email; a failure is recorded and retried by the resend."""
     with transaction.atomic():
         email = (
-            OrderEmail.objects.select_for_update(skip_locked=True)
+            OrderEmail.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(pk=email_id, sent_at__isnull=True)
             .select_related("order__store", "order__shipping_method")
             .first()

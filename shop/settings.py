@@ -151,7 +151,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "account:login"
+LOGIN_URL = "orders:login"
 LOGIN_REDIRECT_URL = "/"
 
 # --- i18n -----------------------------------------------------------------------------------
@@ -395,6 +395,8 @@ RETURN_WINDOW_DAYS = env.int("RETURN_WINDOW_DAYS", default=14)
 INVOICE_NUMBER_FORMAT = env.str("INVOICE_NUMBER_FORMAT", default="FV/{year}/{month:02d}/{sequence:04d}")
 ACCOUNT_FORM_RATE_LIMIT = env.int("ACCOUNT_FORM_RATE_LIMIT", default=10)  # per IP per window
 ACCOUNT_FORM_RATE_WINDOW = env.int("ACCOUNT_FORM_RATE_WINDOW", default=3600)
+# Admin order search: matches up to this many ids are looked up first, more use a subquery.
+ORDER_SEARCH_ID_LIMIT = env.int("ORDER_SEARCH_ID_LIMIT", default=2000)
 
 # --- Cart recovery (recovery app; docs/recovery.md explains every one) -----------------------
 RECOVERY_IDLE_MINUTES = env.float("RECOVERY_IDLE_MINUTES", default=30)

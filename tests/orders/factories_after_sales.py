@@ -9,6 +9,7 @@ return can be checked against real movements.
 from __future__ import annotations
 
 import itertools
+import os
 from datetime import timedelta
 from decimal import Decimal
 
@@ -137,3 +138,15 @@ def make_order(
 
 def customer(**kwargs):
     return UserFactory(**kwargs)
+
+
+def use_isolated_cache(settings) -> None:
+    """Give this test a cache of its own process. The default file cache is shared by
+    pytest-xdist's workers, so a cached store (by host) or a rate-limit counter of one worker
+    leaks into the other; test modules call this from an autouse fixture."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": f"partb-{os.getpid()}",
+        }
+    }

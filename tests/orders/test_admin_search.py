@@ -15,10 +15,15 @@ from orders.admin_search import OrderSearchForm, search_orders
 from orders.models import Invoice, Order, OrderNote, Return
 from orders.returns import request_return
 from tests.catalog.factories import VariantFactory
-from tests.orders.factories_after_sales import AddressFactory, make_order
+from tests.orders.factories_after_sales import AddressFactory, make_order, use_isolated_cache
 from tests.shop.factories import SuperuserFactory
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _own_cache(settings):
+    use_isolated_cache(settings)
 
 
 @pytest.fixture

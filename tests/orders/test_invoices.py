@@ -19,10 +19,15 @@ from orders.models import Invoice, InvoiceCounter, Order
 from shop import events
 from shop.models import EventDelivery
 from tests.catalog.factories import GiftCardProductFactory, VariantFactory
-from tests.orders.factories_after_sales import AddressFactory, make_order
+from tests.orders.factories_after_sales import AddressFactory, make_order, use_isolated_cache
 from tests.shop.factories import StoreFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _own_cache(settings):
+    use_isolated_cache(settings)
 
 
 @pytest.fixture

@@ -8,17 +8,29 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from catalog.models import StockItem, StockMovement
 from orders import returns
 from orders.models import Order, OrderEmail, OrderStatusChange, Return, ReturnLine
 from shop.models import Event
 from tests.catalog.factories import DigitalVariantFactory, VariantFactory
-from tests.orders.factories_after_sales import make_order
+from tests.orders.factories_after_sales import make_order, use_isolated_cache
 from tests.shop.factories import StaffFactory, StoreFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _own_cache(settings):
+    use_isolated_cache(settings)
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """Service messages are checked in English (the msgids); emails follow the order's language."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture
@@ -194,7 +206,7 @@ def test_request_publishes_event_and_plans_email(
     assert event.payload["order_number"] == order.number
     email = OrderEmail.objects.get(kind=OrderEmail.Kind.RETURN)
     assert email.key == f"{ret.pk}:requested"
-    assert email.sent_at is not None
+    assert email.sent_at is not None, email.last_error
     message = mailoutbox[-1]
     assert message.to == [order.email]
     assert f"return request no. {ret.pk}" in message.body

@@ -13,10 +13,16 @@ from orders.models import Invoice, Order, Return
 from orders.returns import request_return
 from shop.roles import ROLES, install_roles
 from tests.catalog.factories import VariantFactory
-from tests.orders.factories_after_sales import make_order
+from tests.orders.factories_after_sales import make_order, use_isolated_cache
 from tests.shop.factories import StaffFactory
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _own_cache(settings):
+    use_isolated_cache(settings)
+
 
 WAREHOUSE = "Magazyn (warehouse)"
 ORDERS = "Obsługa zamówień (orders)"
