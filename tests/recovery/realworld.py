@@ -161,7 +161,8 @@ class publisher:
     def __init__(self, db: int):
         from celery import Celery
 
-        self.app = Celery("recovery-test-publisher")
+        # Not the current app: shared tasks of this process must keep using the shop's app.
+        self.app = Celery("recovery-test-publisher", set_as_current=False)
         self.connection = self.app.connection_for_write(broker_url(db))
 
     def send_task(self, name: str, args=None):
