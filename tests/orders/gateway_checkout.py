@@ -36,3 +36,16 @@ def place_online_order(
     assert payment is not None and payment.provider == provider
     order.variant = variant
     return order, payment
+
+
+def isolate_cache(settings) -> None:
+    """A cache of this process only: the default file cache is shared with other test runs,
+    whose ``cache.clear()`` would drop a cached OAuth token mid-test."""
+    import os
+
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": f"gw-{os.getpid()}",
+        }
+    }

@@ -18,7 +18,7 @@ from orders.payments.przelewy24 import NOTIFICATION_FIELDS, sign, sign_of
 from orders.payments.refunds import RefundRefused, refund_payment
 from tests.fakes.http_server import FakeResponse
 from tests.fakes.przelewy24 import FakePrzelewy24, django_deliver
-from tests.orders.gateway_checkout import gateway_account, place_online_order
+from tests.orders.gateway_checkout import gateway_account, isolate_cache, place_online_order
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("en")]
 WEBHOOK = "/platnosc/webhook/przelewy24/"
@@ -71,6 +71,7 @@ def test_notification_sign_covers_the_documented_fields_in_order_with_unicode_un
 
 @pytest.fixture
 def p24(settings):
+    isolate_cache(settings)
     with FakePrzelewy24() as fake:
         settings.PRZELEWY24_SANDBOX_URL = fake.url
         settings.PRZELEWY24_URL = "http://127.0.0.1:9"  # production must not be called in sandbox mode
