@@ -25,6 +25,7 @@ from .throttling import SensitiveRateThrottle
 
 class PublicView(GenericAPIView):
     permission_classes = [AllowAny]
+    metadata_class = None  # OPTIONS answers 405: the OpenAPI schema describes every endpoint
 
     @property
     def store(self):

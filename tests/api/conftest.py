@@ -113,3 +113,12 @@ def error_of(response) -> dict:
     assert set(body) == {"error"}, body
     assert set(body["error"]) == {"code", "message", "fields"}, body
     return body["error"]
+
+
+def reload_live_server_middleware(live_server) -> None:
+    """The session-wide live server built its middleware before the per-test settings (no HTTPS
+    redirect in tests) applied: build it again with the current settings."""
+    handler = live_server.thread.httpd.get_app()
+    while hasattr(handler, "application"):  # static and media file handlers wrap the WSGIHandler
+        handler = handler.application
+    handler.load_middleware()

@@ -1,0 +1,76 @@
+"""Property-based checks of the whole API against its own OpenAPI schema (schemathesis): for the
+public, cart, customer and merchant endpoints, generated requests never get a 5xx and every
+response conforms to the schema (status codes, content types, bodies). Bounded to a few
+examples per operation to keep the run under ~90 s."""
+
+from __future__ import annotations
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from shop.api import keys
+from shop.api.models import Scope
+from tests.api.conftest import reload_live_server_middleware
+from tests.catalog.factories import VariantFactory, give_stock
+from tests.orders.factories import PaymentMethodFactory, ShippingMethodFactory
+from tests.shop.factories import StoreFactory, UserFactory
+
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+
+
+def _load_schema():
+    from drf_spectacular.generators import SchemaGenerator
+    from rest_framework.renderers import JSONRenderer
+    import json
+
+    raw = json.loads(JSONRenderer().render(SchemaGenerator().get_schema(request=None, public=True)))
+    loaded = schemathesis.openapi.from_dict(raw)
+    return loaded
+
+
+schema = _load_schema()
+CREDENTIALS: dict[str, str] = {}
+
+
+@pytest.fixture(autouse=True)
+def shop_on_localhost(live_server):
+    """Schemathesis sends real HTTP requests to the live server on "localhost": the store answering there, with a
+    product in stock, delivery and payment methods, a merchant key and a shopper token."""
+    CREDENTIALS["base_url"] = live_server.url
+    reload_live_server_middleware(live_server)
+    store = StoreFactory(domain="localhost", name="Sklep", is_default=True)
+    variant = VariantFactory(store=store)
+    give_stock(variant, 50)
+    ShippingMethodFactory(store=store, code="kurier")
+    PaymentMethodFactory(store=store)
+    user = UserFactory(email="schema@example.com")
+    _, CREDENTIALS["merchant"] = keys.create_api_key(store=store, name="schemathesis", scopes=list(Scope.values))
+    _, CREDENTIALS["customer"] = keys.create_customer_token(store=store, user=user)
+
+
+def _auth(case) -> dict:
+    creds = CREDENTIALS
+    path = case.operation.path
+    if path.startswith("/api/v1/me/") or path.startswith("/api/v1/auth/token/current"):
+        return {"Authorization": f"Bearer {creds['customer']}"}
+    if path.startswith(("/api/v1/manage/", "/api/v1/stock/", "/api/v1/prices/", "/api/v1/recovery/", "/api/v1/reports/")):
+        return {"Authorization": f"Bearer {creds['merchant']}"}
+    return {}
+
+
+@schema.parametrize()
+@settings(
+    max_examples=6,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    derandomize=True,
+)
+def test_api_conforms_to_its_schema(case):
+    case.call_and_validate(base_url=CREDENTIALS["base_url"], headers=_auth(case), checks=CHECKS)
