@@ -138,15 +138,18 @@ def email_condition(email: str) -> Q:
     return Q(email__icontains=email)
 
 
-def number_condition(number: str) -> Q:
-    if Order.objects.filter(number=number.upper()).exists():
+def number_condition(number: str, base: QuerySet | None = None) -> Q:
+    """Exact number when it exists (``base`` carries the store filter, so the unique
+    (store, number) index answers), else a substring match."""
+    base = Order.objects.all() if base is None else base
+    if base.filter(number=number.upper()).exists():
         return Q(number=number.upper())  # the unique (store, number) index
     if len(number) < MIN_SUBSTRING_LENGTH:
         return Q(number__iexact=number)
     return Q(number__icontains=number)
 
 
-def free_text_condition(term: str) -> Q | None:
+def free_text_condition(term: str, base: QuerySet | None = None) -> Q | None:
     """Orders matching ``term`` in any text criterion (number, email, phone, name, product) as
     one condition; None when there is nothing to search. Each criterion is answered by its own
     index (rare matches become id lists, common ones hashed subqueries)."""
@@ -157,7 +160,7 @@ def free_text_condition(term: str) -> Q | None:
         return email_condition(term)
     conditions: list[Q] = []
     if len(term) >= MIN_SUBSTRING_LENGTH or NUMBER_LIKE.match(term):
-        conditions.append(number_condition(term))
+        conditions.append(number_condition(term, base))
     if "@" in term or len(term) >= MIN_SUBSTRING_LENGTH:
         conditions.append(Q(email__icontains=term))
     if PHONE_LIKE.match(term) and len(_digits(term)) >= 6:
@@ -233,10 +236,10 @@ def search_orders(qs: QuerySet, criteria: dict, *, zone=None) -> QuerySet:
     """Narrow ``qs`` (orders) by every criterion given (they combine with AND). Dates are days in
     ``zone`` (the store's; default: the current time zone), ``date_to`` inclusive."""
     zone = zone or timezone.get_current_timezone()
-    if (condition := free_text_condition(criteria.get("q"))) is not None:
+    if (condition := free_text_condition(criteria.get("q"), qs)) is not None:
         qs = qs.filter(condition)
     if number := _clean(criteria.get("number")):
-        qs = qs.filter(number_condition(number))
+        qs = qs.filter(number_condition(number, qs))
     if email := _clean(criteria.get("email")):
         qs = qs.filter(email_condition(email))
     if name := _clean(criteria.get("name")):
@@ -323,7 +326,7 @@ class OrderSearchMixin:
     show_full_result_count = False  # a COUNT(*) over millions of rows on every page is not free
 
     def get_search_results(self, request, queryset, search_term):
-        condition = free_text_condition(search_term)
+        condition = free_text_condition(search_term, queryset)
         if condition is None:
             return queryset, False
         return queryset.filter(condition), False
