@@ -6,11 +6,14 @@ How it stays fast (plans in bench/results/order-search-*.md):
 - Text criteria use ``icontains`` -- ``UPPER(col) LIKE UPPER('%x%')`` -- which PostgreSQL answers
   from the pg_trgm GIN indexes on ``UPPER(col)`` (migration 0002); the phone is compared by its
   digits only, through an index on ``REGEXP_REPLACE(phone, '[^0-9]', '', 'g')``.
-- Names live on the order's address copies: matching address ids are found first (trigram
-  indexes on the address table), then orders by their address foreign keys (b-tree indexes).
-- Product name / SKU: a semi-join on order lines (trigram indexes on the lines).
-- The free-text box of the admin searches number, email, phone, name and product at once, as a
-  UNION of index-backed id queries rather than one OR across joined tables (which would scan).
+- Names live on the order's address copies, products on the order lines: matching ids are looked
+  up first with their own trigram indexes. Rare matches (up to ``ORDER_SEARCH_ID_LIMIT``) go to
+  the orders query as id lists (primary-key / foreign-key index lookups, then a top-N sort of a
+  few hundred rows); common ones (a frequent surname) stay subqueries, and PostgreSQL fills the
+  first page by walking the newest orders and checking a hashed subquery.
+- An exact order number or email address uses the b-tree indexes, never trigrams.
+- The free-text box of the admin searches number, email, phone, name and product at once: an OR
+  of the conditions above, each already narrowed by its own index.
 - Status, payment state, dates and amounts are plain b-tree filters on the orders table.
 
 The admin side: :class:`OrderSearchFilter` is a list filter that renders the advanced form in the
