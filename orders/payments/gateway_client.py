@@ -107,7 +107,7 @@ def record(
     signature: str | None = None,
 ) -> PaymentNotification:
     """Log one notification (valid or not) with what we did about it."""
-    if outcome not in ("applied", "no change"):
+    if outcome not in ("applied", "no change", "received"):
         log.warning(
             "%s notification: %s (payment %s)", provider, outcome, payment.reference if payment else "-"
         )
