@@ -342,7 +342,7 @@ def accept_return(*, return_request: Return, user=None, note: str = "") -> Retur
         payload={"return_id": ret.pk, "order_id": order.pk, "refund_amount": str(ret.refund_amount)},
         store=order.store,
     )
-    if complete and _everything_returned(order):
+    if complete and order.status in RETURNABLE_STATUSES and _everything_returned(order):
         _mark_order_returned(order=order, user=user, return_request=ret)
     plan_return_email(return_request=ret, event="accepted")
     return ret
