@@ -41,8 +41,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common
 from common import BENCH_DIR, ROOT, WORK_DIR, log
 
-KOSZYK_DB = "koszyk_bench_suite"
-OSCAR_DB = "oscar_bench"
+# Overridable so a second run (e.g. --profile) can work beside a running suite.
+KOSZYK_DB = os.environ.get("BENCH_KOSZYK_DB", "koszyk_bench_suite")
+OSCAR_DB = os.environ.get("BENCH_OSCAR_DB", "oscar_bench")
 STORE_HOST = "localhost"
 PAGES = ["home", "category", "category_deep", "search", "product", "cart"]
 PAGE_LABELS = {
@@ -610,7 +611,7 @@ PROFILE_BUCKETS = [
     ("waiting for PostgreSQL (psycopg)", ("psycopg",)),
     ("Redis cache", ("redis/",)),
     ("template rendering", ("django/template/", "django/templatetags/")),
-    ("ORM: building queries, compiling SQL, making rows into objects", ("django/db/",)),
+    ("ORM: building/compiling queries, rows to objects", ("django/db/",)),
     ("views, selectors, middleware, gunicorn", ("",)),
 ]
 
@@ -1010,6 +1011,16 @@ def render_markdown(data: dict) -> str:
                     "```",
                     "",
                 ]
+    if data.get("profile"):
+        lines += ["## Profiles (--profile)", ""]
+        for page, prof in data["profile"].items():
+            if isinstance(prof, dict) and "samples" in prof:
+                total = sum(prof["samples"].values()) or 1
+                shares = ", ".join(f"{name} {n / total:.0%}" for name, n in prof["samples"].items())
+                lines.append(f"- {PAGE_LABELS[page]}: {shares} (docs/img/perf-{page}.png, .svg)")
+            else:
+                lines.append(f"- {page}: {prof}")
+        lines.append("")
     lines += ["## Notes", ""] + [f"- {n}" for n in data["notes"]]
     return "\n".join(lines)
 
