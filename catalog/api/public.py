@@ -105,17 +105,11 @@ class ProductListView(PublicView):
                 fields={"ordering": [_("Choose one of: %s") % ", ".join(ORDERINGS)]},
             )
         search = (params.get("search") or "").strip()[: settings.CATALOG_SEARCH_MAX_LENGTH]
-        if search:
-            qs = selectors.search_products(store, search)
-        else:
-            qs = selectors.published_products(store)
+        qs = selectors.search_products(store, search) if search else selectors.published_products(store)
         if params.get("category"):
             tree = selectors.category_tree(store)
             node = tree.by_slug.get(params["category"])
-            if node is None:
-                qs = qs.none()
-            else:
-                qs = qs.filter(category_id__in=tree.subtree_ids(node))
+            qs = qs.none() if node is None else qs.filter(category_id__in=tree.subtree_ids(node))
         if params.get("group"):
             group = ProductGroup.objects.filter(
                 store=store, slug=params["group"][:140], is_published=True

@@ -16,7 +16,11 @@ def urlpatterns():
         path("carts/<str:token>/lines/", carts.CartLinesView.as_view(), name="cart-lines"),
         path("carts/<str:token>/lines/<int:line_id>/", carts.CartLineView.as_view(), name="cart-line"),
         path("carts/<str:token>/voucher/", carts.CartVoucherView.as_view(), name="cart-voucher"),
-        path("carts/<str:token>/shipping-methods/", carts.CartShippingMethodsView.as_view(), name="cart-shipping"),
+        path(
+            "carts/<str:token>/shipping-methods/",
+            carts.CartShippingMethodsView.as_view(),
+            name="cart-shipping",
+        ),
         path("carts/<str:token>/checkout/", carts.CartCheckoutView.as_view(), name="cart-checkout"),
         path("me/", customer.MeView.as_view(), name="me"),
         path("me/orders/", customer.MyOrdersView.as_view(), name="my-orders"),
@@ -27,5 +31,9 @@ def urlpatterns():
         path("me/returns/", customer.MyReturnsView.as_view(), name="my-returns"),
         path("manage/orders/", manage.ManageOrderListView.as_view(), name="manage-orders"),
         path("manage/orders/<int:pk>/", manage.ManageOrderDetailView.as_view(), name="manage-order"),
-        path("manage/orders/<int:pk>/status/", manage.ManageOrderStatusView.as_view(), name="manage-order-status"),
+        path(
+            "manage/orders/<int:pk>/status/",
+            manage.ManageOrderStatusView.as_view(),
+            name="manage-order-status",
+        ),
     ]

@@ -79,7 +79,11 @@ def cart_data(cart: Cart, *, user=None) -> dict:
     page = selectors.cart_page(cart, user=user, with_recommendations=False)
     basket = page.basket
     problems = services.checkout_problems(page.loaded) if cart.status == Cart.Status.OPEN else []
-    order = Order.objects.filter(cart=cart).values("number", "token").first() if cart.status == "ordered" else None
+    order = (
+        Order.objects.filter(cart=cart).values("number", "token").first()
+        if cart.status == "ordered"
+        else None
+    )
     return CartOutput(
         {
             "token": cart.token,
@@ -108,7 +112,11 @@ def _method(model, store, pk, field: str):
         return None
     found = model.objects.filter(store=store, pk=pk, is_active=True).first()
     if found is None:
-        raise ApiError(_("Not available in this shop."), status_code=400, fields={field: [_("Not available in this shop.")]})
+        raise ApiError(
+            _("Not available in this shop."),
+            status_code=400,
+            fields={field: [_("Not available in this shop.")]},
+        )
     return found
 
 
@@ -120,7 +128,11 @@ def apply_cart_update(request, cart: Cart, values: dict) -> Cart:
         if "email" in values or "marketing_consent" in values:
             email = values.get("email", cart.email)
             if not email:
-                raise ApiError(_("Enter an email address."), status_code=400, fields={"email": [_("This field is required.")]})
+                raise ApiError(
+                    _("Enter an email address."),
+                    status_code=400,
+                    fields={"email": [_("This field is required.")]},
+                )
             services.save_checkout_email(
                 cart=cart,
                 email=email,
@@ -189,7 +201,11 @@ class CartLinesView(PublicView):
         data = LineInput(data=request.data)
         data.is_valid(raise_exception=True)
         with refusals():
-            services.add_to_cart(cart=cart, variant_id=data.validated_data["variant_id"], quantity=data.validated_data["quantity"])
+            services.add_to_cart(
+                cart=cart,
+                variant_id=data.validated_data["variant_id"],
+                quantity=data.validated_data["quantity"],
+            )
         return Response(cart_data(cart, user=_customer(request)), status=status.HTTP_201_CREATED)
 
 
@@ -224,19 +240,27 @@ class CartVoucherView(PublicView):
         data.is_valid(raise_exception=True)
         keys = [f"ip:{ratelimit.client_ip(request._request)}", f"cart:{cart.pk}"]
         with refusals():
-            services.apply_code(cart=cart, code=data.validated_data["code"], client_keys=keys, user=_customer(request))
+            services.apply_code(
+                cart=cart, code=data.validated_data["code"], client_keys=keys, user=_customer(request)
+            )
         return Response(cart_data(cart, user=_customer(request)))
 
     @extend_schema(
         tags=CART_TAGS,
-        parameters=[OpenApiParameter("what", str, enum=["voucher", "gift_card"], description="Default: voucher.")],
+        parameters=[
+            OpenApiParameter("what", str, enum=["voucher", "gift_card"], description="Default: voucher.")
+        ],
         responses=CartOutput,
     )
     def delete(self, request, token: str):
         cart = load_cart(self.store, token)
         what = request.query_params.get("what") or "voucher"
         if what not in ("voucher", "gift_card"):
-            raise ApiError(_("Use what=voucher or what=gift_card."), status_code=400, fields={"what": [_("Invalid choice.")]})
+            raise ApiError(
+                _("Use what=voucher or what=gift_card."),
+                status_code=400,
+                fields={"what": [_("Invalid choice.")]},
+            )
         with refusals():
             services.remove_code(cart=cart, what=what)
         return Response(cart_data(cart, user=_customer(request)))
@@ -252,7 +276,9 @@ class CartShippingMethodsView(PublicView):
         page = selectors.cart_page(cart, user=_customer(request), with_recommendations=False)
         options = page.basket.shipping_options if page.basket.needs_shipping else []
         payments = selectors.available_payment_methods(self.store, cart.shipping_method)
-        return Response(ShippingChoicesOutput({"shipping_methods": options, "payment_methods": payments}).data)
+        return Response(
+            ShippingChoicesOutput({"shipping_methods": options, "payment_methods": payments}).data
+        )
 
 
 class CartCheckoutView(PublicView):
@@ -288,7 +314,9 @@ class CartCheckoutView(PublicView):
                 cart=cart, expected_total=expected, channel=Order.Channel.API, user=_customer(request)
             )
             payment = None
-            start = services.start_payment(order=order) if order.status == Order.Status.AWAITING_PAYMENT else None
+            start = (
+                services.start_payment(order=order) if order.status == Order.Status.AWAITING_PAYMENT else None
+            )
             opened = services.open_payment(order) if start is not None else None
             if start is not None:
                 payment = {

@@ -116,7 +116,9 @@ class MyReturnsView(CustomerView):
         values = data.validated_data
         order = accounts.customer_order(store=self.store, user=request.user, number=values["order_number"])
         if order is None:
-            raise ApiError(_("No such order."), status_code=422, fields={"order_number": [_("No such order.")]})
+            raise ApiError(
+                _("No such order."), status_code=422, fields={"order_number": [_("No such order.")]}
+            )
         items: dict[int, int] = {}
         for line in values["lines"]:
             items[line["order_line_id"]] = items.get(line["order_line_id"], 0) + line["quantity"]

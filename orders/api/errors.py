@@ -25,7 +25,9 @@ def refusals():
         shortages = {str(v.pk): [str(n)] for v, n in exc.shortages.items()}
         raise Conflict(exc.message, code="out_of_stock", fields=shortages) from exc
     except TotalChanged as exc:
-        raise Conflict(exc.message, code="total_changed", fields={"expected_total": [str(exc.total)]}) from exc
+        raise Conflict(
+            exc.message, code="total_changed", fields={"expected_total": [str(exc.total)]}
+        ) from exc
     except RateLimited as exc:
         raise ApiError(exc.message, code="throttled", status_code=429) from exc
     except InvalidTransition as exc:
@@ -35,6 +37,8 @@ def refusals():
     except ReturnError as exc:
         message = getattr(exc, "message", str(exc))
         field = getattr(exc, "field", None)
-        raise ApiError(message, code="refused", status_code=422, fields={field: [message]} if field else {}) from exc
+        raise ApiError(
+            message, code="refused", status_code=422, fields={field: [message]} if field else {}
+        ) from exc
     except AccountError as exc:
         raise ApiError(exc.message, code="refused", status_code=422, fields=_fields(exc)) from exc

@@ -77,9 +77,13 @@ class ManageOrderListView(MerchantView):
                 status_code=400,
                 fields={k: list(v) for k, v in form.errors.items()},
             )
-        qs = search_orders(_orders(self.store), form.cleaned_data, zone=self.store.zone).order_by("-created_at", "-pk")
+        qs = search_orders(_orders(self.store), form.cleaned_data, zone=self.store.zone).order_by(
+            "-created_at", "-pk"
+        )
         page = self.paginate_queryset(qs)
-        return self.get_paginated_response(ManageOrderOutput(page, many=True, context={"request": request}).data)
+        return self.get_paginated_response(
+            ManageOrderOutput(page, many=True, context={"request": request}).data
+        )
 
 
 def _order(store, pk) -> Order:
@@ -112,6 +116,7 @@ class ManageOrderStatusView(MerchantView):
                 order=order,
                 status=data.validated_data["status"],
                 user=self.api_key.created_by,
-                note=data.validated_data.get("note") or _("via API key %(name)s") % {"name": self.api_key.name},
+                note=data.validated_data.get("note")
+                or _("via API key %(name)s") % {"name": self.api_key.name},
             )
         return Response(ManageOrderOutput(_order(self.store, pk), context={"request": request}).data)

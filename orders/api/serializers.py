@@ -73,7 +73,11 @@ class AvailabilityOutput(serializers.Serializer):
 
 
 def availability_data(a) -> dict:
-    return {"status": a.status, "sellable": a.sellable, "quantity": None if a.available >= UNLIMITED else a.available}
+    return {
+        "status": a.status,
+        "sellable": a.sellable,
+        "quantity": None if a.available >= UNLIMITED else a.available,
+    }
 
 
 class CartLineOutput(serializers.Serializer):

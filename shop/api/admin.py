@@ -25,7 +25,16 @@ class ApiKeyForm(forms.ModelForm):
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
     form = ApiKeyForm
-    list_display = ["name", "store", "masked", "scope_list", "created_by", "created_at", "last_used_at", "revoked"]
+    list_display = [
+        "name",
+        "store",
+        "masked",
+        "scope_list",
+        "created_by",
+        "created_at",
+        "last_used_at",
+        "revoked",
+    ]
     list_filter = ["store", "revoked"]
     search_fields = ["name", "prefix"]
     readonly_fields = ["masked", "created_by", "created_at", "last_used_at", "revoked_at"]
@@ -34,7 +43,17 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def get_fields(self, request, obj=None):
         if obj is None:
             return ["store", "name", "scopes"]
-        return ["store", "name", "masked", "scopes", "revoked", "revoked_at", "created_by", "created_at", "last_used_at"]
+        return [
+            "store",
+            "name",
+            "masked",
+            "scopes",
+            "revoked",
+            "revoked_at",
+            "created_by",
+            "created_at",
+            "last_used_at",
+        ]
 
     def get_readonly_fields(self, request, obj=None):
         return [*self.readonly_fields, "store"] if obj else self.readonly_fields
@@ -100,7 +119,15 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
     list_display = ["url", "store", "event_list", "active", "failure_count", "disabled_at", "secret_hint"]
     list_filter = ["store", "active"]
     search_fields = ["url", "description"]
-    readonly_fields = ["secret_hint", "failure_count", "failing_since", "disabled_at", "disabled_reason", "created_by", "created_at"]
+    readonly_fields = [
+        "secret_hint",
+        "failure_count",
+        "failing_since",
+        "disabled_at",
+        "disabled_reason",
+        "created_by",
+        "created_at",
+    ]
     actions = ["rotate_secret", "enable"]
 
     @admin.display(description=_("events"))
@@ -146,7 +173,16 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
 
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(admin.ModelAdmin):
-    list_display = ["event_type", "event_id", "subscription", "status", "attempts", "response_code", "created_at", "next_attempt_at"]
+    list_display = [
+        "event_type",
+        "event_id",
+        "subscription",
+        "status",
+        "attempts",
+        "response_code",
+        "created_at",
+        "next_attempt_at",
+    ]
     list_filter = ["status", "event_type", "subscription__store"]
     search_fields = ["event_id", "subscription__url"]
     list_select_related = ["subscription"]

@@ -89,7 +89,9 @@ def idempotent(*, request, scope: str, run: Callable[[], Response], api_key=None
         record.delete()
         return response
     body = json.loads(JSONRenderer().render(response.data)) if response.data is not None else None
-    IdempotencyRecord.objects.filter(pk=record.pk).update(status_code=response.status_code, response_body=body)
+    IdempotencyRecord.objects.filter(pk=record.pk).update(
+        status_code=response.status_code, response_body=body
+    )
     return response
 
 

@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from .models import ApiKey, CustomerToken, Scope
 
 API_KEY_KIND = "ksk"
-CUSTOMER_TOKEN_KIND = "kct"
+CUSTOMER_TOKEN_KIND = "kct"  # noqa: S105  (a prefix, not a secret)
 
 
 def _hash(salt: str, secret: str) -> str:

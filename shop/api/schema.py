@@ -80,7 +80,7 @@ def add_error_responses(result, generator, request, public):
     components["Error"] = ERROR_SCHEMA
     ref = {"$ref": "#/components/schemas/Error"}
     for path in result.get("paths", {}).values():
-        for method, operation in path.items():
+        for _method, operation in path.items():
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
             for code, description in ERROR_CODES.items():

@@ -83,7 +83,9 @@ class CustomerTokenView(PublicView):
         request=TokenInput,
         responses={201: TokenOutput},
         tags=["customer"],
-        examples=[OpenApiExample("login", value={"email": "anna@example.com", "password": "…"}, request_only=True)],
+        examples=[
+            OpenApiExample("login", value={"email": "anna@example.com", "password": "…"}, request_only=True)
+        ],
     )
     def post(self, request):
         data = TokenInput(data=request.data)
@@ -117,7 +119,9 @@ class ApiRootView(APIView):
 
     @extend_schema(
         responses={
-            200: inline_serializer("ApiRoot", {"version": serializers.CharField(), "docs": serializers.CharField()})
+            200: inline_serializer(
+                "ApiRoot", {"version": serializers.CharField(), "docs": serializers.CharField()}
+            )
         },
         tags=["meta"],
     )

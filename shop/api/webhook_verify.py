@@ -17,7 +17,9 @@ class InvalidSignature(Exception):
     """The request was not signed by Koszyk with this secret, or it is too old."""
 
 
-def verify_signature(raw_body: bytes, header: str, secret: str, *, tolerance: int = TOLERANCE_SECONDS, now=None):
+def verify_signature(
+    raw_body: bytes, header: str, secret: str, *, tolerance: int = TOLERANCE_SECONDS, now=None
+):
     """Return the signed timestamp if ``header`` is a valid signature of ``raw_body``.
 
     ``raw_body`` must be the exact bytes received (before any JSON parsing).

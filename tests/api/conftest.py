@@ -63,7 +63,7 @@ def other_client():
 
 
 def make_key(store, scopes=None):
-    key, raw = keys.create_api_key(store=store, name="test", scopes=ALL_SCOPES if scopes is None else scopes)
+    _key, raw = keys.create_api_key(store=store, name="test", scopes=ALL_SCOPES if scopes is None else scopes)
     return raw
 
 

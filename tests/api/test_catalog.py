@@ -34,10 +34,14 @@ def test_filters(client, store, other_store):
     boots = CategoryFactory(store=store, parent=shoes, name="Kozaki")
     colour = AttributeFactory(store=store, name="Kolor", slug="kolor")
     red = AttributeValueFactory(attribute=colour, value="Czerwony", slug="czerwony")
-    a = VariantFactory(product=ProductFactory(store=store, name="Kozak czerwony", category=boots), price=Decimal("300"))
+    a = VariantFactory(
+        product=ProductFactory(store=store, name="Kozak czerwony", category=boots), price=Decimal("300")
+    )
     a.attribute_values.set([red])
     give_stock(a, 2)
-    b = VariantFactory(product=ProductFactory(store=store, name="Sandał", category=shoes), price=Decimal("100"))
+    b = VariantFactory(
+        product=ProductFactory(store=store, name="Sandał", category=shoes), price=Decimal("100")
+    )
     VariantFactory(product=ProductFactory(store=other_store, name="Obcy"), price=Decimal("50"))
     ProductGroupFactory(store=store, slug="hity", products=[b.product])
     assert names(client.get("/api/v1/products/")) == ["Kozak czerwony", "Sandał"]

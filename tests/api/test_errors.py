@@ -18,7 +18,9 @@ def new_cart(client) -> str:
 
 def test_malformed_json(client, store):
     token = new_cart(client)
-    r = client.generic("POST", f"/api/v1/carts/{token}/lines/", '{"variant_id": 1,', content_type="application/json")
+    r = client.generic(
+        "POST", f"/api/v1/carts/{token}/lines/", '{"variant_id": 1,', content_type="application/json"
+    )
     assert r.status_code == 400
     assert error_of(r)["code"] == "parse_error"
 
@@ -29,7 +31,9 @@ def test_wrong_types_and_unknown_fields(client, variant):
     assert r.status_code == 400
     fields = error_of(r)["fields"]
     assert set(fields) == {"variant_id", "quantity"}
-    r = client.post(f"/api/v1/carts/{token}/lines/", {"variant_id": variant.pk, "price": "0.01"}, format="json")
+    r = client.post(
+        f"/api/v1/carts/{token}/lines/", {"variant_id": variant.pk, "price": "0.01"}, format="json"
+    )
     assert r.status_code == 400
     assert error_of(r)["fields"] == {"price": ["Unknown field."]} or "price" in error_of(r)["fields"]
     r = client.post(f"/api/v1/carts/{token}/lines/", ["not", "an", "object"], format="json")
@@ -48,7 +52,10 @@ def test_negative_and_zero_quantities(client, variant):
 
 def test_sql_ish_strings(client, variant, merchant_client):
     sqlish = "1' OR '1'='1'; DROP TABLE catalog_product; --"
-    assert client.get("/api/v1/products/", {"search": sqlish, "category": sqlish, "group": sqlish}).status_code == 200
+    assert (
+        client.get("/api/v1/products/", {"search": sqlish, "category": sqlish, "group": sqlish}).status_code
+        == 200
+    )
     assert client.get("/api/v1/products/", {"price_min": sqlish}).status_code == 400
     assert client.get(f"/api/v1/carts/{sqlish}/").status_code == 404
     assert merchant_client.get("/api/v1/manage/orders/", {"q": sqlish, "email": sqlish}).status_code == 200
@@ -67,7 +74,7 @@ def test_huge_payload(client, store, settings):
 
 def test_bulk_row_limit(merchant_client, settings):
     settings.API_BULK_MAX_ROWS = 5
-    from catalog.api.serializers import bulk_input, StockRowInput  # noqa: F401
+    from catalog.api.serializers import StockRowInput, bulk_input  # noqa: F401
 
     rows = [{"sku": f"S{i}", "quantity": 1} for i in range(6)]
     r = merchant_client.post("/api/v1/stock/bulk/", {"rows": rows}, format="json")
@@ -76,7 +83,9 @@ def test_bulk_row_limit(merchant_client, settings):
 
 def test_unsupported_media_type_and_method(client, store):
     token = new_cart(client)
-    r = client.post(f"/api/v1/carts/{token}/lines/", "variant_id=1", content_type="application/x-www-form-urlencoded")
+    r = client.post(
+        f"/api/v1/carts/{token}/lines/", "variant_id=1", content_type="application/x-www-form-urlencoded"
+    )
     assert r.status_code == 415
     assert error_of(r)["code"] == "unsupported_media_type"
     r = client.put(f"/api/v1/carts/{token}/", {})
@@ -85,7 +94,12 @@ def test_unsupported_media_type_and_method(client, store):
 
 
 def test_not_found_shapes(client, store):
-    for path in ("/api/v1/nothing/", "/api/v2/products/", "/api/v1/products/999999/", "/api/v1/products/abc/"):
+    for path in (
+        "/api/v1/nothing/",
+        "/api/v2/products/",
+        "/api/v1/products/999999/",
+        "/api/v1/products/abc/",
+    ):
         r = client.get(path)
         assert r.status_code == 404, path
         assert error_of(r)["code"] == "not_found"
@@ -126,7 +140,10 @@ def test_invalid_filters(client, store):
 
 def test_bad_idempotency_key(merchant_client, variant):
     r = merchant_client.post(
-        "/api/v1/stock/bulk/", {"rows": [{"sku": variant.sku, "quantity": 1}]}, format="json", HTTP_IDEMPOTENCY_KEY=" "
+        "/api/v1/stock/bulk/",
+        {"rows": [{"sku": variant.sku, "quantity": 1}]},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY=" ",
     )
     assert r.status_code == 400
     assert error_of(r)["code"] == "invalid_idempotency_key"

@@ -26,9 +26,13 @@ def test_cart_to_order_over_http(live_server, admin_client):
         assert [p["name"] for p in products] == [variant.product.name]
         detail = http.get(f"/products/{products[0]['id']}/").json()
         token = http.post("/carts/").json()["token"]
-        r = http.post(f"/carts/{token}/lines/", json={"variant_id": detail["variants"][0]["id"], "quantity": 2})
+        r = http.post(
+            f"/carts/{token}/lines/", json={"variant_id": detail["variants"][0]["id"], "quantity": 2}
+        )
         assert r.status_code == 201, r.text
-        assert http.get(f"/carts/{token}/shipping-methods/").json()["shipping_methods"][0]["id"] == shipping.pk
+        assert (
+            http.get(f"/carts/{token}/shipping-methods/").json()["shipping_methods"][0]["id"] == shipping.pk
+        )
         r = http.post(
             f"/carts/{token}/checkout/",
             json={

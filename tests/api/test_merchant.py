@@ -18,7 +18,9 @@ pytestmark = pytest.mark.django_db
 
 
 def test_product_and_variant_crud(merchant_client, store):
-    r = merchant_client.post("/api/v1/manage/products/", {"name": "Sukienka lniana", "vat_rate": "8"}, format="json")
+    r = merchant_client.post(
+        "/api/v1/manage/products/", {"name": "Sukienka lniana", "vat_rate": "8"}, format="json"
+    )
     assert r.status_code == 201, r.content
     product_id = r.json()["id"]
     assert r.json()["slug"] == "sukienka-lniana"
@@ -30,11 +32,15 @@ def test_product_and_variant_crud(merchant_client, store):
     assert r.status_code == 201, r.content
     variant_id = r.json()["id"]
     assert PriceHistory.objects.filter(variant_id=variant_id).count() == 1
-    r = merchant_client.post("/api/v1/manage/variants/", {"product": product_id, "sku": "SL-M", "price": "1"}, format="json")
+    r = merchant_client.post(
+        "/api/v1/manage/variants/", {"product": product_id, "sku": "SL-M", "price": "1"}, format="json"
+    )
     assert r.status_code == 400
     assert "sku" in error_of(r)["fields"]
     r = merchant_client.post(
-        "/api/v1/manage/variants/", {"product": product_id, "sku": "SL-L", "price": "10", "compare_at_price": "5"}, format="json"
+        "/api/v1/manage/variants/",
+        {"product": product_id, "sku": "SL-L", "price": "10", "compare_at_price": "5"},
+        format="json",
     )
     assert r.status_code == 400
     assert "compare_at_price" in error_of(r)["fields"]
@@ -74,7 +80,11 @@ def test_bulk_stock_all_or_nothing(store):
     assert r.status_code == 422
     assert error_of(r)["code"] == "rows_refused"
     assert set(error_of(r)["fields"]) == {"rows.2.sku"}
-    r = c.post("/api/v1/stock/bulk/", {"rows": [{"sku": "A", "quantity": 1}, {"sku": "B", "delta": -50}]}, format="json")
+    r = c.post(
+        "/api/v1/stock/bulk/",
+        {"rows": [{"sku": "A", "quantity": 1}, {"sku": "B", "delta": -50}]},
+        format="json",
+    )
     assert r.status_code == 422
     assert set(error_of(r)["fields"]) == {"rows.1.delta"}
     assert StockItem.objects.get(variant=a, warehouse=main_warehouse(store)).quantity == 7  # nothing kept
@@ -117,7 +127,12 @@ def test_bulk_prices(store):
     VariantFactory(store=store, sku="B", price=Decimal("100"))
     r = c.post(
         "/api/v1/prices/bulk/",
-        {"rows": [{"sku": "A", "price": "80.00", "compare_at_price": "100.00"}, {"sku": "B", "price": "120"}]},
+        {
+            "rows": [
+                {"sku": "A", "price": "80.00", "compare_at_price": "100.00"},
+                {"sku": "B", "price": "120"},
+            ]
+        },
         format="json",
     )
     assert r.status_code == 200, r.content
@@ -173,7 +188,10 @@ def test_recovery_and_reports(store, variant):
     r = c.get("/api/v1/recovery/stats/", {"date_from": "2026-01-01", "date_to": "2026-01-31"})
     assert r.status_code == 200, r.content
     assert len(r.json()["days"]) == 31
-    assert c.get("/api/v1/recovery/stats/", {"date_from": "2026-02-01", "date_to": "2026-01-01"}).status_code == 400
+    assert (
+        c.get("/api/v1/recovery/stats/", {"date_from": "2026-02-01", "date_to": "2026-01-01"}).status_code
+        == 400
+    )
     make_order(store=store, lines=[(variant, 2)], status=Order.Status.PAID)
     r = c.get("/api/v1/reports/sales/", {"granularity": "day"})
     assert r.status_code == 200, r.content

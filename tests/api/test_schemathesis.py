@@ -26,9 +26,10 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 
 
 def _load_schema():
+    import json
+
     from drf_spectacular.generators import SchemaGenerator
     from rest_framework.renderers import JSONRenderer
-    import json
 
     raw = json.loads(JSONRenderer().render(SchemaGenerator().get_schema(request=None, public=True)))
     loaded = schemathesis.openapi.from_dict(raw)
@@ -51,7 +52,9 @@ def shop_on_localhost(live_server):
     ShippingMethodFactory(store=store, code="kurier")
     PaymentMethodFactory(store=store)
     user = UserFactory(email="schema@example.com")
-    _, CREDENTIALS["merchant"] = keys.create_api_key(store=store, name="schemathesis", scopes=list(Scope.values))
+    _, CREDENTIALS["merchant"] = keys.create_api_key(
+        store=store, name="schemathesis", scopes=list(Scope.values)
+    )
     _, CREDENTIALS["customer"] = keys.create_customer_token(store=store, user=user)
 
 
@@ -60,7 +63,9 @@ def _auth(case) -> dict:
     path = case.operation.path
     if path.startswith("/api/v1/me/") or path.startswith("/api/v1/auth/token/current"):
         return {"Authorization": f"Bearer {creds['customer']}"}
-    if path.startswith(("/api/v1/manage/", "/api/v1/stock/", "/api/v1/prices/", "/api/v1/recovery/", "/api/v1/reports/")):
+    if path.startswith(
+        ("/api/v1/manage/", "/api/v1/stock/", "/api/v1/prices/", "/api/v1/recovery/", "/api/v1/reports/")
+    ):
         return {"Authorization": f"Bearer {creds['merchant']}"}
     return {}
 

@@ -58,7 +58,6 @@ def receiver():
     r.close()
 
 
-
 def test_event_to_signed_delivery(store, receiver, django_capture_on_commit_callbacks):
     sub, secret = services.create_subscription(store=store, url=receiver.url, events=["order.paid"])
     assert secret not in sub.secret_encrypted and crypto.decrypt(sub.secret_encrypted) == secret
@@ -79,7 +78,9 @@ def test_event_to_signed_delivery(store, receiver, django_capture_on_commit_call
     assert WebhookDelivery.objects.count() == 1
 
 
-def test_only_subscribed_events_of_own_store(store, other_store, receiver, django_capture_on_commit_callbacks):
+def test_only_subscribed_events_of_own_store(
+    store, other_store, receiver, django_capture_on_commit_callbacks
+):
     services.create_subscription(store=store, url=receiver.url, events=["order.created"])
     services.create_subscription(store=other_store, url=receiver.url, events=["order.paid"])
     with django_capture_on_commit_callbacks(execute=True):
@@ -178,10 +179,18 @@ def test_subscription_validation(store, settings):
         services.create_subscription(store=store, url="ftp://example.com/h", events=["order.paid"])
 
 
-def test_admin_shows_secret_once_and_resends(admin_client, store, receiver, django_capture_on_commit_callbacks):
+def test_admin_shows_secret_once_and_resends(
+    admin_client, store, receiver, django_capture_on_commit_callbacks
+):
     r = admin_client.post(
         "/admin/api/webhooksubscription/add/",
-        {"store": store.pk, "url": receiver.url, "description": "ERP", "events": ["order.paid"], "active": "on"},
+        {
+            "store": store.pk,
+            "url": receiver.url,
+            "description": "ERP",
+            "events": ["order.paid"],
+            "active": "on",
+        },
         follow=True,
     )
     assert r.status_code == 200

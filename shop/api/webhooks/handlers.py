@@ -56,7 +56,9 @@ def stock_changed(event) -> None:
         t in (s.events or []) for s in wanted for t in (WebhookEvent.STOCK_LOW, WebhookEvent.STOCK_OUT)
     ):
         return
-    for event_type, data in stock_alerts(store=event.store, variant_ids=(event.payload or {}).get("variant_ids", [])):
+    for event_type, data in stock_alerts(
+        store=event.store, variant_ids=(event.payload or {}).get("variant_ids", [])
+    ):
         services.enqueue(
             store=event.store,
             event_type=event_type,

@@ -94,7 +94,9 @@ def enable(*, subscription: WebhookSubscription) -> WebhookSubscription:
     subscription.failing_since = None
     subscription.disabled_at = None
     subscription.disabled_reason = ""
-    subscription.save(update_fields=["active", "failure_count", "failing_since", "disabled_at", "disabled_reason"])
+    subscription.save(
+        update_fields=["active", "failure_count", "failing_since", "disabled_at", "disabled_reason"]
+    )
     return subscription
 
 
@@ -117,11 +119,15 @@ def enqueue(*, store, event_type: str, event_id: str, data: dict, created_at=Non
     if store is None:
         return []
     subscriptions = [
-        s for s in WebhookSubscription.objects.filter(store=store, active=True) if event_type in (s.events or [])
+        s
+        for s in WebhookSubscription.objects.filter(store=store, active=True)
+        if event_type in (s.events or [])
     ]
     now = timezone.now()
     created = []
-    payload = envelope(event_id=event_id, event_type=event_type, store=store, data=data, created_at=created_at)
+    payload = envelope(
+        event_id=event_id, event_type=event_type, store=store, data=data, created_at=created_at
+    )
     for subscription in subscriptions:
         delivery, is_new = WebhookDelivery.objects.get_or_create(
             subscription=subscription,
@@ -339,7 +345,9 @@ def due_deliveries(*, now=None, limit: int | None = None) -> list[int]:
 def purge_old_deliveries(*, now=None) -> int:
     now = now or timezone.now()
     cutoff = now - timedelta(days=settings.WEBHOOK_LOG_RETENTION_DAYS)
-    deleted, _ = WebhookDelivery.objects.filter(created_at__lt=cutoff).exclude(
-        status=WebhookDelivery.Status.PENDING
-    ).delete()
+    deleted, _ = (
+        WebhookDelivery.objects.filter(created_at__lt=cutoff)
+        .exclude(status=WebhookDelivery.Status.PENDING)
+        .delete()
+    )
     return deleted
