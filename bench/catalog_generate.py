@@ -213,6 +213,13 @@ def generate(
             PriceHistory.objects.bulk_create(history)
             counts["products"] += len(created)
             counts["variants"] += len(variants_created)
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        # Fresh statistics, as autovacuum would gather soon after a real import: without them the
+        # planner believes the store has a handful of products and skips the search indexes.
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
     counts["seconds"] = round(time.monotonic() - started, 1)
     counts["categories"] = len(leaves) + len(TOP)
     return counts

@@ -12,3 +12,21 @@ class CatalogConfig(AppConfig):
         from .alerts import handle_stock_changed
 
         events.register("stock.changed", "catalog.back_in_stock_alerts", handle_stock_changed)
+
+        from django.db.backends.signals import connection_created
+
+        connection_created.connect(set_search_threshold, dispatch_uid="catalog.set_search_threshold")
+
+
+def set_search_threshold(sender, connection, **kwargs) -> None:
+    """PostgreSQL: the typo tolerance of search (``%>``, which the trigram index serves) is a
+    session setting; set it from CATALOG_SEARCH_TRIGRAM_THRESHOLD on every new connection."""
+    if connection.vendor != "postgresql":
+        return
+    from django.conf import settings
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config('pg_trgm.word_similarity_threshold', %s, false)",
+            [str(settings.CATALOG_SEARCH_TRIGRAM_THRESHOLD)],
+        )

