@@ -76,6 +76,12 @@ VANISHED_POLICIES = ("hide", "zero", "keep")
 PREVIEW_LIMIT = 100
 
 
+def pairs(data: dict[str, Any], key: str) -> list[tuple[str, str]]:
+    """Attribute (name, value) pairs of a staged item, in feed order."""
+    value = data.get(key) or []
+    return [tuple(p) for p in value] if isinstance(value, list) else list(value.items())
+
+
 def check_public_url(url: str) -> None:
     """Refuse an image URL whose host resolves into a private, loopback, link-local or reserved
     network: image URLs come from a third party's feed and must not reach the shop's own
@@ -678,10 +684,10 @@ class FeedImporter:
             if not todo:
                 continue
             # Attribute sets must agree within a product: every variant one value of each.
-            names = set().union(*(set(r.data.get("attributes", {})) for r, _rec, _v in todo))
+            names = set().union(*({k for k, _v in pairs(r.data, "attributes")} for r, _rec, _v in todo))
             valid = []
             for r, rec, variant in todo:
-                missing = names - set(r.data.get("attributes", {}))
+                missing = names - {k for k, _v in pairs(r.data, "attributes")}
                 if missing:
                     self.error(
                         row=r.row_number,
@@ -773,7 +779,7 @@ class FeedImporter:
             prices = []
             for r in rows_of[id(product)]:
                 d = r.data
-                codes += [r.sku, d.get("ean", ""), " / ".join(d.get("attributes", {}).values())[:200]]
+                codes += [r.sku, d.get("ean", ""), " / ".join(v for _k, v in pairs(d, "attributes"))[:200]]
                 if d.get("active", True):
                     prices.append(Decimal(d["price"]))
             product.search_text = normalise_search(
@@ -794,15 +800,16 @@ class FeedImporter:
         record_rows: list[tuple[StagedRow, Variant, SourceRecord | None]] = []
         for r, product, variant, rec in plans:
             d = r.data
-            values = [self.attribute_value(k, v) for k, v in d.get("attributes", {}).items()]
+            attributes = pairs(d, "attributes")
+            values = [self.attribute_value(k, v) for k, v in attributes]
             values += [
                 self.attribute_value(k, v)
-                for k, v in d.get("parameters", {}).items()
-                if k not in d.get("attributes", {})
+                for k, v in pairs(d, "parameters")
+                if k not in {name for name, _v in attributes}
             ]
             for v in values:
                 product_attrs[product.pk].add(v.attribute_id)
-            name = " / ".join(d.get("attributes", {}).values())[:200]
+            name = " / ".join(v for _k, v in attributes)[:200]
             price = Decimal(d["price"])
             compare_at = Decimal(d["compare_at"]) if d.get("compare_at") else None
             cost = Decimal(d["cost_net"]) if d.get("cost_net") else None

@@ -165,8 +165,10 @@ def normalise(raw: dict[str, Any], *, mode: str, profile: Profile, rules: PriceR
             "category": category[:8],
             "weight": grams,
             "images": list(dict.fromkeys(images))[:20],
-            "attributes": {k[:80]: str(v)[:80] for k, v in (raw.get("attributes") or {}).items() if v},
-            "parameters": {k[:80]: str(v)[:80] for k, v in (raw.get("parameters") or {}).items() if v},
+            # Lists of [name, value] pairs, not objects: PostgreSQL's jsonb does not keep key order,
+            # and the order names the variant ("S / Różowy").
+            "attributes": [[k[:80], str(v)[:80]] for k, v in (raw.get("attributes") or {}).items() if v],
+            "parameters": [[k[:80], str(v)[:80]] for k, v in (raw.get("parameters") or {}).items() if v],
         }
     )
     return item
