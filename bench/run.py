@@ -416,6 +416,7 @@ def setup_oscar(args, koszyk: dict) -> dict | None:
     env = oscar_env()
     log(f"Oscar: database {OSCAR_DB}, migrate, same catalog through Oscar's models, Whoosh index")
     common.create_database(OSCAR_DB)
+    args.oscar_db_created = True  # dropped in main's finally, even if a later step fails
     frobshop = BENCH_DIR / "oscar" / "frobshop"
     started = time.monotonic()
     _run_checked(
@@ -1135,7 +1136,6 @@ def main(argv: list[str] | None = None) -> int:
             "generator": koszyk["catalog"]["generated"]["generator"],
             "exported": koszyk["catalog"]["exported"],
         }
-        dbs.append(OSCAR_DB)
         oscar = setup_oscar(args, koszyk)
         data["oscar"] = oscar
         data["queries"] = count_queries(koszyk, oscar, env)
@@ -1149,6 +1149,8 @@ def main(argv: list[str] | None = None) -> int:
             # never the environment's own, which may be the test suite's.
             data["areas"] = run_area_scripts(args, {**env, "BENCH_PG_URL": common.admin_url()})
     finally:
+        if getattr(args, "oscar_db_created", False):
+            dbs.append(OSCAR_DB)  # only a database this run created is dropped
         if not args.keep_dbs:
             for name in dbs:
                 try:
