@@ -1,6 +1,10 @@
 """Shared fixtures. Factories live beside the tests of their app (tests/<app>/factories.py)."""
 
+import os
+import re
+
 import pytest
+from django.test import override_settings
 
 from tests.shop.factories import StoreFactory
 
@@ -31,6 +35,27 @@ def _celery_eager():
     app.conf.task_eager_propagates = True
     yield
     app.conf.task_always_eager = False
+
+
+def _isolated_cache_settings(caches: dict) -> dict:
+    """Each xdist worker gets a cache of its own, so one worker's cache.clear() or rate-limit
+    counters never leak into another's tests. On Redis (CI) that is a Redis database number per
+    worker (3, 4, ...: real Redis, isolated); without Redis, a per-process memory cache."""
+    worker = int(re.sub(r"\D", "", os.environ.get("PYTEST_XDIST_WORKER", "gw0")) or 0)
+    default = dict(caches["default"])
+    if default["BACKEND"].endswith("RedisCache"):
+        default["LOCATION"] = re.sub(r"/\d*$", "", default["LOCATION"].rstrip("/")) + f"/{3 + worker % 12}"
+    else:
+        default = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": f"tests-{worker}"}
+    return {**caches, "default": default}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _worker_cache():
+    from django.conf import settings
+
+    with override_settings(CACHES=_isolated_cache_settings(settings.CACHES)):
+        yield
 
 
 @pytest.fixture(autouse=True)
