@@ -80,6 +80,10 @@ class GatewayAccountForm(forms.ModelForm):
         for name in GatewayAccount.SECRET_FIELDS[provider]:
             if not data.get(name) and not stored.get(name):
                 self.add_error(name, _("Required for this gateway."))
+        if provider == GatewayAccount.Provider.PRZELEWY24:
+            for name in ("merchant_id", "pos_id"):
+                if data.get(name) and not data[name].strip().isdigit():
+                    self.add_error(name, _("Przelewy24 ids are numbers."))
         return data
 
     def save(self, commit=True):

@@ -103,8 +103,11 @@ class GatewayAccount(models.Model):
         return getattr(settings, sandbox if self.is_sandbox else production).rstrip("/")
 
     @classmethod
-    def for_payment(cls, payment, provider: str) -> GatewayAccount | None:
-        return cls.objects.filter(store_id=payment.order.store_id, provider=provider, is_active=True).first()
+    def for_payment(cls, payment, provider: str, *, active_only: bool = True) -> GatewayAccount | None:
+        """The store's account for ``payment``. Notifications pass ``active_only=False``: a
+        payment started before the merchant switched the gateway off must still settle."""
+        accounts = cls.objects.filter(store_id=payment.order.store_id, provider=provider)
+        return (accounts.filter(is_active=True) if active_only else accounts).first()
 
 
 class GatewaySession(models.Model):

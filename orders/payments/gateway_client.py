@@ -29,8 +29,10 @@ def from_minor(value) -> Decimal:
     return (Decimal(int(value)) / 100).quantize(Decimal("0.01"))
 
 
-def account_for(payment: Payment, provider: str) -> GatewayAccount:
-    account = GatewayAccount.for_payment(payment, provider)
+def account_for(payment: Payment, provider: str, *, active_only: bool = False) -> GatewayAccount:
+    """The store's account; starting a payment needs an active one (``active_only``), while
+    verifying, capturing, refunding and looking up a payment started earlier do not."""
+    account = GatewayAccount.for_payment(payment, provider, active_only=active_only)
     if account is None:
         log.error("%s: store %s has no active gateway account", provider, payment.order.store_id)
         raise PaymentGatewayError(_("This payment method is not available right now. Please choose another."))

@@ -137,7 +137,7 @@ class PayU(PaymentProvider):
         session = opened_session(payment)
         if session is not None:
             return PaymentStart(redirect_url=session.redirect_url)
-        account = account_for(payment, self.code)
+        account = account_for(payment, self.code, active_only=True)
         order = payment.order
         address = order.billing_address or order.shipping_address
         body = {
@@ -270,7 +270,7 @@ class PayU(PaymentProvider):
         if payment is None:
             record(self.code, body=body, outcome="unknown payment")
             return JsonResponse({"error": "unknown payment"}, status=404)
-        account = GatewayAccount.for_payment(payment, self.code)
+        account = GatewayAccount.for_payment(payment, self.code, active_only=False)
         if account is None:
             record(self.code, body=body, payment=payment, outcome="no gateway account")
             return JsonResponse({"error": "gateway not configured"}, status=404)

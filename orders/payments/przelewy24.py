@@ -122,7 +122,7 @@ class Przelewy24(PaymentProvider):
         session = opened_session(payment)
         if session is not None:
             return session.token
-        account = account_for(payment, self.code)
+        account = account_for(payment, self.code, active_only=True)
         merchant_id, pos_id = self._ids(account)
         order = payment.order
         amount = to_minor(payment.amount)
@@ -287,7 +287,7 @@ class Przelewy24(PaymentProvider):
         if payment is None:
             record(self.code, body=body, outcome="unknown payment")
             return JsonResponse({"error": "unknown payment"}, status=404)
-        account = GatewayAccount.for_payment(payment, self.code)
+        account = GatewayAccount.for_payment(payment, self.code, active_only=False)
         if account is None:
             record(self.code, body=body, payment=payment, outcome="no gateway account")
             return JsonResponse({"error": "gateway not configured"}, status=404)
@@ -340,7 +340,7 @@ class Przelewy24(PaymentProvider):
         if refund is None:
             record(self.code, body=body, outcome="unknown refund")
             return JsonResponse({"error": "unknown refund"}, status=404)
-        account = GatewayAccount.for_payment(refund.payment, self.code)
+        account = GatewayAccount.for_payment(refund.payment, self.code, active_only=False)
         if account is None:
             record(self.code, body=body, payment=refund.payment, outcome="no gateway account")
             return JsonResponse({"error": "gateway not configured"}, status=404)

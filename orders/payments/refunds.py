@@ -75,6 +75,26 @@ def refund_payment(*, payment: Payment, amount: Decimal | None = None, reason: s
     return refund
 
 
+def refund_order(*, order: Order, amount: Decimal | None = None, reason: str = "") -> list[PaymentRefund]:
+    """Give back ``amount`` (default: everything still refundable) of an order's online
+    payments, newest first: what an accepted return or a cancellation of a paid order calls."""
+    payments = [
+        p
+        for p in order.payments.filter(status=Payment.Status.PAID).order_by("-pk")
+        if get_provider(p.provider).supports_refunds
+    ]
+    left = sum((refundable(p) for p in payments), Decimal("0")) if amount is None else Decimal(amount)
+    refunds = []
+    for payment in payments:
+        if left <= 0:
+            break
+        part = min(left, refundable(payment))
+        if part > 0:
+            refunds.append(refund_payment(payment=payment, amount=part, reason=reason))
+            left -= part
+    return refunds
+
+
 @transaction.atomic
 def refund_settled(*, refund: PaymentRefund, ok: bool, message: str = "") -> bool:
     """The gateway says a refund went through (or not). Idempotent: False when nothing changed."""

@@ -117,7 +117,7 @@ class StripeCheckout(PaymentProvider):
         session = opened_session(payment)
         if session is not None:
             return PaymentStart(redirect_url=session.redirect_url)
-        account = account_for(payment, self.code)
+        account = account_for(payment, self.code, active_only=True)
         order = payment.order
         back = return_url(payment)
         data = {
@@ -210,11 +210,7 @@ class StripeCheckout(PaymentProvider):
 
         body = request.body
         store = getattr(request, "store", None)
-        account = (
-            GatewayAccount.objects.filter(store=store, provider=self.code, is_active=True).first()
-            if store
-            else None
-        )
+        account = GatewayAccount.objects.filter(store=store, provider=self.code).first() if store else None
         if account is None:
             record(self.code, body=body, outcome="no gateway account")
             return JsonResponse({"error": "gateway not configured"}, status=404)

@@ -39,9 +39,12 @@ def place_online_order(
 
 
 def isolate_cache(settings) -> None:
-    """A cache of this process only: the default file cache is shared with other test runs,
-    whose ``cache.clear()`` would drop a cached OAuth token mid-test."""
+    """A cache of this process only, emptied for each test: the default file cache is shared
+    with other test runs, whose ``cache.clear()`` would drop a cached OAuth token mid-test, and
+    a store cached by host in an earlier test would point at a row rolled back since."""
     import os
+
+    from django.core.cache import cache
 
     settings.CACHES = {
         "default": {
@@ -49,3 +52,4 @@ def isolate_cache(settings) -> None:
             "LOCATION": f"gw-{os.getpid()}",
         }
     }
+    cache.clear()

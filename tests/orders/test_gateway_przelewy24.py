@@ -15,7 +15,7 @@ from orders.models import Order, Payment, PaymentNotification, PaymentRefund
 from orders.payments import get_provider
 from orders.payments.base import PaymentGatewayError
 from orders.payments.przelewy24 import NOTIFICATION_FIELDS, sign, sign_of
-from orders.payments.refunds import RefundRefused, refund_payment
+from orders.payments.refunds import RefundRefused, refund_order, refund_payment
 from tests.fakes.http_server import FakeResponse
 from tests.fakes.przelewy24 import FakePrzelewy24, django_deliver
 from tests.orders.gateway_checkout import gateway_account, isolate_cache, place_online_order
@@ -416,3 +416,19 @@ def test_admin_form_never_shows_secrets_and_keeps_them_when_left_empty(admin_cli
     account.refresh_from_db()
     assert account.secret("api_key") == "api-key" and account.secret("crc") == "new-crc"
     assert "new-crc" not in account.secrets_encrypted
+
+
+def test_refund_order_gives_back_the_rest_of_the_paid_payments(paid_order, p24, deliver):
+    order, payment, _token = paid_order
+    refund_payment(payment=payment, amount=Decimal("7.99"))
+    refunds = refund_order(order=order, reason="anulowane")
+    assert [r.amount for r in refunds] == [Decimal("130.00")]
+    assert refund_order(order=order) == []
+
+
+def test_a_deactivated_account_still_settles_payments_started_before(started, p24, deliver, account):
+    order, payment, _, token = started
+    account.is_active = False
+    account.save()
+    p24.pay(token)
+    assert p24.notify(token, deliver)[0] == 200 and paid(order, payment)
