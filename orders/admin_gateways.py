@@ -113,7 +113,7 @@ class GatewayAccountAdmin(admin.ModelAdmin):
     def get_fields(self, request, obj=None):
         return ["store", "provider", "is_sandbox", "is_active", *PUBLIC, *SECRET, *self.readonly_fields]
 
-    @admin.action(description=_("Test connection"))
+    @admin.action(description=_("Test connection"), permissions=["change"])
     def test_connection(self, request, queryset):
         for account in queryset:
             check = get_provider(account.provider).test_connection(account)
