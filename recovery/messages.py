@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
+from django.utils.translation import gettext as _
 
 from . import templating, tokens
 from .channels import OutgoingMessage
@@ -84,7 +85,7 @@ def compose(
                 )
                 headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         elif step.channel == "sms" and context["unsubscribe_url"]:
-            text = f"{text}\n{translation.gettext('Stop')}: {context['unsubscribe_url']}"
+            text = f"{text}\n{_('Stop')}: {context['unsubscribe_url']}"
     key = f"koszyk-r{reminder.pk}" if reminder is not None else ""
     return OutgoingMessage(
         to=to,

@@ -1,4 +1,5 @@
 import pytest
+from django.utils import translation
 
 
 @pytest.fixture(autouse=True)
@@ -14,5 +15,7 @@ def _recovery_settings(settings):
     from recovery.channels import email
 
     email.close_connection()
-    yield
+    # Messages are asserted in English (the msgids); Polish is tested where it matters.
+    with translation.override("en"):
+        yield
     email.close_connection()

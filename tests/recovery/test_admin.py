@@ -105,7 +105,8 @@ def test_admin_step_form_shows_the_template_error(client, campaign):
     step = campaign.steps.get(position=1)
     url = reverse("admin:recovery_step_change", args=[step.pk])
     page = client.get(url)
-    assert page.status_code == 200 and b"Preview and test send" in page.content
+    assert page.status_code == 200
+    assert reverse("admin:recovery_step_preview", args=[step.pk]).encode() in page.content
 
 
 def test_dashboard_needs_the_permission_and_counts_both_attributions(client, store, campaign):
@@ -169,3 +170,11 @@ def test_tracked_cart_admin_lists_states_and_export_erase_actions(client, store,
     assert tracked.email == ""
     for name in ("campaign", "reminder", "suppression", "step"):
         assert client.get(reverse(f"admin:recovery_{name}_changelist")).status_code == 200
+
+
+def test_polish_admin_messages(campaign):
+    from django.utils import translation
+
+    with translation.override("pl"), pytest.raises(ValidationError) as error:
+        template(campaign, subject="{{ nieznana }}").full_clean()
+    assert "Nieznana zmienna: nieznana" in str(error.value.message_dict["subject"])
