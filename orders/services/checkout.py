@@ -3,7 +3,8 @@
 Designed for a constant, small number of queries (~25 for an online payment, at most 40 with a
 voucher, a gift card and cash on delivery) whether the cart has 1 or 20 lines: lines come in one
 query with their variants and products, stock is held by one ``reserve_stock`` call, order lines
-and payments are bulk-inserted, and the order number comes from one upsert.
+and payments are bulk-inserted, and the order number comes from one upsert taken at the very end,
+so the store's counter row is locked only for the last few statements.
 
 Idempotent: the cart row is locked first, so a double-submitted checkout waits for the first
 and then gets the order the first one placed (``Order.cart`` is unique too).
@@ -40,6 +41,7 @@ from ..models import (
     ShippingMethod,
     Voucher,
 )
+from ..models.order import new_order_token
 from ..pricing import Basket, price_basket
 from .codes import customer_uses, redeem_voucher, spend_gift_card
 from .errors import CheckoutError, OutOfStock, TotalChanged
@@ -270,7 +272,9 @@ def place_order(
     initial = Order.Status.AWAITING_PAYMENT if online else Order.Status.NEW
     order = Order.objects.create(
         store=store,
-        number=next_order_number(store, placed_at),
+        # A placeholder until the very end: the number is taken last, so the store's counter row
+        # stays locked only for the last few statements of the transaction.
+        number=f"~{new_order_token()[:24]}",
         cart=cart,
         idempotency_key=checkout_token or "",
         channel=channel,
@@ -306,14 +310,6 @@ def place_order(
         created_at=placed_at,
     )
     _create_lines(order, loaded)
-    if holding:
-        held = (
-            StockMovement.objects.filter(reference=temporary_reference)
-            if sell_at_once
-            else StockReservation.objects.filter(reference=temporary_reference)
-        )
-        held.update(reference=order.reservation_reference)
-
     payments = []
     if basket.gift_card_amount > 0:
         payments.append(
@@ -340,6 +336,19 @@ def place_order(
     OrderStatusChange.objects.create(order=order, from_status="", to_status=initial, note=_("Order placed"))
     placed = order.emails.create(kind=OrderEmail.Kind.PLACED, recipient=order.email, language=order.language)
     _send_after_commit(placed.pk)
+    Cart.objects.filter(pk=cart.pk).update(status=Cart.Status.ORDERED, ordered_at=now, updated_at=now)
+    cart.status = Cart.Status.ORDERED
+
+    # Last: the number (locks the counter row until commit), then what names it.
+    order.number = next_order_number(store, placed_at)
+    Order.objects.filter(pk=order.pk).update(number=order.number)
+    if holding:
+        held = (
+            StockMovement.objects.filter(reference=temporary_reference)
+            if sell_at_once
+            else StockReservation.objects.filter(reference=temporary_reference)
+        )
+        held.update(reference=order.reservation_reference)
     events.publish(
         type="order.created",
         payload={
@@ -354,8 +363,6 @@ def place_order(
         },
         store=store,
     )
-    Cart.objects.filter(pk=cart.pk).update(status=Cart.Status.ORDERED, ordered_at=now, updated_at=now)
-    cart.status = Cart.Status.ORDERED
     if basket.amount_due == 0:
         # Gift cards paid for everything.
         change_status(order=order, status=Order.Status.PAID, note=_("Paid with a gift card"))
