@@ -66,6 +66,7 @@ class CampaignAdmin(admin.ModelAdmin):
     list_editable = ("is_active",)
     inlines = [StepInline]
     actions = ["pause", "resume"]
+    change_list_template = "recovery/admin/campaign_change_list.html"
 
     @admin.action(description=_("Pause selected campaigns"))
     def pause(self, request, queryset):
@@ -119,11 +120,6 @@ class CampaignAdmin(admin.ModelAdmin):
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "recovery/admin/dashboard.html", context)
-
-    def changelist_view(self, request, extra_context=None):
-        extra_context = extra_context or {}
-        extra_context["dashboard_url"] = reverse("admin:recovery_dashboard")
-        return super().changelist_view(request, extra_context)
 
 
 class StepTemplateInline(admin.StackedInline):

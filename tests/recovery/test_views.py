@@ -182,3 +182,25 @@ def test_push_opt_in(client, store, settings):
     assert bad.status_code == 400
     assert b"showNotification" in client.get(reverse("recovery:push-sw")).content
     _ = timezone
+
+
+def test_push_opt_in_appears_on_cart_pages_only_when_configured(client, store, settings):
+    from django.template import RequestContext, Template
+    from django.test import RequestFactory
+
+    tag = Template("{% load recovery_push %}{% recovery_push_optin %}")
+    request = RequestFactory().get("/koszyk/")
+    settings.VAPID_PUBLIC_KEY = ""
+    assert tag.render(RequestContext(request)).strip() == ""
+    settings.VAPID_PUBLIC_KEY = "BKey"
+    assert "data-recovery-push" in tag.render(RequestContext(request))
+    assert tag.render(RequestContext(RequestFactory().get("/p/kubek/"))).strip() == ""
+
+
+def test_admin_campaign_list_links_the_dashboard(client, store):
+    from tests.shop.factories import SuperuserFactory
+
+    services.ensure_default_campaign(store=store)
+    client.force_login(SuperuserFactory())
+    page = client.get(reverse("admin:recovery_campaign_changelist"))
+    assert reverse("admin:recovery_dashboard").encode() in page.content
