@@ -315,7 +315,7 @@ def test_partial_then_full_refund_round_trip(paid_order, p24, deliver):
     assert refund.status == PaymentRefund.Status.SUCCEEDED
     assert order.payment_status == Order.PaymentStatus.PARTIALLY_REFUNDED
     assert p24.notify_refund(token, deliver)[0] == 200  # duplicate: nothing changes
-    assert order.notes.filter(text__contains="completed").count() == 1
+    assert order.notes.filter(text__contains=refund.reference).count() == 2  # requested, completed
 
     rest = refund_payment(payment=payment)  # the remainder
     assert rest.amount == payment.amount - Decimal("20.00")
