@@ -4,7 +4,7 @@ price history) and every stock change through ``catalog.stock.adjust_stock`` (mo
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Sum
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -465,8 +465,10 @@ class VariantAdmin(admin.ModelAdmin):
 
     def adjust_stock_view(self, request, variant_id: int):
         variant = get_object_or_404(Variant.objects.select_related("product", "store"), pk=variant_id)
-        if not self.has_change_permission(request, variant):
-            return HttpResponseRedirect(reverse("admin:index"))
+        # Stock is the warehouse role's job: it needs "change stock item", not "change variant"
+        # (which would also let it edit prices).
+        if not request.user.has_perm("catalog.change_stockitem"):
+            raise PermissionDenied
         form = StockAdjustmentForm(request.POST or None, variant=variant)
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data

@@ -47,3 +47,18 @@ def test_staff_with_a_role_reaches_only_its_admin_pages(client, store):
 def test_staff_without_a_role_sees_nothing(client, store):
     client.force_login(StaffFactory())
     assert client.get("/admin/catalog/product/").status_code == 403
+
+
+def test_warehouse_role_adjusts_stock_but_content_role_does_not(client, store):
+    from tests.catalog.factories import VariantFactory
+
+    variant = VariantFactory(store=store)
+    url = f"/admin/catalog/variant/{variant.pk}/stock/"
+    warehouse = StaffFactory()
+    warehouse.groups.add(Group.objects.get(name="Magazyn (warehouse)"))
+    client.force_login(warehouse)
+    assert client.get(url).status_code == 200
+    content = StaffFactory()
+    content.groups.add(Group.objects.get(name="Katalog (content)"))
+    client.force_login(content)
+    assert client.get(url).status_code == 403
