@@ -236,6 +236,7 @@ def main() -> None:
     tmp = Path(os.environ.get("TMPDIR", "/tmp"))
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d%H%M%S")
     results = []
+    load_before = os.getloadavg()
     for size in args.sizes:
         feed = tmp / f"koszyk-bench-iof-{size}.xml"
         generate_feed(feed, size)
@@ -248,10 +249,14 @@ def main() -> None:
         )
         print(json.dumps(results[-1]), flush=True)
         feed.unlink()
-    write_report(results, Path(args.out))
+    write_report(results, Path(args.out), load=(load_before, os.getloadavg()))
 
 
-def write_report(results: list[dict], out_dir: Path) -> None:
+def _load(load, i: int) -> str:
+    return " / ".join(f"{x:.1f}" for x in load[i]) if load else "?"
+
+
+def write_report(results: list[dict], out_dir: Path, load=None) -> None:
     django_setup()
     from django.db import connection
 
@@ -271,6 +276,9 @@ def write_report(results: list[dict], out_dir: Path) -> None:
         "",
         f"Machine: {info['cpu']}, {info['cores']} cores, {info['memory']} RAM; {info['os']};",
         f"Python {info['python']}; PostgreSQL {pg} on 127.0.0.1.",
+        f"Load average (1/5/15 min) at start {_load(load, 0)}, at end {_load(load, 1)}: "
+        "other jobs shared the machine, so the seconds are an upper bound; memory is not affected.",
+        f"DEBUG={os.environ.get('DEBUG', '0')} (DEBUG on keeps every SQL statement in memory: leave it off).",
         "",
         "Command: `DATABASE_URL=postgres://postgres@127.0.0.1:5432/koszyk_bench_import "
         "python bench/integrations_import.py --sizes " + " ".join(str(r["size"]) for r in results) + "`",
