@@ -80,7 +80,8 @@ class MyAddressView(CustomerView):
     @extend_schema(tags=TAGS, request=AddressInput(partial=True), responses=AddressOutput)
     def patch(self, request, pk: int):
         address = self._get(request, pk)
-        data = AddressInput(data=request.data, partial=True)
+        current = {"country": address.country, "postal_code": address.postal_code, "tax_id": address.tax_id}
+        data = AddressInput(data=request.data, partial=True, context={"current": current})
         data.is_valid(raise_exception=True)
         for name, value in data.validated_data.items():
             setattr(address, name, value)
@@ -116,8 +117,12 @@ class MyReturnsView(CustomerView):
         values = data.validated_data
         order = accounts.customer_order(store=self.store, user=request.user, number=values["order_number"])
         if order is None:
+            # Another shopper's order is as unknown as a mistyped number (no IDOR oracle).
             raise ApiError(
-                _("No such order."), status_code=422, fields={"order_number": [_("No such order.")]}
+                _("No such order."),
+                code="not_found",
+                status_code=404,
+                fields={"order_number": [_("No such order.")]},
             )
         items: dict[int, int] = {}
         for line in values["lines"]:

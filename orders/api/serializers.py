@@ -195,17 +195,51 @@ class AddressOutput(serializers.ModelSerializer):
 
 
 class AddressInput(StrictSerializer):
+    """The storefront address book's rules: street, postal code and city are required; in Poland
+    (the default country) the postal code is NN-NNN and a tax id must be a valid NIP (stored as
+    10 digits). On PATCH the address's current values fill in what the request leaves out
+    (``context["current"]``)."""
+
     first_name = serializers.CharField(max_length=100)
     last_name = serializers.CharField(max_length=100)
     company_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    tax_id = serializers.CharField(max_length=20, required=False, allow_blank=True)
-    street = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    postal_code = serializers.RegexField(r"^\d{2}-\d{3}$", max_length=10, required=False, allow_blank=True)
-    city = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    tax_id = serializers.CharField(
+        max_length=20,
+        required=False,
+        allow_blank=True,
+        help_text="NIP for Polish addresses, e.g. 526-000-12-46.",
+    )
+    street = serializers.CharField(max_length=200)
+    postal_code = serializers.CharField(max_length=10, help_text="NN-NNN in Poland.")
+    city = serializers.CharField(max_length=100)
     country = serializers.RegexField(r"^[A-Z]{2}$", required=False)
     phone = serializers.CharField(max_length=32, required=False, allow_blank=True)
     is_default_shipping = serializers.BooleanField(required=False)
     is_default_billing = serializers.BooleanField(required=False)
+
+    def validate(self, attrs):
+        from django.core.exceptions import ValidationError
+
+        from ..services.validation import clean_nip, clean_postal_code
+
+        merged = {**self.context.get("current", {}), **attrs}
+        if (merged.get("country") or "PL") != "PL":
+            return attrs
+        errors = {}
+        for name, clean in (("postal_code", clean_postal_code), ("tax_id", clean_nip)):
+            value = (merged.get(name) or "").strip()
+            if not value or (name not in attrs and "country" not in attrs):
+                continue  # an untouched stored value is not re-judged
+            try:
+                cleaned = clean(value)
+            except ValidationError as exc:
+                errors[name] = exc.messages
+                continue
+            if name in attrs:
+                attrs[name] = cleaned
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
 
 
 class OrderLineOutput(serializers.Serializer):
