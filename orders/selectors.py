@@ -185,10 +185,13 @@ def order_page(order: Order) -> dict:
         from .payments import cod
 
         instructions = cod.instructions(order.amount_due, order.currency)
+    from .services.payments import is_online
+
+    online_payment = order.status == Order.Status.AWAITING_PAYMENT and is_online(order.payment_provider)
     last_failed = None
-    if order.status == Order.Status.AWAITING_PAYMENT and order.payment_provider == "test_gateway":
+    if online_payment:
         attempts = sorted(order.payments.all(), key=lambda p: p.pk)
-        online = [p for p in attempts if p.provider == "test_gateway"]
+        online = [p for p in attempts if p.provider == order.payment_provider]
         if online and online[-1].status in ("failed", "cancelled"):
             last_failed = online[-1]
     hold_left = None
@@ -196,6 +199,7 @@ def order_page(order: Order) -> dict:
         hold_left = max(0, int((order.reservation_expires_at - timezone.now()).total_seconds() // 60))
     return {
         "order": order,
+        "online_payment": online_payment,
         "lines": list(order.lines.all()),
         "payment": payment,
         "instructions": instructions,

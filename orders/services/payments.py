@@ -23,6 +23,16 @@ from .workflow import _stock_lines, add_note, change_status
 log = logging.getLogger(__name__)
 
 
+def is_online(provider_code: str) -> bool:
+    """Does this provider send the shopper to an online gateway (and notify us back)?"""
+    from ..payments import get_provider
+
+    try:
+        return get_provider(provider_code).is_online
+    except KeyError:
+        return False
+
+
 def open_payment(order: Order) -> Payment | None:
     """The attempt the shopper is expected to complete now (not a gift card)."""
     return (
@@ -59,7 +69,7 @@ def extend_payment_hold(*, order: Order) -> bool:
     notification). Returns False when the hold is over."""
     order = Order.objects.select_for_update().get(pk=order.pk)
     now = timezone.now()
-    if order.status != Order.Status.AWAITING_PAYMENT or order.payment_provider != "test_gateway":
+    if order.status != Order.Status.AWAITING_PAYMENT or not is_online(order.payment_provider):
         return False
     if order.reservation_expires_at is None or order.reservation_expires_at <= now:
         return False

@@ -15,6 +15,7 @@ from ..consent import consent_text
 from ..forms import CodeForm, ContactForm, DeliveryForm, SummaryForm
 from ..models import Order, PaymentMethod, ShippingMethod
 from ..services.checkout import checkout_problems, load_for_checkout
+from ..services.payments import is_online
 from .common import current_cart
 
 STEP_URLS = {
@@ -221,7 +222,7 @@ def checkout_summary(request):
 
 
 def _after_placing(request, order: Order):
-    if order.status == Order.Status.AWAITING_PAYMENT and order.payment_provider == "test_gateway":
+    if order.status == Order.Status.AWAITING_PAYMENT and is_online(order.payment_provider):
         payment = services.open_payment(order)
         if payment is not None:
             started = services.start_payment(order=order, payment=payment)
