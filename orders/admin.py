@@ -40,7 +40,17 @@ class OrderLineInline(admin.TabularInline):
     model = OrderLine
     extra = 0
     can_delete = False
-    fields = ("sku", "product_name", "variant_name", "quantity", "unit_price", "discount", "total", "vat_rate", "ships_on")
+    fields = (
+        "sku",
+        "product_name",
+        "variant_name",
+        "quantity",
+        "unit_price",
+        "discount",
+        "total",
+        "vat_rate",
+        "ships_on",
+    )
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):
@@ -69,7 +79,16 @@ class PaymentInline(admin.TabularInline):
     model = Payment
     extra = 0
     can_delete = False
-    fields = ("reference", "provider", "amount", "currency", "status", "gateway_reference", "created_at", "paid_at")
+    fields = (
+        "reference",
+        "provider",
+        "amount",
+        "currency",
+        "status",
+        "gateway_reference",
+        "created_at",
+        "paid_at",
+    )
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):
@@ -120,7 +139,15 @@ class OrderAdmin(OrderProcessingMixin, admin.ModelAdmin):
         "shipping_method_name",
         "channel",
     )
-    list_filter = (OrderSearchFilter, "status", "payment_status", "channel", "store", "payment_provider", "created_at")
+    list_filter = (
+        OrderSearchFilter,
+        "status",
+        "payment_status",
+        "channel",
+        "store",
+        "payment_provider",
+        "created_at",
+    )
     search_fields = ("=number", "email", "phone", "shipping_address__last_name", "lines__sku")
     date_hierarchy = "created_at"
     list_select_related = ("store",)
@@ -159,7 +186,15 @@ class OrderAdmin(OrderProcessingMixin, admin.ModelAdmin):
         (_("Shopper"), {"fields": ("email", "phone", "user", "language", "customer_note")}),
         (
             _("Delivery"),
-            {"fields": ("shipping_method_name", "pickup_point", "shipping_address", "tracking_number", "ships_on")},
+            {
+                "fields": (
+                    "shipping_method_name",
+                    "pickup_point",
+                    "shipping_address",
+                    "tracking_number",
+                    "ships_on",
+                )
+            },
         ),
         (_("Invoice"), {"fields": ("wants_invoice", "billing_address")}),
         (
@@ -293,7 +328,16 @@ class ShippingRateInline(admin.TabularInline):
 
 @admin.register(ShippingMethod)
 class ShippingMethodAdmin(admin.ModelAdmin):
-    list_display = ("name", "store", "kind", "price", "free_shipping_threshold", "cash_on_delivery", "is_active", "position")
+    list_display = (
+        "name",
+        "store",
+        "kind",
+        "price",
+        "free_shipping_threshold",
+        "cash_on_delivery",
+        "is_active",
+        "position",
+    )
     list_editable = ("is_active", "position")
     list_filter = ("store", "kind", "is_active")
     search_fields = ("name", "code")
@@ -339,7 +383,17 @@ class PaymentNotificationAdmin(admin.ModelAdmin):
 
 @admin.register(Voucher)
 class VoucherAdmin(admin.ModelAdmin):
-    list_display = ("code", "store", "kind", "value", "min_basket", "valid_until", "used_count", "usage_limit", "is_active")
+    list_display = (
+        "code",
+        "store",
+        "kind",
+        "value",
+        "min_basket",
+        "valid_until",
+        "used_count",
+        "usage_limit",
+        "is_active",
+    )
     list_filter = ("store", "kind", "is_active", "is_single_use", "source")
     search_fields = ("code", "name")
     readonly_fields = ("used_count",)
@@ -364,7 +418,15 @@ class GiftCardTransactionInline(admin.TabularInline):
 
 @admin.register(GiftCard)
 class GiftCardAdmin(admin.ModelAdmin):
-    list_display = ("masked_code", "store", "initial_balance", "balance", "recipient_email", "expires_at", "is_active")
+    list_display = (
+        "masked_code",
+        "store",
+        "initial_balance",
+        "balance",
+        "recipient_email",
+        "expires_at",
+        "is_active",
+    )
     list_filter = ("store", "is_active")
     search_fields = ("=code", "recipient_email")
     raw_id_fields = ("order_line",)
