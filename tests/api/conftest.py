@@ -3,6 +3,7 @@ token, a small catalog with stock, and delivery/payment methods."""
 
 from __future__ import annotations
 
+import os
 from decimal import Decimal
 
 import pytest
@@ -40,6 +41,12 @@ def _api_settings(settings):
         # The embedded file cache is shared by xdist workers, whose cache.clear() would reset
         # another worker's throttle counters mid-test; Redis runs keep the real backend.
         settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    else:
+        # The Redis database of an xdist worker is shared with other suites running at the same
+        # time on the same server (another database, same pks): a key prefix of this process's
+        # own keeps their cached stores and counters out of ours.
+        default = {**settings.CACHES["default"], "KEY_PREFIX": f"api-tests-{os.getpid()}"}
+        settings.CACHES = {**settings.CACHES, "default": default}
     from django.core.cache import cache
 
     cache.clear()
