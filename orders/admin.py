@@ -458,3 +458,59 @@ class InvoiceAdmin(InvoiceAdminMixin, admin.ModelAdmin):
     list_filter = ("kind", "store")
     search_fields = ("=number", "=order__number")
     raw_id_fields = ("order", "corrects", "return_request")
+
+
+# --- Rows usually edited inline, listed on their own too (search across all orders) ----------------
+
+
+@admin.register(OrderLine)
+class OrderLineAdmin(admin.ModelAdmin):
+    """Every line sold: what sells, at which price (read-only; orders are changed through their
+    workflow)."""
+
+    list_display = ("order", "sku", "product_name", "quantity", "unit_price", "total", "vat_rate")
+    list_filter = ("product_kind", "vat_rate", "is_preorder")
+    search_fields = ("sku", "product_name", "=order__number")
+    raw_id_fields = ("order", "variant")
+    readonly_fields = [f.name for f in OrderLine._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(CartLine)
+class CartLineAdmin(admin.ModelAdmin):
+    list_display = ("cart", "variant", "quantity", "price_when_added", "added_at")
+    search_fields = ("variant__sku", "cart__email")
+    raw_id_fields = ("cart", "variant")
+
+
+@admin.register(ShippingRate)
+class ShippingRateAdmin(admin.ModelAdmin):
+    list_display = (
+        "method",
+        "min_weight_grams",
+        "max_weight_grams",
+        "min_order_value",
+        "max_order_value",
+        "price",
+    )
+    list_filter = ("method__store",)
+
+
+@admin.register(GiftCardTransaction)
+class GiftCardTransactionAdmin(admin.ModelAdmin):
+    list_display = ("gift_card", "kind", "amount", "balance_after", "order", "created_at")
+    list_filter = ("kind",)
+    search_fields = ("=gift_card__code", "=order__number")
+    readonly_fields = [f.name for f in GiftCardTransaction._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(ReturnLine)
+class ReturnLineAdmin(admin.ModelAdmin):
+    list_display = ("return_request", "order_line", "quantity", "refund_amount")
+    search_fields = ("=return_request__order__number", "order_line__sku")
+    raw_id_fields = ("return_request", "order_line")
