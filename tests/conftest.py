@@ -20,6 +20,9 @@ def _test_settings(settings, tmp_path):
     settings.MAIL_DIR = tmp_path / "mail"
     settings.PRIVATE_ROOT = tmp_path / "private"
     settings.SECURE_SSL_REDIRECT = False
+    # An HSTS header seen by the shared test browser would upgrade every later http://localhost
+    # page of the live servers to https (ERR_SSL_PROTOCOL_ERROR).
+    settings.SECURE_HSTS_SECONDS = 0
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.CELERY_TASK_ALWAYS_EAGER = False
     yield
