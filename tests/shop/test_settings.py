@@ -46,6 +46,8 @@ CONFIG_VARS = (
     "DEBUG",
     "SECURE_HTTPS",
     "VAR_DIR",
+    # Set by the browser tests in the same worker; production never sets it.
+    "DJANGO_ALLOW_ASYNC_UNSAFE",
 )
 
 
