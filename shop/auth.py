@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from django.conf import settings
 from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import PermissionDenied
@@ -16,7 +18,8 @@ class RateLimitedModelBackend(ModelBackend):
 
     def authenticate(self, request, username=None, password=None, **kwargs):
         email = (username or kwargs.get("email") or "").strip().lower()
-        keys = [f"login:email:{email}"]
+        # Hashed: an attacker's 5,000-character "email" must not become a 5,000-character key.
+        keys = [f"login:email:{hashlib.sha256(email.encode()).hexdigest()[:32]}"]
         if request is not None:
             keys.append(f"login:ip:{ratelimit.client_ip(request)}")
         limit, window = settings.LOGIN_RATE_LIMIT, settings.LOGIN_RATE_WINDOW

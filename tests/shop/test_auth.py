@@ -76,3 +76,9 @@ def test_client_ip_trusts_forwarded_for_only_when_configured(settings):
     assert ratelimit.client_ip(request) == "10.0.0.1"
     settings.USE_X_FORWARDED_FOR = True
     assert ratelimit.client_ip(request) == "5.6.7.8"
+
+
+def test_a_huge_username_is_refused_quietly_and_keeps_cache_keys_short(settings, recwarn):
+    huge = "a" * 5000 + "@example.com"
+    assert authenticate(request_from("10.3.3.3"), username=huge, password="x") is None
+    assert not [w for w in recwarn if "Cache key" in str(w.message)]
