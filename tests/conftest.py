@@ -57,7 +57,16 @@ def _isolated_cache_settings(caches: dict) -> dict:
 def _worker_cache():
     from django.conf import settings
 
-    with override_settings(CACHES=_isolated_cache_settings(settings.CACHES)):
+    # Also plain HTTP for the whole session: SecurityMiddleware reads these once, when a handler is
+    # built, and the session-scoped live server builds its handler before per-test settings apply.
+    # (An HSTS header seen by the shared test browser upgrades later http://localhost pages.)
+    with override_settings(
+        CACHES=_isolated_cache_settings(settings.CACHES),
+        SECURE_SSL_REDIRECT=False,
+        SECURE_HSTS_SECONDS=0,
+        SESSION_COOKIE_SECURE=False,
+        CSRF_COOKIE_SECURE=False,
+    ):
         yield
 
 
