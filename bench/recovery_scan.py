@@ -275,7 +275,7 @@ def run_sending(emails: int, pipeline_emails: int) -> dict:
     ids = list(
         Reminder.objects.filter(step__position=1, status="planned")
         .order_by("pk")
-        .values_list("pk", flat=True)[:emails]
+        .values_list("pk", flat=True)[:pipeline_emails]
     )
     at = timezone.now() + timedelta(hours=1, minutes=1)
     started = time.perf_counter()
@@ -334,7 +334,7 @@ def main() -> None:
     parser.add_argument("--carts", type=int, default=1_000_000)
     parser.add_argument("--due", type=int, default=100_000)
     parser.add_argument("--emails", type=int, default=10_000)
-    parser.add_argument("--pipeline-emails", type=int, default=1_000)
+    parser.add_argument("--pipeline-emails", type=int, default=10_000)
     args = parser.parse_args()
     ensure_database()
     setup_django()
