@@ -36,6 +36,7 @@ SUBJECTS = {
 
 
 def email_context(email: OrderEmail) -> dict:
+    from .payments.base import PaymentGatewayError
     from .services.payments import open_payment, start_payment
 
     order = email.order
@@ -52,7 +53,10 @@ def email_context(email: OrderEmail) -> dict:
     }
     if email.kind == OrderEmail.Kind.PLACED and order.amount_due > 0:
         payment = open_payment(order)
-        started = start_payment(order=order, payment=payment) if payment else None
+        try:
+            started = start_payment(order=order, payment=payment) if payment else None
+        except PaymentGatewayError:
+            started = None  # gateway down while the email renders: the order page links to paying
         context["payment_instructions"] = started.instructions if started else ""
     if email.kind == OrderEmail.Kind.GIFT_CARDS:
         ids = (email.context or {}).get("gift_card_ids", [])

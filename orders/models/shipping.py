@@ -132,6 +132,9 @@ class PaymentMethod(models.Model):
         CASH_ON_DELIVERY = "cod", _("cash on delivery")
         BANK_TRANSFER = "bank_transfer", _("bank transfer")
         TEST_GATEWAY = "test_gateway", _("online payment (test gateway)")
+        PRZELEWY24 = "przelewy24", _("Przelewy24 (transfers, BLIK, cards)")
+        PAYU = "payu", _("PayU")
+        STRIPE_CHECKOUT = "stripe_checkout", _("Stripe Checkout (international cards)")
 
     store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="payment_methods")
     name = models.CharField(_("name"), max_length=120)

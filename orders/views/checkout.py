@@ -14,6 +14,7 @@ from .. import services
 from ..consent import consent_text
 from ..forms import CodeForm, ContactForm, DeliveryForm, SummaryForm
 from ..models import Order, PaymentMethod, ShippingMethod
+from ..payments.base import PaymentGatewayError
 from ..services.checkout import checkout_problems, load_for_checkout
 from ..services.payments import is_online
 from .common import current_cart
@@ -225,7 +226,12 @@ def _after_placing(request, order: Order):
     if order.status == Order.Status.AWAITING_PAYMENT and is_online(order.payment_provider):
         payment = services.open_payment(order)
         if payment is not None:
-            started = services.start_payment(order=order, payment=payment)
+            try:
+                started = services.start_payment(order=order, payment=payment)
+            except PaymentGatewayError as exc:
+                # The order is placed and its stock held: the shopper can retry from the order page.
+                messages.error(request, exc.message)
+                return redirect(order.get_absolute_url())
             if started and started.redirect_url:
                 return redirect(started.redirect_url)
     return redirect(order.get_absolute_url())
@@ -254,5 +260,9 @@ def order_pay(request, token: str):
     except services.CheckoutError as exc:
         messages.error(request, exc.message)
         return redirect(order.get_absolute_url())
-    started = services.start_payment(order=order, payment=payment)
+    try:
+        started = services.start_payment(order=order, payment=payment)
+    except PaymentGatewayError as exc:
+        messages.error(request, exc.message)
+        return redirect(order.get_absolute_url())
     return redirect(started.redirect_url if started and started.redirect_url else order.get_absolute_url())

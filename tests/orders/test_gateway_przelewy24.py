@@ -9,6 +9,7 @@ import logging
 from decimal import Decimal
 
 import pytest
+from django.urls import reverse
 
 from orders import services
 from orders.models import Order, Payment, PaymentNotification, PaymentRefund
@@ -432,3 +433,31 @@ def test_a_deactivated_account_still_settles_payments_started_before(started, p2
     account.save()
     p24.pay(token)
     assert p24.notify(token, deliver)[0] == 200 and paid(order, payment)
+
+
+# --- the storefront's side of a gateway outage -----------------------------------------------------
+
+
+def test_retry_payment_page_shows_the_gateway_error_instead_of_a_500(store, account, p24, client, settings):
+    settings.PAYMENT_GATEWAY_TIMEOUT_SECONDS = 0.5
+    order, payment = place_online_order(store, "przelewy24")
+    services.payment_failed(payment=payment, reason="declined")
+    p24.fail_with = FakeResponse(503, b'{"error":"down","code":503}')
+    response = client.post(reverse("orders:order-pay", kwargs={"token": order.token}), follow=True)
+    assert response.status_code == 200
+    assert "try again" in response.content.decode().lower() or "spróbuj" in response.content.decode().lower()
+    order.refresh_from_db()
+    assert order.status == Order.Status.AWAITING_PAYMENT
+
+
+def test_order_email_renders_while_the_gateway_is_down(store, account, p24, settings):
+    from orders.emails import render_email
+    from orders.models import OrderEmail
+
+    settings.PAYMENT_GATEWAY_TIMEOUT_SECONDS = 0.5
+    order, _payment = place_online_order(store, "przelewy24")
+    p24.fail_with = FakeResponse(503, b'{"error":"down","code":503}')
+    email = OrderEmail.objects.filter(order=order, kind=OrderEmail.Kind.PLACED).first()
+    assert email is not None
+    rendered = render_email(email)
+    assert order.number in rendered.subject and order.number in rendered.body
