@@ -34,6 +34,29 @@ IDLE_MINUTES = 0.02  # 1.2 s without activity and the cart is abandoned
 EMAIL = "gosc@example.com"
 
 
+def _serve_plain_http(live_server) -> None:
+    """The session-wide live server was built before the tests' settings fixture turned
+    SECURE_SSL_REDIRECT off (SecurityMiddleware reads it once, when the server thread creates
+    its handler), so with the production default it redirects the browser to https. Switch
+    that one middleware instance off; everything else keeps the test settings."""
+    from django.middleware.security import SecurityMiddleware
+
+    handler = live_server.thread.httpd.get_app()
+    while not hasattr(handler, "_middleware_chain") and hasattr(handler, "application"):
+        handler = handler.application
+    link = getattr(handler, "_middleware_chain", None)
+    for _ in range(50):
+        cells = [c.cell_contents for c in (getattr(link, "__closure__", None) or ())]
+        found = next((c for c in cells if isinstance(c, SecurityMiddleware)), None)
+        if found is not None:
+            found.redirect = False
+            return
+        nxt = next((c for c in cells if callable(c)), None)
+        link = getattr(nxt, "get_response", nxt)
+        if link is None:
+            return
+
+
 def _text_part(message) -> str:
     for part in message.walk():
         if part.get_content_type() == "text/plain":
@@ -43,6 +66,7 @@ def _text_part(message) -> str:
 
 def test_guest_cart_is_recovered_through_the_email_link(browser, page, live_server, live_store, settings):
     require_real_services(REDIS_DB)
+    _serve_plain_http(live_server)
     settings.SITE_URL = live_server.url
     settings.RECOVERY_DELAY_SCALE = SCALE
     settings.RECOVERY_IDLE_MINUTES = IDLE_MINUTES
