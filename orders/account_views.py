@@ -143,15 +143,13 @@ def order_list(request):
 
 def _order_page_context(order: Order) -> dict:
     lines = list(order.lines.all())
-    refusal = returns.return_refusal(order)
-    returnable = returns.returnable_lines(order, lines) if not refusal else []
     return {
         "order": order,
         "lines": lines,
         "history": list(order.status_changes.all()),
         "invoice": accounts.invoice_for(order),
         "order_returns": list(order.returns.all()),
-        "can_return": not refusal and any(r.returnable > 0 for r in returnable),
+        "can_return": returns.can_request_return(order, lines),
         "return_deadline": returns.return_deadline(order),
     }
 

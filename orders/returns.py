@@ -104,6 +104,13 @@ def returnable_lines(order: Order, lines=None) -> list[ReturnableLine]:
     ]
 
 
+def can_request_return(order: Order, lines=None) -> bool:
+    """Whether the shopper may ask to return something from this order right now."""
+    if return_refusal(order):
+        return False
+    return any(r.returnable > 0 for r in returnable_lines(order, lines))
+
+
 def return_refusal(order: Order, *, now: datetime | None = None) -> str:
     """Why the order cannot be returned now, or ``""`` when it can (lines aside)."""
     now = now or timezone.now()
@@ -115,12 +122,6 @@ def return_refusal(order: Order, *, now: datetime | None = None) -> str:
     if deadline is None or now > deadline:
         return _("The %(days)d-day return period for this order has ended.") % {"days": window_days()}
     return ""
-
-
-def can_request_return(order: Order) -> bool:
-    if return_refusal(order):
-        return False
-    return any(r.returnable > 0 for r in returnable_lines(order))
 
 
 # --- Refund computation ---------------------------------------------------------------------------

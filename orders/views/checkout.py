@@ -243,7 +243,12 @@ def order_detail(request, token: str):
     order = order_for_token(store=request.store, token=token)
     if order is None:
         raise Http404
+    from .. import accounts, returns
+
     context = order_page(order)
+    # After-sales for guests, by the same unguessable order token: invoice and quick returns.
+    context["invoice"] = accounts.invoice_for(order)
+    context["can_return"] = returns.can_request_return(order, context["lines"])
     return render(request, "orders/order.html", context)
 
 

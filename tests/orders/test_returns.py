@@ -412,3 +412,16 @@ def test_deadline_uses_shipping_date_until_delivered(store, goods):
     assert returns.return_deadline(order) == order.shipped_at + timedelta(days=returns.window_days())
     order.delivered_at = timezone.now()
     assert returns.return_deadline(order) == order.delivered_at + timedelta(days=returns.window_days())
+
+
+def test_guest_order_page_links_to_the_return_form_and_the_invoice(store, goods, client):
+    from orders import invoices
+
+    shirt, _mug = goods
+    order = make_order(store=store, lines=[(shirt, 1)])
+    page = client.get(reverse("orders:order", kwargs={"token": order.token})).content.decode()
+    assert reverse("orders:account:guest_return_request", kwargs={"token": order.token}) in page
+    invoice = invoices.issue_invoice(order=order)
+    page = client.get(reverse("orders:order", kwargs={"token": order.token})).content.decode()
+    assert reverse("orders:account:guest_invoice", kwargs={"token": order.token}) in page
+    assert invoice.number in page
