@@ -8,6 +8,7 @@ from django.core.cache import cache
 from .models import Store
 
 _CACHE_VERSION_KEY = "stores:version"
+_NO_STORE = "no-store"
 
 
 def _version() -> int:
@@ -32,19 +33,21 @@ def normalise_host(host: str) -> str:
 
 
 def store_for_host(host: str) -> Store | None:
-    """The active store answering on ``host``, else (when allowed) the default store, else None."""
+    """The active store answering on ``host``, else (when allowed) the default store, else None.
+
+    The Store row itself is cached (not just its id), so a storefront request costs no query to
+    find its store; saving any store bumps the cache version, so changes show at once.
+    """
     host = normalise_host(host)
     key = f"stores:v{_version()}:host:{host}"
-    store_id = cache.get(key)
-    if store_id is None:
+    cached = cache.get(key)
+    if cached is None:
         store = Store.objects.filter(domain=host, is_active=True).first()
         if store is None and settings.STORE_HOST_FALLBACK:
             store = default_store()
-        cache.set(key, store.pk if store else 0, settings.STORE_CACHE_SECONDS)
+        cache.set(key, store if store else _NO_STORE, settings.STORE_CACHE_SECONDS)
         return store
-    if store_id == 0:
-        return None
-    return Store.objects.filter(pk=store_id).first()
+    return None if cached == _NO_STORE else cached
 
 
 def default_store() -> Store | None:

@@ -83,3 +83,15 @@ def test_store_language_is_the_default_and_the_cookie_overrides_it(client, setti
     assert client.get("/healthz").headers["Content-Language"] == "pl"
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "xx-garbage"
     assert client.get("/healthz").headers["Content-Language"] == "en"
+
+
+def test_a_known_host_costs_no_query_once_cached(settings, django_assert_num_queries):
+    settings.STORE_HOST_FALLBACK = False
+    store = StoreFactory(domain="szybki.example.pl", name="Szybki")
+    assert store_for_host("szybki.example.pl") == store
+    with django_assert_num_queries(0):
+        cached = store_for_host("szybki.example.pl")
+    assert cached == store and cached.name == "Szybki"
+    store.name = "Szybki 2"
+    store.save()  # invalidates: the next lookup sees the change
+    assert store_for_host("szybki.example.pl").name == "Szybki 2"
