@@ -66,6 +66,10 @@ INSTALLED_APPS = [
     "orders",
     "recovery",
     "integrations",
+    "integrations.feeds",
+    "integrations.channels",
+    "integrations.accounting",
+    "integrations.marketing",
     "reports",
 ]
 
