@@ -140,8 +140,22 @@ class PaymentRefund(models.Model):
         SUCCEEDED = "succeeded", _("succeeded")
         FAILED = "failed", _("failed")
 
+    class Source(models.TextChoices):
+        MANUAL = "manual", _("by staff")
+        RETURN = "return", _("accepted return")
+        CANCELLATION = "cancellation", _("order cancelled")
+
     payment = models.ForeignKey("orders.Payment", on_delete=models.PROTECT, related_name="refunds")
     order = models.ForeignKey("orders.Order", on_delete=models.CASCADE, related_name="payment_refunds")
+    source = models.CharField(_("triggered by"), max_length=12, choices=Source.choices, default=Source.MANUAL)
+    return_request = models.ForeignKey(
+        "orders.Return",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="payment_refunds",
+        verbose_name=_("return"),
+    )
     amount = models.DecimalField(_("amount"), **MONEY)
     currency = models.CharField(_("currency"), max_length=3)
     reference = models.CharField(_("our reference"), max_length=32, unique=True, default=new_refund_reference)
