@@ -407,6 +407,32 @@ ACCOUNT_FORM_RATE_LIMIT = env.int("ACCOUNT_FORM_RATE_LIMIT", default=10)  # per 
 ACCOUNT_FORM_RATE_WINDOW = env.int("ACCOUNT_FORM_RATE_WINDOW", default=3600)
 # Admin order search: matches up to this many ids are looked up first, more use a subquery.
 ORDER_SEARCH_ID_LIMIT = env.int("ORDER_SEARCH_ID_LIMIT", default=2000)
+# Carriers (docs/shipping.md): credentials per store in the admin (CarrierAccount); base URLs are
+# settings so tests and staging can point them at fakes. Delays are seconds.
+INPOST_SHIPX_URL = env.str("INPOST_SHIPX_URL", default="https://api-shipx-pl.easypack24.net")
+INPOST_SHIPX_SANDBOX_URL = env.str(
+    "INPOST_SHIPX_SANDBOX_URL", default="https://sandbox-api-shipx-pl.easypack24.net"
+)
+APACZKA_URL = env.str("APACZKA_URL", default="https://www.apaczka.pl")
+APACZKA_SANDBOX_URL = env.str("APACZKA_SANDBOX_URL", default="https://www.apaczka.pl")
+APACZKA_SIGNATURE_TTL_SECONDS = env.int("APACZKA_SIGNATURE_TTL_SECONDS", default=900)  # at most 1800
+APACZKA_LOOKUP_PAGES = env.int("APACZKA_LOOKUP_PAGES", default=4)  # x 25 newest orders searched
+CARRIER_HTTP_TIMEOUT_SECONDS = env.float("CARRIER_HTTP_TIMEOUT_SECONDS", default=20)
+CARRIER_HTTP_CONNECT_TIMEOUT_SECONDS = env.float("CARRIER_HTTP_CONNECT_TIMEOUT_SECONDS", default=5)
+CARRIER_HTTP_RETRIES = env.int("CARRIER_HTTP_RETRIES", default=2)  # reads only; creates are never
+CARRIER_HTTP_BACKOFF_SECONDS = env.float("CARRIER_HTTP_BACKOFF_SECONDS", default=1)
+CARRIER_RATE_PER_SECOND = env.float("CARRIER_RATE_PER_SECOND", default=5)  # per carrier account
+CARRIER_LABEL_MAX_BYTES = env.int("CARRIER_LABEL_MAX_BYTES", default=20 * 1024 * 1024)
+CARRIER_SUBMIT_MAX_ATTEMPTS = env.int("CARRIER_SUBMIT_MAX_ATTEMPTS", default=5)
+CARRIER_SUBMIT_RETRY_SECONDS = env.int("CARRIER_SUBMIT_RETRY_SECONDS", default=60)
+CARRIER_CONFIRM_POLL_SECONDS = env.int("CARRIER_CONFIRM_POLL_SECONDS", default=5)
+CARRIER_CONFIRM_MAX_POLLS = env.int("CARRIER_CONFIRM_MAX_POLLS", default=10)
+CARRIER_CONFIRM_MAX_BACKOFF_SECONDS = env.int("CARRIER_CONFIRM_MAX_BACKOFF_SECONDS", default=600)
+CARRIER_STALE_SENDING_SECONDS = env.int("CARRIER_STALE_SENDING_SECONDS", default=600)
+CARRIER_TRACKING_INTERVAL_SECONDS = env.int("CARRIER_TRACKING_INTERVAL_SECONDS", default=1800)
+CARRIER_TRACKING_MIN_AGE_SECONDS = env.int("CARRIER_TRACKING_MIN_AGE_SECONDS", default=1200)
+CARRIER_TRACKING_BATCH = env.int("CARRIER_TRACKING_BATCH", default=200)
+CARRIER_MAX_ORDERS_PER_BATCH = env.int("CARRIER_MAX_ORDERS_PER_BATCH", default=100)
 
 # --- Cart recovery (recovery app; docs/recovery.md explains every one) -----------------------
 RECOVERY_IDLE_MINUTES = env.float("RECOVERY_IDLE_MINUTES", default=30)

@@ -15,6 +15,7 @@ from .order import (
     OrderStatusChange,
 )
 from .payment import Payment, PaymentNotification
+from .shipments import Carrier, CarrierAccount, ParcelTemplate, Shipment, ShipmentEvent
 from .shipping import PaymentMethod, ShippingMethod, ShippingRate
 from .vouchers import GiftCard, GiftCardTransaction, Voucher, VoucherRedemption
 
@@ -23,6 +24,8 @@ __all__ = [
     "Address",
     "Cart",
     "CartLine",
+    "Carrier",
+    "CarrierAccount",
     "ConsentRecord",
     "GatewayAccount",
     "GatewaySession",
@@ -36,12 +39,15 @@ __all__ = [
     "OrderLine",
     "OrderNote",
     "OrderStatusChange",
+    "ParcelTemplate",
     "Payment",
     "PaymentMethod",
     "PaymentNotification",
     "PaymentRefund",
     "Return",
     "ReturnLine",
+    "Shipment",
+    "ShipmentEvent",
     "ShippingMethod",
     "ShippingRate",
     "Voucher",

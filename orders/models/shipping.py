@@ -13,6 +13,7 @@ from catalog.models import VatRate
 from shop.models import Store
 
 from .common import MONEY
+from .shipments import Carrier, ParcelTemplate
 
 # InPost-style parcel locker codes: three letters, two or three digits, up to three letters
 # (KRA01M, WAW123A, POZ08APP). Merchants can change the pattern per method.
@@ -68,6 +69,31 @@ class ShippingMethod(models.Model):
     tracking_url = models.CharField(
         _("tracking URL"), max_length=255, blank=True, help_text=_("Use {number} for the tracking number.")
     )
+    # Carrier integration (orders.carriers): which carrier sends the parcels of this method, with
+    # which of its services, and the parcel defaults a merchant can change per shipment.
+    carrier = models.CharField(
+        _("carrier"),
+        max_length=16,
+        choices=Carrier.choices,
+        blank=True,
+        help_text=_("Create shipments and labels for these orders through this carrier."),
+    )
+    carrier_service = models.CharField(
+        _("carrier service"),
+        max_length=64,
+        blank=True,
+        help_text=_(
+            "InPost: inpost_locker_standard or inpost_courier_standard (empty: chosen by kind); "
+            "Apaczka: the service id from its service list."
+        ),
+    )
+    parcel_template = models.CharField(
+        _("default parcel size"), max_length=8, choices=ParcelTemplate.choices, blank=True
+    )
+    parcel_length_mm = models.PositiveIntegerField(_("default parcel length (mm)"), null=True, blank=True)
+    parcel_width_mm = models.PositiveIntegerField(_("default parcel width (mm)"), null=True, blank=True)
+    parcel_height_mm = models.PositiveIntegerField(_("default parcel height (mm)"), null=True, blank=True)
+    parcel_weight_grams = models.PositiveIntegerField(_("default parcel weight (g)"), null=True, blank=True)
     position = models.PositiveIntegerField(_("position"), default=0)
     is_active = models.BooleanField(_("active"), default=True)
 

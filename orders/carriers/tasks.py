@@ -1,0 +1,50 @@
+"""Thin Celery tasks for carriers: they take ids, call ``orders.carriers.services``, and are safe
+to run twice (each service claims its row or checks its status first). Attempt counters live on
+the shipment, so retries end even if the broker redelivers a task."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from shop import events
+
+from . import services
+
+
+@shared_task(bind=True, acks_late=True, max_retries=None)
+def submit_shipment(self, shipment_id: int) -> str:
+    outcome = services.submit_shipment(shipment_id)
+    if outcome == "retry":
+        raise self.retry(countdown=services.submit_delay(self.request.retries))
+    if outcome == "poll":
+        poll_shipment.apply_async(args=[shipment_id], countdown=services.poll_delay(0))
+    return outcome
+
+
+@shared_task(bind=True, acks_late=True, max_retries=None)
+def poll_shipment(self, shipment_id: int) -> str:
+    """Wait for the carrier's confirmation with exponential backoff (in the worker, never in a
+    request); gives up after ``CARRIER_CONFIRM_MAX_POLLS`` checks with a message on the shipment."""
+    outcome = services.poll_shipment(shipment_id)
+    if outcome == "poll":
+        raise self.retry(countdown=services.poll_delay(self.request.retries + 1))
+    return outcome
+
+
+@shared_task(acks_late=True)
+def track_shipment(shipment_id: int) -> str:
+    return services.track_shipment(shipment_id)
+
+
+@shared_task(acks_late=True)
+def follow_shipments() -> dict[str, int]:
+    """The periodic job: track parcels due for it, re-send shipments whose send was lost and
+    re-check confirmations nobody waits for any more (one task per shipment)."""
+    due = services.due_for_tracking()
+    for shipment_id in due["track"]:
+        events.safe_delay(track_shipment, shipment_id)
+    for shipment_id in due["resend"]:
+        events.safe_delay(submit_shipment, shipment_id)
+    for shipment_id in due["repoll"]:
+        events.safe_delay(poll_shipment, shipment_id)
+    return {name: len(ids) for name, ids in due.items()}
