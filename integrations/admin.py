@@ -34,7 +34,14 @@ class ConnectorConfigAdmin(admin.ModelAdmin):
     list_display = ("name", "store", "connector_label", "is_active", "last_run", "runs_link")
     list_filter = ("store", "connector_type", "is_active")
     search_fields = ("name",)
-    actions = ("run_full_now", "run_stock_now", "dry_run_full")
+    actions = (
+        "run_full_now",
+        "run_stock_now",
+        "dry_run_full",
+        "push_now",
+        "import_orders_now",
+        "test_connection",
+    )
 
     def get_queryset(self, request):
         return selectors.configs_with_last_run()
@@ -119,6 +126,45 @@ class ConnectorConfigAdmin(admin.ModelAdmin):
     )
     def dry_run_full(self, request, queryset):
         self._enqueue(request, queryset, "full", dry_run=True)
+
+    @admin.action(description=gettext_lazy("Push stock and prices now"), permissions=["change"])
+    def push_now(self, request, queryset):
+        self._enqueue(request, queryset, "push")
+
+    @admin.action(description=gettext_lazy("Import orders now"), permissions=["change"])
+    def import_orders_now(self, request, queryset):
+        self._enqueue(request, queryset, "orders")
+
+    @admin.action(description=gettext_lazy("Test the connection"), permissions=["view"])
+    def test_connection(self, request, queryset):
+        """One cheap authenticated call per selected connector, answered on the spot."""
+        from django.core.exceptions import ValidationError
+
+        from .crypto import SecretsUnreadable
+        from .http import IntegrationHTTPError
+
+        for config in queryset:
+            try:
+                answer = services.connector_for(config).test_connection()
+            except NotImplementedError:
+                self.message_user(
+                    request,
+                    _("%(name)s: this connector has no connection test.") % {"name": config.name},
+                    messages.WARNING,
+                )
+            except (IntegrationHTTPError, ValidationError, SecretsUnreadable) as exc:
+                detail = "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+                self.message_user(
+                    request,
+                    _("%(name)s: the connection failed: %(error)s") % {"name": config.name, "error": detail},
+                    messages.ERROR,
+                )
+            else:
+                self.message_user(
+                    request,
+                    _("%(name)s: connected. %(answer)s") % {"name": config.name, "answer": answer},
+                    messages.SUCCESS,
+                )
 
 
 @admin.register(SyncRun)

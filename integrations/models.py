@@ -27,6 +27,7 @@ class Direction(models.TextChoices):
     STOCK = "stock", _("stock and prices import")
     PUSH = "push", _("stock and prices export")
     EXPORT = "export", _("feed export")
+    ORDERS = "orders", _("orders import")
 
 
 class ConnectorConfig(models.Model):

@@ -95,7 +95,14 @@ def sync_schedules(*, config: ConnectorConfig) -> list[PeriodicTask]:
             "interval": None,
             "crontab": None,
         }
-        if direction == Direction.STOCK:
+        seconds = cls.schedule_seconds(config, direction)
+        if seconds is not None:
+            interval, _c = IntervalSchedule.objects.get_or_create(
+                every=max(1, seconds), period=IntervalSchedule.SECONDS
+            )
+            defaults["interval"] = interval
+            defaults["enabled"] = config.is_active and seconds > 0
+        elif direction == Direction.STOCK:
             minutes = config.stock_sync_minutes
             interval, _c = IntervalSchedule.objects.get_or_create(
                 every=max(1, minutes), period=IntervalSchedule.MINUTES

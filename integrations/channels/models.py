@@ -3,7 +3,7 @@
 ``ChannelListing`` is one variant as offered through one connector: the partner's ids, what was
 last pushed (so an unchanged variant is not pushed again) and whether a push is due. Stock and
 price changes in the shop only mark listings ``push_due``; a periodic job pushes the due ones in
-batches, which is how pushes are debounced and batched (see ``integrations.channels.push``).
+batches, which is how pushes are debounced and batched (see ``integrations.channels.services``).
 
 ``ChannelOrder`` is one order imported from a partner. The unique ``(config, external_id)`` pair is
 what makes an import idempotent: an order seen twice is recognised, never created twice.
@@ -40,6 +40,13 @@ class ChannelListing(models.Model):
     last_pushed_quantity = models.IntegerField(_("last pushed stock"), null=True, blank=True)
     last_pushed_price = models.DecimalField(_("last pushed price"), **MONEY, null=True, blank=True)
     last_pushed_at = models.DateTimeField(_("last pushed"), null=True, blank=True)
+    pushing_since = models.DateTimeField(
+        _("being pushed since"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("Set while a push of this listing is under way (a crashed push is redone)."),
+    )
     error = models.TextField(_("last error"), blank=True)
     data = models.JSONField(default=dict, blank=True, help_text=_("Connector-specific state."))
     created_at = models.DateTimeField(auto_now_add=True)
@@ -76,6 +83,9 @@ class ChannelOrder(models.Model):
     )
     payload = models.JSONField(default=dict, blank=True)
     error = models.TextField(_("last error"), blank=True)
+    attempts = models.PositiveIntegerField(
+        _("failed attempts"), default=0, help_text=_("Imports that failed (unknown item, no stock).")
+    )
     imported_at = models.DateTimeField(_("imported"), auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -85,6 +95,9 @@ class ChannelOrder(models.Model):
         verbose_name_plural = _("channel orders")
         constraints = [
             models.UniqueConstraint(fields=["config", "external_id"], name="channel_order_external_once"),
+        ]
+        indexes = [
+            models.Index(fields=["config"], condition=Q(order__isnull=True), name="channel_order_not_placed"),
         ]
 
     def __str__(self) -> str:

@@ -31,6 +31,7 @@ class Capability(enum.StrEnum):
     STOCK_PRICE_SINK = "stock_price_sink"
     FEED_EXPORTER = "feed_exporter"
     INVOICE_SINK = "invoice_sink"
+    ORDER_SOURCE = "order_source"
 
 
 # Which scheduled direction each capability gives a connector.
@@ -39,6 +40,7 @@ CAPABILITY_DIRECTIONS = {
     Capability.STOCK_PRICE_SOURCE: "stock",
     Capability.STOCK_PRICE_SINK: "push",
     Capability.FEED_EXPORTER: "export",
+    Capability.ORDER_SOURCE: "orders",
 }
 
 KINDS = ("str", "text", "url", "email", "int", "decimal", "bool", "choice", "json")
@@ -174,6 +176,11 @@ class Connector:
     - order_sink: :meth:`send_purchase_order`
     - stock_price_sink / feed_exporter: :meth:`run` with direction ``push`` / ``export``
     - invoice_sink: :meth:`send_invoice`
+    - order_source: :meth:`run` with direction ``orders`` (marketplaces, see
+      :mod:`integrations.channels.base`)
+
+    :meth:`schedule_seconds` may give a direction a fixed interval instead of the default
+    schedule; :meth:`test_connection` backs the admin's "Test the connection" action.
     """
 
     type: ClassVar[str] = ""
@@ -249,6 +256,18 @@ class Connector:
 
         kwargs.setdefault("name", f"connector-{self.config.pk}")
         return ConnectorClient(**kwargs)
+
+    @classmethod
+    def schedule_seconds(cls, config: ConnectorConfig, direction: str) -> int | None:
+        """Run ``direction`` every N seconds instead of the default schedule (daily at
+        ``full_sync_time``; ``stock`` every ``stock_sync_minutes``). None keeps the default; 0
+        turns the schedule off."""
+        return None
+
+    def test_connection(self) -> str:
+        """One cheap authenticated call; returns what the partner said (for the admin) or raises
+        :class:`~integrations.http.IntegrationHTTPError` / ``ValidationError``."""
+        raise NotImplementedError(f"{self.type} has no connection test")
 
     def run(self, *, direction: str, context: RunContext) -> None:
         raise NotImplementedError(f"{self.type} cannot run {direction}")
