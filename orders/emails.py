@@ -66,9 +66,11 @@ def email_context(email: OrderEmail) -> dict:
         ]
     if email.kind == OrderEmail.Kind.DOWNLOADS:
         context["downloads"] = (email.context or {}).get("downloads", [])
-    if email.kind == OrderEmail.Kind.SHIPPED and order.tracking_number and order.shipping_method_id:
-        url = order.shipping_method.tracking_url
-        context["tracking_url"] = url.replace("{number}", order.tracking_number) if url else ""
+    if email.kind == OrderEmail.Kind.SHIPPED and order.tracking_number:
+        from .carriers import tracking_url_for
+
+        # The method's own link pattern, else the carrier's link for the parcel or its tracking page.
+        context["tracking_url"] = tracking_url_for(order)
     return context
 
 

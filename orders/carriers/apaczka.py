@@ -246,6 +246,9 @@ class Apaczka(CarrierBackend):
             True, _("Connected to Apaczka: %(n)d services available.") % {"n": len(services)}
         )
 
+    def validate(self, request: ShipmentRequest) -> None:
+        order_payload(request)
+
     def create(self, account, request: ShipmentRequest) -> CarrierShipment:
         result = self.call(account, "order_send/", {"order": order_payload(request)}, retry=False)
         order = result.get("order")

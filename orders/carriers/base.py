@@ -132,6 +132,9 @@ class CarrierBackend:
     def test_connection(self, account) -> ConnectionCheck:
         raise NotImplementedError
 
+    def validate(self, request: ShipmentRequest) -> None:
+        """Raise :class:`CarrierError` for what the carrier would refuse, before any call."""
+
     def create(self, account, request: ShipmentRequest) -> CarrierShipment:
         raise NotImplementedError
 

@@ -247,6 +247,9 @@ class InPostShipX(CarrierBackend):
             True, _("Connected to InPost organization “%(name)s”.") % {"name": data.get("name") or org}
         )
 
+    def validate(self, request: ShipmentRequest) -> None:
+        shipment_payload(request)
+
     def create(self, account, request: ShipmentRequest) -> CarrierShipment:
         payload = shipment_payload(request)
         org = self._org(account)

@@ -340,6 +340,7 @@ def submit_shipment(shipment_id: int) -> str:
                 log.info("Shipment %s found at %s by reference", shipment.reference, shipment.carrier)
         if result is None:
             request = build_request(shipment)
+            backend.validate(request)
             # Committed before the call: whatever happens next, a retry looks the parcel up.
             Shipment.objects.filter(pk=shipment.pk).update(submitted_at=Coalesce(F("submitted_at"), now))
             result = backend.create(shipment.account, request)
