@@ -13,6 +13,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("r/", include("recovery.urls")),
     path("api/", include("shop.api.urls")),
+    path("feeds/", include("integrations.feeds.urls")),
     path("", include("orders.urls")),
     path("", include("catalog.urls")),
 ]
