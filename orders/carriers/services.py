@@ -638,7 +638,10 @@ def label_document(
         else:
             groups.setdefault(shipment.account_id, []).append(shipment)
     if not groups:
-        raise ShipmentRefused(_("None of the selected shipments has a label to print."))
+        reasons = "; ".join(f"{s.reference}: {reason}" for s, reason in skipped[:5])
+        raise ShipmentRefused(
+            _("None of the selected shipments has a label to print (%(reasons)s).") % {"reasons": reasons}
+        )
     documents: list[bytes] = []
     for group in groups.values():
         account = group[0].account
