@@ -7,8 +7,15 @@ calls each selected gateway with the stored credentials on the configured host.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -140,3 +147,104 @@ class PaymentRefundAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+# --- Refunding an order from its admin page ------------------------------------------------------
+
+
+class RefundForm(forms.Form):
+    amount = forms.DecimalField(
+        label=_("amount"),
+        max_digits=12,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        required=False,
+        help_text=_("Empty: everything that can still be refunded."),
+    )
+    reason = forms.CharField(label=_("reason"), max_length=255, required=False)
+
+    def __init__(self, *args, limit: Decimal, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.limit = limit
+
+    def clean_amount(self):
+        amount = self.cleaned_data.get("amount")
+        if amount is not None and amount > self.limit:
+            raise forms.ValidationError(
+                _("At most %(limit)s can be refunded online.") % {"limit": self.limit}
+            )
+        return amount
+
+
+class OrderRefundMixin:
+    """A "Refund" page on the order: full or partial, through the order's online payments
+    (``orders.payments.refunds.refund_order``), with the order's refunds listed. Needs the
+    "add refund" permission; what no gateway can take back is explained, not attempted."""
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        extra = [path("<int:pk>/refund/", wrap(self.refund_view), name="orders_order_refund")]
+        return extra + super().get_urls()
+
+    def _can_refund(self, request) -> bool:
+        return request.user.has_perm("orders.add_paymentrefund")
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = extra_context or {}
+        extra_context["can_refund"] = self._can_refund(request)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def refund_view(self, request, pk: int):
+        from .payments.base import PaymentGatewayError
+        from .payments.refunds import RefundRefused, online_payments, refund_order, refundable
+
+        order = get_object_or_404(self.get_queryset(request), pk=pk)
+        if not self._can_refund(request):
+            raise PermissionDenied
+        payments = online_payments(order)
+        limit = sum((refundable(p) for p in payments), Decimal("0"))
+        form = RefundForm(request.POST if request.method == "POST" else None, limit=limit)
+        if request.method == "POST" and form.is_valid():
+            if limit <= 0:
+                messages.error(request, _("Nothing on this order can be refunded online."))
+            else:
+                try:
+                    made = refund_order(
+                        order=order,
+                        amount=form.cleaned_data["amount"],
+                        reason=form.cleaned_data["reason"]
+                        or _("Refund by %(user)s") % {"user": request.user},
+                    )
+                except (RefundRefused, PaymentGatewayError) as exc:
+                    messages.error(request, exc.message)
+                else:
+                    for refund in made:
+                        level = (
+                            messages.ERROR
+                            if refund.status == PaymentRefund.Status.FAILED
+                            else messages.SUCCESS
+                        )
+                        self.message_user(
+                            request,
+                            _("Refund %(ref)s of %(amount)s %(currency)s: %(status)s. %(message)s")
+                            % {
+                                "ref": refund.reference,
+                                "amount": refund.amount,
+                                "currency": refund.currency,
+                                "status": refund.get_status_display(),
+                                "message": refund.message,
+                            },
+                            level,
+                        )
+                    return HttpResponseRedirect(reverse("admin:orders_order_change", args=[order.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Refund order %(number)s") % {"number": order.number},
+            "order": order,
+            "form": form,
+            "limit": limit,
+            "payments": payments,
+            "refunds": order.payment_refunds.select_related("payment", "return_request"),
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "orders/admin/order_refund.html", context)

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.conf import settings
 from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
@@ -19,14 +20,12 @@ def install_order_schedules(**kwargs) -> None:
         every_seconds=300,
         description="Sends order emails that a broker outage or a mail error left unsent.",
     )
-    from django.conf import settings
-
     ensure_periodic_task(
-        name="Follow parcel tracking",
-        task="orders.carriers.tasks.follow_shipments",
-        every_seconds=settings.CARRIER_TRACKING_INTERVAL_SECONDS,
-        description="Tracks parcels at their carriers and moves orders to shipped and delivered; "
-        "re-sends shipments a broker outage left unsent.",
+        name="Finish automatic refunds",
+        task="orders.tasks.sweep_refunds",
+        every_seconds=settings.ORDERS_REFUND_SWEEP_SECONDS,
+        description="Asks gateways again for refunds they never answered, and starts refunds of accepted "
+        "returns and cancelled paid orders whose task was lost.",
     )
 
 

@@ -346,7 +346,17 @@ def accept_return(*, return_request: Return, user=None, note: str = "") -> Retur
     if complete and order.status in RETURNABLE_STATUSES and _everything_returned(order):
         _mark_order_returned(order=order, user=user, return_request=ret)
     plan_return_email(return_request=ret, event="accepted")
+    if settings.ORDERS_AUTO_REFUND_RETURNS and ret.refund_amount > 0:
+        transaction.on_commit(lambda: _enqueue_refund(ret.pk))
     return ret
+
+
+def _enqueue_refund(return_id: int) -> None:
+    from shop.events import safe_delay
+
+    from .tasks import refund_return
+
+    safe_delay(refund_return, return_id)
 
 
 @transaction.atomic

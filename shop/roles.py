@@ -19,6 +19,7 @@ ROLES: dict[str, list[str]] = {
         "orders.*",
         "recovery.*",
         "integrations.*",
+        "integrations_*.*",
         "reports.*",
         "django_celery_beat.*",
         "shop.view_store",

@@ -399,6 +399,12 @@ PAYU_SANDBOX_URL = env.str("PAYU_SANDBOX_URL", default="https://secure.snd.payu.
 STRIPE_API_URL = env.str("STRIPE_API_URL", default="https://api.stripe.com")
 PAYMENT_GATEWAY_TIMEOUT_SECONDS = env.float("PAYMENT_GATEWAY_TIMEOUT_SECONDS", default=15)
 STRIPE_WEBHOOK_TOLERANCE_SECONDS = env.int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", default=300)
+# Refunds through the gateway start by themselves when a return is accepted or a paid order is
+# cancelled; a gateway that is unreachable is asked again with backoff, then by the sweep.
+ORDERS_AUTO_REFUND_RETURNS = env.bool("ORDERS_AUTO_REFUND_RETURNS", default=True)
+ORDERS_AUTO_REFUND_CANCELLATIONS = env.bool("ORDERS_AUTO_REFUND_CANCELLATIONS", default=True)
+ORDERS_REFUND_RETRIES = env.int("ORDERS_REFUND_RETRIES", default=6)
+ORDERS_REFUND_SWEEP_SECONDS = env.int("ORDERS_REFUND_SWEEP_SECONDS", default=600)
 # After-sales: how long after delivery (or shipping, when delivery is unknown) a shopper may ask
 # for a return; the invoice number pattern (per store and month, no gaps); account rate limits.
 RETURN_WINDOW_DAYS = env.int("RETURN_WINDOW_DAYS", default=14)

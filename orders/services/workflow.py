@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -279,15 +280,33 @@ def _on_cancelled(order: Order, *, user, now) -> list[str]:
         )
     Payment.objects.filter(order=order, status=Payment.Status.PENDING).update(status=Payment.Status.CANCELLED)
     if order.payment_status == Order.PaymentStatus.PAID and order.amount_due > 0:
-        add_note(
-            order=order,
-            user=user,
-            text=_("Cancelled after payment: refund %(amount)s to the shopper.")
-            % {"amount": order.amount_due},
-        )
+        from ..payments.refunds import online_payments
+
+        if settings.ORDERS_AUTO_REFUND_CANCELLATIONS and online_payments(order):
+            add_note(
+                order=order,
+                user=user,
+                text=_("Cancelled after payment: %(amount)s goes back to the shopper (refund started).")
+                % {"amount": order.amount_due},
+            )
+            order_id = order.pk
+            transaction.on_commit(lambda: _enqueue_cancellation_refund(order_id))
+        else:
+            add_note(
+                order=order,
+                user=user,
+                text=_("Cancelled after payment: refund %(amount)s to the shopper.")
+                % {"amount": order.amount_due},
+            )
     order.cancelled_at = now
     order.reservation_expires_at = None
     return ["cancelled_at", "reservation_expires_at", "stock_committed"]
+
+
+def _enqueue_cancellation_refund(order_id: int) -> None:
+    from ..tasks import refund_cancelled_order
+
+    events.safe_delay(refund_cancelled_order, order_id)
 
 
 def _on_returned(order: Order, *, user, now) -> list[str]:

@@ -33,6 +33,8 @@ class FakeStripe:
         self.refunds: list[dict] = []
         self.idempotency: dict[str, bytes] = {}
         self.fail_with: FakeResponse | None = None
+        # Process the next N POSTs but answer 503, as when the answer is lost on the way back.
+        self.lose_answers = 0
         self._ids = itertools.count(1)
         for method, path, handler in (
             ("POST", "/v1/checkout/sessions", self._create_session),
@@ -79,6 +81,9 @@ class FakeStripe:
             response = handler(request)
             if request.method == "POST" and key and response.status < 400:
                 self.idempotency[(request.path, key)] = response.body
+            if request.method == "POST" and self.lose_answers:
+                self.lose_answers -= 1
+                return self._error(503, "answer lost", kind="api_error")
             return response
 
         return wrapped

@@ -89,10 +89,16 @@ def test_partial_use_keeps_the_balance(store):
 def test_periodic_jobs_are_created_once_and_merchant_changes_are_kept(db):
     install_order_schedules()
     tasks = {t.task: t for t in PeriodicTask.objects.filter(task__startswith="orders.")}
-    assert set(tasks) == {"orders.tasks.expire_unpaid_orders", "orders.tasks.resend_unsent_order_emails"}
+    assert set(tasks) == {
+        "orders.tasks.expire_unpaid_orders",
+        "orders.tasks.resend_unsent_order_emails",
+        "orders.tasks.sweep_refunds",
+    }
     job = tasks["orders.tasks.expire_unpaid_orders"]
     job.enabled = False
     job.save()
     install_order_schedules()
     job.refresh_from_db()
-    assert job.enabled is False and PeriodicTask.objects.filter(task__startswith="orders.").count() == 2
+    assert job.enabled is False and PeriodicTask.objects.filter(task__startswith="orders.").count() == len(
+        tasks
+    )
