@@ -10,6 +10,7 @@ from . import admin_gateways, services  # noqa: F401  (admin_gateways registers 
 from .admin_after_sales import InvoiceAdminMixin, OrderProcessingMixin, ReturnAdminMixin
 from .admin_gateways import OrderRefundMixin
 from .admin_search import OrderSearchFilter
+from .admin_shipping import ShipmentOrderAdminMixin
 from .models import (
     Address,
     Cart,
@@ -127,7 +128,7 @@ def _status_action(status: str, label):
 
 
 @admin.register(Order)
-class OrderAdmin(OrderRefundMixin, OrderProcessingMixin, admin.ModelAdmin):
+class OrderAdmin(ShipmentOrderAdminMixin, OrderRefundMixin, OrderProcessingMixin, admin.ModelAdmin):
     list_display = (
         "number",
         "created_at",

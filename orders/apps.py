@@ -20,6 +20,15 @@ def install_order_schedules(**kwargs) -> None:
         every_seconds=300,
         description="Sends order emails that a broker outage or a mail error left unsent.",
     )
+    from django.conf import settings
+
+    ensure_periodic_task(
+        name="Follow parcel tracking",
+        task="orders.carriers.tasks.follow_shipments",
+        every_seconds=settings.CARRIER_TRACKING_INTERVAL_SECONDS,
+        description="Tracks parcels at their carriers and moves orders to shipped and delivered; "
+        "re-sends shipments a broker outage left unsent.",
+    )
     ensure_periodic_task(
         name="Finish automatic refunds",
         task="orders.tasks.sweep_refunds",

@@ -7,6 +7,7 @@ from celery import shared_task
 from catalog import stock
 
 from . import emails
+from .carriers import tasks as carrier_tasks  # noqa: F401  (registers the carrier tasks)
 from .payments import test_gateway
 
 
