@@ -93,6 +93,7 @@ def test_periodic_jobs_are_created_once_and_merchant_changes_are_kept(db):
         "orders.tasks.expire_unpaid_orders",
         "orders.tasks.resend_unsent_order_emails",
         "orders.tasks.sweep_refunds",
+        "orders.carriers.tasks.follow_shipments",
     }
     job = tasks["orders.tasks.expire_unpaid_orders"]
     job.enabled = False
