@@ -354,7 +354,7 @@ class ShipmentAdmin(admin.ModelAdmin):
         if fmt not in ("pdf", "zpl"):
             return HttpResponseBadRequest(_("Unknown label format."))
         try:
-            document, skipped = shipping.label_document(shipments=[shipment], fmt=fmt)
+            document, _skipped = shipping.label_document(shipments=[shipment], fmt=fmt)
         except shipping.ShipmentRefused as exc:
             messages.error(request, exc.message)
             return HttpResponseRedirect(reverse("admin:orders_shipment_change", args=[shipment.pk]))

@@ -16,6 +16,7 @@ class CarrierAccountFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = CarrierAccount
         django_get_or_create = ("store", "carrier")
+        skip_postgeneration_save = True
 
     carrier = "inpost"
     is_sandbox = True

@@ -83,7 +83,7 @@ def post_create(client, orders, capture, extra=None):
     form = client.get(reverse(CREATE), {"ids": ids})
     for row in form.context["rows"]:
         if row["form"] is not None:
-            for name, field in row["form"].fields.items():
+            for name in row["form"].fields:
                 key = f"o{row['order'].pk}-{name}"
                 if key not in data:
                     value = row["form"].initial.get(name)
