@@ -7,8 +7,43 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from . import pickup_points
 from .models import ShippingMethod
-from .services.validation import clean_nip, clean_phone, clean_pickup_point, clean_postal_code
+from .services.validation import (
+    clean_nip,
+    clean_phone,
+    clean_pickup_point,
+    clean_postal_code,
+    verify_pickup_point,
+)
+
+
+class LockerSearch:
+    """The parcel-locker search of the delivery step without JavaScript: the whole delivery form
+    is posted with the "search" button, so nothing typed is lost, and the nearest lockers come
+    back as radio buttons (``pickup_point_choice``)."""
+
+    def __init__(self, query: str, *, cash_on_delivery: bool = False):
+        self.query = query
+        self.points: list[pickup_points.PickupPoint] = []
+        self.error = ""
+        try:
+            parsed = pickup_points.parse_query(query, cash_on_delivery=cash_on_delivery)
+        except pickup_points.BadQuery as exc:
+            self.error = exc.message
+            return
+        try:
+            self.points = pickup_points.search_points(parsed)
+        except pickup_points.PointsUnavailable:
+            self.error = _(
+                "The parcel locker search is not available right now. Type the locker's code instead "
+                "(you can find it on the InPost website or app)."
+            )
+            return
+        if not self.points:
+            self.error = _("No parcel lockers found for “%(query)s”. Try a postal code or a nearby town.") % {
+                "query": query[:64]
+            }
 
 
 class AddToCartForm(forms.Form):
@@ -43,7 +78,23 @@ class DeliveryForm(forms.Form):
     """Step 2: delivery method and address, payment method, optional company invoice."""
 
     shipping_method = forms.ChoiceField(label=_("Delivery"), required=False, widget=forms.RadioSelect)
-    pickup_point = forms.CharField(label=_("Parcel locker code"), max_length=32, required=False)
+    pickup_point = forms.CharField(
+        label=_("Parcel locker code"),
+        max_length=32,
+        required=False,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"}
+        ),
+    )
+    # No-JS locker search: the chosen radio button wins over the typed code.
+    pickup_point_choice = forms.CharField(max_length=32, required=False)
+    points_q = forms.CharField(
+        label=_("Find a parcel locker"),
+        max_length=pickup_points.QUERY_MAX_LENGTH,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "postal-code", "enterkeyhint": "search"}),
+        help_text=_("Postal code, town or locker code"),
+    )
     first_name = forms.CharField(label=_("First name"), max_length=100, required=False)
     last_name = forms.CharField(label=_("Last name"), max_length=100, required=False)
     phone = forms.CharField(
@@ -89,16 +140,48 @@ class DeliveryForm(forms.Form):
         self._payment = {m.pk: m for m in payment_methods}
         # What this cart does not need is not asked (and not validated).
         if not needs_shipping:
-            for name in ("shipping_method", "pickup_point", "phone", "street", "postal_code", "city"):
+            for name in (
+                "shipping_method",
+                "pickup_point",
+                "pickup_point_choice",
+                "points_q",
+                "phone",
+                "street",
+                "postal_code",
+                "city",
+            ):
                 del self.fields[name]
         if not needs_payment:
             del self.fields["payment_method"]
+        self.pickup_point_check: pickup_points.PointCheck | None = None
+        self.locker_search: LockerSearch | None = None
+        self.geowidget_token = settings.INPOST_GEOWIDGET_TOKEN
+        self.geowidget_url = settings.INPOST_GEOWIDGET_URL.rstrip("/")
+        self.searching = bool(needs_shipping and self.is_bound and self.data.get("points_search"))
+
+    def full_clean(self):
+        super().full_clean()
+        if not self.searching:
+            return
+        # "Search" is not "continue": keep what was typed, show the lockers found, and ask only for
+        # the choice (other fields are checked when the shopper continues).
+        query = str(self.data.get("points_q", ""))
+        payment = self.cleaned_data.get("payment_method") if hasattr(self, "cleaned_data") else None
+        self.locker_search = LockerSearch(
+            query, cash_on_delivery=bool(payment and payment.is_cash_on_delivery)
+        )
+        self._errors = type(self._errors)()
+        message = self.locker_search.error or _("Choose a parcel locker from the list.")
+        self._errors["points_q" if self.locker_search.error else "pickup_point"] = self.error_class([message])
 
     def clean_shipping_method(self):
         raw = self.cleaned_data.get("shipping_method")
         return self._shipping.get(int(raw)) if raw else None
 
     def clean_pickup_point(self):
+        chosen = str(self.data.get("pickup_point_choice") or "").strip()
+        if chosen and len(chosen) <= 32:
+            return chosen
         return (self.cleaned_data.get("pickup_point") or "").strip()
 
     def clean_payment_method(self):
@@ -125,6 +208,19 @@ class DeliveryForm(forms.Form):
                 if method.needs_pickup_point:
                     self._run("pickup_point", lambda v: clean_pickup_point(v, method))
         payment = data.get("payment_method")
+        if (
+            self.needs_shipping
+            and method is not None
+            and method.needs_pickup_point
+            and data.get("pickup_point")
+            and "pickup_point" not in self.errors
+            and not self.searching
+        ):
+            cod = bool(payment and payment.is_cash_on_delivery)
+            try:
+                self.pickup_point_check = verify_pickup_point(data["pickup_point"], cash_on_delivery=cod)
+            except ValidationError as exc:
+                self.add_error("pickup_point", exc)
         if self.needs_payment:
             if payment is None:
                 self.add_error("payment_method", _("Choose a payment method."))
@@ -165,6 +261,13 @@ class DeliveryForm(forms.Form):
         data = self.cleaned_data
         out = {name: data.get(name) or "" for name in self.ANSWER_FIELDS}
         out["wants_invoice"] = bool(data.get("wants_invoice"))
+        check = self.pickup_point_check
+        if check is not None:
+            payment = data.get("payment_method")
+            # Re-checked at place_order: cash on delivery needs a locker that takes payments.
+            out["pickup_point_cod"] = bool(payment and payment.is_cash_on_delivery)
+            out["pickup_point_verified"] = check.verified
+            out["pickup_point_details"] = pickup_points.describe(check.point)
         return out
 
 

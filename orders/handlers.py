@@ -45,7 +45,10 @@ def issue_invoice_on_paid(event) -> None:
 
 
 def register() -> None:
+    from . import pickup_points
+
     events.register("order.paid", INVOICE_HANDLER, issue_invoice_on_paid)
+    pickup_points.register()  # order.created: note a parcel locker that could not be verified
 
 
 @shared_task(acks_late=True, max_retries=5, default_retry_delay=30)

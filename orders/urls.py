@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from .views import account, cart, checkout, payments
+from .views import account, blik, cart, checkout, payments, pickup_points
 
 app_name = "orders"
 
@@ -17,7 +17,11 @@ urlpatterns = [
     path("zamowienie/email/", checkout.checkout_email, name="checkout-email"),
     path("zamowienie/dostawa/", checkout.checkout_delivery, name="checkout-delivery"),
     path("zamowienie/podsumowanie/", checkout.checkout_summary, name="checkout-summary"),
+    path("zamowienie/paczkomaty/", pickup_points.pickup_point_search, name="pickup-points"),
     path("zamowienie/<str:token>/", checkout.order_detail, name="order"),
+    path("zamowienie/<str:token>/blik/", blik.blik_pay, name="order-blik"),
+    path("zamowienie/<str:token>/blik/potwierdz/", blik.blik_waiting, name="order-blik-waiting"),
+    path("zamowienie/<str:token>/status/", blik.order_payment_status, name="order-payment-status"),
     path("zamowienie/<str:token>/zaplac/", checkout.order_pay, name="order-pay"),
     path("platnosc/test/<str:ref>/", payments.test_gateway_page, name="test-gateway"),
     path("platnosc/powrot/<str:ref>/", payments.payment_return, name="payment-return"),

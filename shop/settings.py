@@ -399,6 +399,30 @@ PAYU_SANDBOX_URL = env.str("PAYU_SANDBOX_URL", default="https://secure.snd.payu.
 STRIPE_API_URL = env.str("STRIPE_API_URL", default="https://api.stripe.com")
 PAYMENT_GATEWAY_TIMEOUT_SECONDS = env.float("PAYMENT_GATEWAY_TIMEOUT_SECONDS", default=15)
 STRIPE_WEBHOOK_TOLERANCE_SECONDS = env.int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", default=300)
+# BLIK level 0 at Przelewy24 (docs/payments.md): offered when the store's P24 account has BLIK
+# (its "blik" setting, else this default); attempts per order and per IP in a window; how long the
+# waiting page waits for the bank app's confirmation before offering a new code; poll interval.
+PRZELEWY24_BLIK_ENABLED = env.bool("PRZELEWY24_BLIK_ENABLED", default=True)
+BLIK_ATTEMPTS_PER_ORDER = env.int("BLIK_ATTEMPTS_PER_ORDER", default=5)
+BLIK_ATTEMPTS_PER_IP = env.int("BLIK_ATTEMPTS_PER_IP", default=20)
+BLIK_ATTEMPTS_WINDOW_SECONDS = env.int("BLIK_ATTEMPTS_WINDOW_SECONDS", default=900)
+BLIK_CONFIRM_SECONDS = env.int("BLIK_CONFIRM_SECONDS", default=120)
+BLIK_POLL_SECONDS = env.float("BLIK_POLL_SECONDS", default=3)
+# Parcel lockers (docs/shipping.md): the public InPost points API, the Geowidget v5 map (shown
+# only with a token from the InPost manager), caching and limits of the locker search.
+INPOST_POINTS_API_URL = env.str("INPOST_POINTS_API_URL", default="https://api-shipx-pl.easypack24.net")
+INPOST_POINTS_VALIDATE = env.bool("INPOST_POINTS_VALIDATE", default=True)
+INPOST_POINTS_TIMEOUT_SECONDS = env.float("INPOST_POINTS_TIMEOUT_SECONDS", default=4)
+INPOST_POINTS_RETRIES = env.int("INPOST_POINTS_RETRIES", default=1)
+INPOST_POINTS_CACHE_SECONDS = env.int("INPOST_POINTS_CACHE_SECONDS", default=600)
+INPOST_POINTS_OUTAGE_SECONDS = env.int("INPOST_POINTS_OUTAGE_SECONDS", default=60)
+INPOST_POINTS_PER_PAGE = env.int("INPOST_POINTS_PER_PAGE", default=8)
+INPOST_POINTS_MAX_PER_PAGE = env.int("INPOST_POINTS_MAX_PER_PAGE", default=25)
+INPOST_POINTS_MAX_RESPONSE_BYTES = env.int("INPOST_POINTS_MAX_RESPONSE_BYTES", default=2_000_000)
+INPOST_POINTS_SEARCH_RATE_LIMIT = env.int("INPOST_POINTS_SEARCH_RATE_LIMIT", default=60)  # per IP
+INPOST_POINTS_SEARCH_RATE_WINDOW = env.int("INPOST_POINTS_SEARCH_RATE_WINDOW", default=300)
+INPOST_GEOWIDGET_TOKEN = env.str("INPOST_GEOWIDGET_TOKEN", default="")
+INPOST_GEOWIDGET_URL = env.str("INPOST_GEOWIDGET_URL", default="https://geowidget.inpost.pl")
 # Refunds through the gateway start by themselves when a return is accepted or a paid order is
 # cancelled; a gateway that is unreachable is asked again with backoff, then by the sweep.
 ORDERS_AUTO_REFUND_RETURNS = env.bool("ORDERS_AUTO_REFUND_RETURNS", default=True)

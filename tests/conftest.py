@@ -25,6 +25,10 @@ def _test_settings(settings, tmp_path):
     settings.SECURE_HSTS_SECONDS = 0
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.CELERY_TASK_ALWAYS_EAGER = False
+    # Parcel lockers are checked against the InPost points API only in the tests that point it at
+    # tests/fakes/inpost_points.py; elsewhere a locker code is checked by its pattern.
+    settings.INPOST_POINTS_VALIDATE = False
+    settings.INPOST_POINTS_API_URL = "http://127.0.0.1:9"
     yield
 
 

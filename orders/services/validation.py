@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from stdnum.pl import nip
 
+from .. import pickup_points
 from ..models import ShippingMethod
 
 PHONE_RE = re.compile(r"^\+?[0-9][0-9 \-]{7,18}$")
@@ -40,6 +41,16 @@ def clean_pickup_point(value: str, method: ShippingMethod) -> str:
             _("“%(code)s” is not a parcel locker code (e.g. KRA01M).") % {"code": code[:32]}
         )
     return code
+
+
+def verify_pickup_point(code: str, *, cash_on_delivery: bool = False) -> pickup_points.PointCheck:
+    """The parcel locker behind an already pattern-checked ``code``: it must exist, be operating,
+    hand out parcels and, for cash on delivery, take payments. When the points API cannot be
+    asked the code is accepted on its pattern alone (``verified`` False; the order gets a note)."""
+    try:
+        return pickup_points.check_point(code, cash_on_delivery=cash_on_delivery)
+    except pickup_points.PointRefused as exc:
+        raise ValidationError(exc.message) from None
 
 
 def clean_phone(value: str) -> str:
@@ -77,7 +88,12 @@ def validate_answers(answers: dict, *, shipping_method: ShippingMethod | None, b
                 problems.append(_("Enter the delivery address."))
             check(clean_postal_code, answers.get("postal_code", ""))
         if shipping_method.needs_pickup_point:
+            before = len(problems)
             check(clean_pickup_point, answers.get("pickup_point", ""), shipping_method)
+            if len(problems) == before:
+                code = clean_pickup_point(answers.get("pickup_point", ""), shipping_method)
+                cod = bool(answers.get("pickup_point_cod"))
+                check(lambda c: verify_pickup_point(c, cash_on_delivery=cod), code)
     if answers.get("wants_invoice"):
         if not answers.get("company_name"):
             problems.append(_("Enter the company name for the invoice."))

@@ -224,6 +224,10 @@ def checkout_summary(request):
 
 def _after_placing(request, order: Order):
     if order.status == Order.Status.AWAITING_PAYMENT and is_online(order.payment_provider):
+        from .blik import offers_blik
+
+        if offers_blik(order):  # our own payment page: a BLIK code, or on to Przelewy24
+            return redirect("orders:order-blik", token=order.token)
         payment = services.open_payment(order)
         if payment is not None:
             try:

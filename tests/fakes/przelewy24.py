@@ -79,6 +79,8 @@ class FakePrzelewy24:
         self.transactions: dict[str, Transaction] = {}  # by token
         self.fail_with: FakeResponse | None = None  # answer every API call with this (5xx, delay)
         self.verify_answer: FakeResponse | None = None
+        # BLIK codes the "bank" refuses, with P24's answer (e.g. an expired or mistyped code)
+        self.blik_answers: dict[str, FakeResponse] = {}
         self._ids = itertools.count(300000001)
         api = "/api/v1"
         for method, path, handler in (
@@ -239,6 +241,8 @@ class FakePrzelewy24:
         code = str(data.get("blikCode", ""))
         if len(code) != 6 or not code.isdigit():
             return self._error(400, "Incorrect blikCode")
+        if code in self.blik_answers:
+            return self.blik_answers[code]
         trn.method_id = 181
         trn.paid = code != "000000"  # 000000: the shopper's bank declines
         return self._json(200, {"data": {"orderId": trn.order_id, "message": "success"}, "responseCode": 0})
