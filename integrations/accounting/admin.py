@@ -38,13 +38,18 @@ class AccountingConnectorAdmin(ConnectorConfigAdmin):
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)
-        # Schedules and feed files are for importing connectors; documents follow events.
-        for name in ("full_sync_time", "stock_sync_minutes", "feed_file", "profile_json"):
-            form.base_fields.pop(name, None)
         types = services.sink_types()
-        field = form.base_fields["connector_type"]
-        field.choices = [(key, label) for key, label in field.choices if key in types]
-        return form
+
+        class AccountingConnectorForm(form):
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, **kwargs)
+                # Schedules and feed files are for importing connectors; documents follow events.
+                for name in ("full_sync_time", "stock_sync_minutes", "feed_file", "profile_json"):
+                    self.fields.pop(name, None)
+                field = self.fields["connector_type"]
+                field.choices = [(key, label) for key, label in field.choices if key in types]
+
+        return AccountingConnectorForm
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)

@@ -113,6 +113,7 @@ class FakturowniaConnector(DocumentSink):
             gettext_lazy("Department id (seller)"),
             "int",
             min_value=1,
+            max_value=10**12,
             help=gettext_lazy("Empty: the account's default company data."),
         ),
         INVOICE_MODE_FIELD,
