@@ -226,8 +226,9 @@ class FeedItems:
                 ),
                 Prefetch(
                     "product__images",
+                    # width/height too: ImageField reads them as a row loads (else a query per image).
                     queryset=ProductImage.objects.only(
-                        "id", "product_id", "variant_id", "image", "position"
+                        "id", "product_id", "variant_id", "image", "width", "height", "position"
                     ).order_by("position", "pk"),
                 ),
             )
