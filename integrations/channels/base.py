@@ -135,6 +135,8 @@ class ExternalOrder:
     placed_at: datetime | None = None
     paid_at: datetime | None = None
     note: str = ""
+    #: Set when the partner's data cannot become an order (malformed): logged, retried next run.
+    problem: str = ""
 
 
 def _status_map_choices() -> tuple[tuple[str, str], ...]:

@@ -375,6 +375,8 @@ def _place(channel_order: ChannelOrder, order: ExternalOrder, *, connector, conf
     if order.cancelled:
         channel_order.error = ""
         return SKIPPED  # cancelled before we ever placed it: nothing to create
+    if order.problem:
+        return _failed(channel_order, order.problem, run=run)
     try:
         with transaction.atomic():
             placed = place_external_order(
@@ -402,25 +404,28 @@ def _place(channel_order: ChannelOrder, order: ExternalOrder, *, connector, conf
                 send_emails=bool(connector.options.get("send_shop_emails")),
             )
     except ExternalOrderError as exc:
-        channel_order.error = exc.message[:2000]
-        channel_order.attempts += 1
-        if run is not None:
-            _log_errors(
-                run,
-                [
-                    (
-                        channel_order.external_id,
-                        _("Order %(id)s not imported: %(e)s")
-                        % {"id": channel_order.external_id, "e": exc.message},
-                    )
-                ],
-            )
-        return FAILED
+        return _failed(channel_order, exc.message, run=run)
     channel_order.order = placed
     channel_order.error = ""
     # What the partner already knows must not be sent back to it.
     channel_order.fulfilment_status_sent = connector.fulfilment_status_for(placed.status) or ""
     return CREATED
+
+
+def _failed(channel_order: ChannelOrder, message: str, *, run: SyncRun | None) -> str:
+    channel_order.error = message[:2000]
+    channel_order.attempts += 1
+    if run is not None:
+        _log_errors(
+            run,
+            [
+                (
+                    channel_order.external_id,
+                    _("Order %(id)s not imported: %(e)s") % {"id": channel_order.external_id, "e": message},
+                )
+            ],
+        )
+    return FAILED
 
 
 def _apply_partner_changes(channel_order: ChannelOrder, order: ExternalOrder, *, connector) -> str:
@@ -487,7 +492,8 @@ def import_orders(*, config: ConnectorConfig, connector: ChannelConnector, run: 
         orders, new_cursor = connector.fetch_orders(cursor)
         for external in orders:
             handle(external)
-        if new_cursor != cursor:
+        stuck = new_cursor == cursor  # the partner gave the same page again: no progress
+        if not stuck:
             cursor = dict(new_cursor)
             config.state = {**(config.state or {}), CURSOR_KEY: cursor}
             ConnectorConfig.objects.filter(pk=config.pk).update(state=config.state)
@@ -506,7 +512,7 @@ def import_orders(*, config: ConnectorConfig, connector: ChannelConnector, run: 
                 "heartbeat_at",
             ]
         )
-        if not orders:
+        if not orders or stuck:
             break
     run.created, run.updated = counts[CREATED], counts[UPDATED]
     run.unchanged, run.failed, run.skipped = counts[UNCHANGED], counts[FAILED], counts[SKIPPED]
