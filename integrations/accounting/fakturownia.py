@@ -153,7 +153,10 @@ class FakturowniaConnector(DocumentSink):
 
     def _request(self, method: str, path: str, **kwargs) -> httpx.Response:
         try:
-            with self.http_client(base_url=self.base_url, headers={"Accept": "application/json"}) as client:
+            # The token goes in a header (Fakturownia's "Authorization: Bearer"), never in a URL
+            # that logs and proxies would keep; a POST also carries it in the body as documented.
+            headers = {"Accept": "application/json", "Authorization": f"Bearer {self.token}"}
+            with self.http_client(base_url=self.base_url, headers=headers) as client:
                 return client.request(method, path, **kwargs)
         except CircuitOpen as exc:
             raise TemporaryFailure(str(exc)) from exc
@@ -309,9 +312,7 @@ class FakturowniaConnector(DocumentSink):
 
     def _send_by_email(self, external_id: str) -> list[str]:
         try:
-            response = self._request(
-                "POST", f"/invoices/{external_id}/send_by_email.json", params={"api_token": self.token}
-            )
+            response = self._request("POST", f"/invoices/{external_id}/send_by_email.json")
         except (AmbiguousOutcome, TemporaryFailure) as exc:
             return [_("The invoice was created but not emailed: %(e)s") % {"e": exc}]
         if response.status_code >= 300:
@@ -326,7 +327,6 @@ class FakturowniaConnector(DocumentSink):
             "GET",
             "/invoices.json",
             params={
-                "api_token": self.token,
                 "oid": data.reference,
                 "period": "all",
                 "per_page": 100,
@@ -359,9 +359,7 @@ class FakturowniaConnector(DocumentSink):
         return None
 
     def test_connection(self) -> str:
-        response = self._request(
-            "GET", "/invoices.json", params={"api_token": self.token, "per_page": 1, "page": 1}
-        )
+        response = self._request("GET", "/invoices.json", params={"per_page": 1, "page": 1})
         if response.status_code != 200:
             raise self._refused(response)
         try:
@@ -375,9 +373,7 @@ class FakturowniaConnector(DocumentSink):
     def fetch_pdf(self, document) -> bytes | None:
         if not document.external_id:
             return None
-        response = self._request(
-            "GET", f"/invoices/{document.external_id}.pdf", params={"api_token": self.token}
-        )
+        response = self._request("GET", f"/invoices/{document.external_id}.pdf")
         if response.status_code != 200 or not response.content.startswith(b"%PDF"):
             raise DocumentRejected(
                 _("Fakturownia did not return a PDF (HTTP %(code)d).") % {"code": response.status_code}

@@ -4,7 +4,7 @@
 validates the invoice (kind, positions, a correction's ``invoice_id`` and its before/after
 attributes) and answers 201 with the stored document (``id``, ``number``); ``oid_unique: "yes"``
 refuses a second document with the same ``oid`` (422 ``{"code": "error", "message": {"oid": [...]}}``).
-``GET /invoices.json`` lists (``api_token`` in the query, ``oid``, ``page``, ``per_page`` ≤ 100),
+``GET /invoices.json`` lists (``api_token`` in the query or ``Authorization: Bearer``, ``oid``, ``page``, ``per_page`` ≤ 100),
 ``GET /invoices/{id}.json`` / ``.pdf`` return one, ``POST /invoices/{id}/send_by_email.json`` records
 an email. ``script`` queues misbehaviour for the next create calls: a status code, a delay longer
 than the client's timeout (the invoice is still created: the answer is what gets lost), or a
@@ -69,6 +69,14 @@ class FakeFakturownia:
     def _json(status: int, data, delay: float = 0.0) -> FakeResponse:
         return FakeResponse(
             status, json.dumps(data).encode(), {"Content-Type": "application/json"}, delay=delay
+        )
+
+    def _authorised(self, request: RecordedRequest) -> bool:
+        """The token in the query (``api_token=``) or as ``Authorization: Bearer``."""
+        query = {k: v[0] for k, v in parse_qs(request.query).items()}
+        return (
+            query.get("api_token") == self.token
+            or request.headers.get("authorization") == f"Bearer {self.token}"
         )
 
     def _unauthorised(self) -> FakeResponse:
@@ -149,7 +157,7 @@ class FakeFakturownia:
 
     def _list(self, request: RecordedRequest) -> FakeResponse:
         query = {k: v[0] for k, v in parse_qs(request.query).items()}
-        if query.get("api_token") != self.token:
+        if not self._authorised(request):
             return self._unauthorised()
         per_page = min(int(query.get("per_page", 25)), 100)
         page = max(1, int(query.get("page", 1)))
@@ -160,8 +168,7 @@ class FakeFakturownia:
         return self._json(200, rows[start : start + per_page])
 
     def _get(self, request: RecordedRequest) -> FakeResponse:
-        query = {k: v[0] for k, v in parse_qs(request.query).items()}
-        if query.get("api_token") != self.token:
+        if not self._authorised(request):
             return self._unauthorised()
         name = request.path.rsplit("/", 1)[-1]
         pk, _, ext = name.partition(".")
@@ -175,8 +182,7 @@ class FakeFakturownia:
         return self._json(200, invoice)
 
     def _email(self, request: RecordedRequest) -> FakeResponse:
-        query = {k: v[0] for k, v in parse_qs(request.query).items()}
-        if query.get("api_token") != self.token:
+        if not self._authorised(request):
             return self._unauthorised()
         parts = request.path.strip("/").split("/")
         if (

@@ -334,3 +334,13 @@ def test_account_name_is_validated(account):
     with pytest.raises(ValidationError) as info:
         FakturowniaConnector.clean_settings({"account": account, "invoice_mode": "in_addition"})
     assert "account" in info.value.message_dict
+
+
+def test_the_token_never_travels_in_a_url(store, fakturownia, pay):
+    fakturownia_config(store, fakturownia, send_by_email=True)
+    (item,) = goods(store, ("10.00", "23"))
+    order = paid_order(store, [(item, 1)])
+    pay(order)
+    services.fetch_pdf(document=ExternalDocument.objects.get(order=order))
+    assert fakturownia.requests and all("tok-123" not in r.query for r in fakturownia.requests)
+    assert all(r.headers["authorization"] == "Bearer tok-123" for r in fakturownia.requests)
