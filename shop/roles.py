@@ -35,6 +35,7 @@ ROLES: dict[str, list[str]] = {
         "orders.change_return",
         "orders.add_invoice",
         "orders.change_returnline",
+        "orders.manage_shipments",
         "catalog.view_*",
         "reports.view_*",
     ],
@@ -47,6 +48,8 @@ ROLES: dict[str, list[str]] = {
         "catalog.add_stockmovement",
         "orders.view_order",
         "orders.view_orderline",
+        "orders.view_shipment",
+        "orders.manage_shipments",
     ],
     # Edits products, categories and groups; no stock, no orders.
     "Katalog (content)": [

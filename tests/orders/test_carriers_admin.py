@@ -167,7 +167,7 @@ def test_merchant_ships_with_apaczka_from_the_order_page(
     response = admin.get(
         reverse("admin:orders_shipment_label", args=[shipment.pk]), {"format": "zpl"}, follow=True
     )
-    assert b"no ZPL labels" in response.content
+    assert "nie ma etykiet ZPL".encode() in response.content  # the admin speaks Polish
 
 
 def test_errors_show_on_the_order_page(admin, store, shipx, django_capture_on_commit_callbacks):
@@ -255,7 +255,7 @@ def test_orders_that_cannot_ship_are_listed_with_their_reason(admin, store, ship
     order = ship_ready_order(store, locker_method(store), status=Order.Status.CANCELLED)
     response = admin.get(reverse(CREATE), {"ids": str(order.pk)})
     assert response.status_code == 200
-    assert b'data-testid="refused"' in response.content and b"cannot be shipped" in response.content
+    assert b'data-testid="refused"' in response.content and "nie można wysłać".encode() in response.content
 
 
 # --- carrier accounts ----------------------------------------------------------------------------------
@@ -309,12 +309,12 @@ def test_test_connection_button(admin, store, shipx):
     url = reverse("admin:orders_carrieraccount_test", args=[account.pk])
     assert admin.get(url).status_code == 405
     response = admin.post(url, follow=True)
-    assert b"Connected to InPost organization" in response.content
+    assert "Połączono z organizacją InPost".encode() in response.content
     account.refresh_from_db()
     assert account.last_check_ok is True
     shipx.token = "rotated"
     response = admin.post(url, follow=True)
-    assert b"refused the API token" in response.content
+    assert "odrzucił token API".encode() in response.content
 
 
 # --- permissions ------------------------------------------------------------------------------------------
