@@ -85,6 +85,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "integrations.marketing.middleware.CartEventsMiddleware",
 ]
 
 ROOT_URLCONF = "shop.urls"
@@ -105,6 +106,7 @@ TEMPLATES = [
                 "shop.context_processors.store",
                 "orders.context_processors.mini_cart",
                 "catalog.context_processors.navigation",
+                "integrations.marketing.context_processors.marketing",
             ],
         },
     },
