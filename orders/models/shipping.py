@@ -120,6 +120,30 @@ class ShippingMethod(models.Model):
     def needs_address(self) -> bool:
         return self.kind == self.Kind.COURIER
 
+    def clean(self) -> None:
+        """A carrier service the carrier knows (InPost's names, Apaczka's numeric ids)."""
+        super().clean()
+        from django.core.exceptions import ValidationError
+
+        from ..carriers.inpost import COURIER_SERVICES, LOCKER_SERVICES
+
+        service = self.carrier_service.strip()
+        if self.carrier == Carrier.APACZKA and not service.isdigit():
+            raise ValidationError(
+                {"carrier_service": _("Enter the Apaczka service id (a number from its service list).")}
+            )
+        if (
+            self.carrier == Carrier.INPOST
+            and service
+            and service not in (*LOCKER_SERVICES, *COURIER_SERVICES)
+        ):
+            raise ValidationError(
+                {
+                    "carrier_service": _("Unknown InPost service; use one of: %(services)s.")
+                    % {"services": ", ".join((*LOCKER_SERVICES, *COURIER_SERVICES))}
+                }
+            )
+
 
 class ShippingRate(models.Model):
     """A price rule of a shipping method: the first matching rule (by position) sets the price."""
