@@ -365,6 +365,26 @@ class ShipmentAdmin(admin.ModelAdmin):
         return super().change_view(request, object_id, form_url, extra_context)
 
 
+@admin.register(ShipmentEvent)
+class ShipmentEventAdmin(admin.ModelAdmin):
+    """The carriers' tracking events, read-only (they are the carrier's word)."""
+
+    list_display = ["shipment", "occurred_at", "carrier_status", "status", "description"]
+    list_filter = ["status"]
+    search_fields = ["=shipment__tracking_number", "=shipment__reference"]
+    list_select_related = ["shipment"]
+    date_hierarchy = "occurred_at"
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 # --- Creating shipments from orders ------------------------------------------------------------------
 
 
