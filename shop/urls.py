@@ -10,6 +10,7 @@ from . import views
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/integrations/allegro/", include("integrations.channels.allegro.urls")),
     path("admin/", admin.site.urls),
     path("r/", include("recovery.urls")),
     path("api/", include("shop.api.urls")),

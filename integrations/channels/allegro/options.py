@@ -37,7 +37,10 @@ CONFIG_SCHEMA = (
         "client_id",
         gettext_lazy("Client ID"),
         required=True,
-        help=gettext_lazy("Of the application registered at apps.developer.allegro.pl (device flow)."),
+        help=gettext_lazy(
+            "Of the application registered at apps.developer.allegro.pl (device flow). After saving, "
+            "connect the seller account on the “Allegro connection” page (/admin/integrations/allegro/)."
+        ),
     ),
     ConfigField("client_secret", gettext_lazy("Client Secret"), secret=True),
     ConfigField(
