@@ -181,3 +181,21 @@ def test_staff_without_permissions_are_refused(client, store):
     document.refresh_from_db()
     assert document.status == "failed"
     assert client.get(connectors).status_code == 403
+
+
+def test_connector_list_and_document_page_open(admin_client, store, django_assert_max_num_queries):
+    config = fakturownia_config(store)
+    (item,) = goods(store, ("10.00", "23"))
+    document = ExternalDocumentFactory(
+        config=config, order=paid_order(store, [(item, 1)]), status="failed", last_error="<b>bad</b> " * 30
+    )
+    with django_assert_max_num_queries(12):
+        listing = admin_client.get(reverse("admin:integrations_accounting_accountingconnector_changelist"))
+    assert listing.status_code == 200 and "Fakturownia" in listing.content.decode()
+    page = admin_client.get(
+        reverse("admin:integrations_accounting_externaldocument_change", args=[document.pk])
+    )
+    assert page.status_code == 200
+    content = page.content.decode()
+    assert "&lt;b&gt;bad&lt;/b&gt;" in content and "<b>bad</b>" not in content  # escaped
+    assert 'name="_save"' not in content  # read-only
