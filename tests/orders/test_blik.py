@@ -287,3 +287,36 @@ def test_status_endpoint_costs_one_query(shopper, order, django_assert_max_num_q
     shopper.get(url(order, "status/"))
     with django_assert_max_num_queries(3):
         assert shopper.get(url(order, "status/")).status_code == 200
+
+
+def test_a_code_after_the_time_to_pay_ran_out_is_refused(shopper, order, p24):
+    from django.utils import timezone
+
+    Order.objects.filter(pk=order.pk).update(reservation_expires_at=timezone.now())
+    Payment.objects.filter(order=order).update(status=Payment.Status.FAILED)
+    response = pay(shopper, order, "777123")
+    assert response.status_code == 409
+    assert "The time to pay for this order has run out" in response.content.decode()
+    assert p24.calls("/blik/chargeByCode") == []
+
+
+def test_checkout_goes_straight_to_przelewy24_when_blik_is_off(shopper, store, account, p24):
+    from orders.selectors import CART_SESSION_KEY
+    from tests.catalog.factories import VariantFactory
+
+    account.config = {**account.config, "blik": "false"}
+    account.save()
+    cart = ready_cart(store, [(VariantFactory(store=store, stock=3), 1)], payment="przelewy24")
+    session = shopper.session
+    session[CART_SESSION_KEY] = cart.token
+    session.save()
+    form = shopper.get("/zamowienie/podsumowanie/").context["form"]
+    response = shopper.post(
+        "/zamowienie/podsumowanie/",
+        {
+            "checkout_token": form.initial["checkout_token"],
+            "expected_total": form.initial["expected_total"],
+            "accept_terms": "on",
+        },
+    )
+    assert response.status_code == 302 and "/trnRequest/" in response["Location"]
