@@ -177,8 +177,12 @@ def create_shipments(
     commit. Returns the shipments created and, for the others, the reason."""
     created: list[Shipment] = []
     refused: list[tuple[Order, str]] = []
+    accounts: dict[tuple, CarrierAccount | None] = {}
     for order in orders:
-        account = account_for(order)
+        key = (order.store_id, order.shipping_method.carrier if order.shipping_method else "")
+        if key not in accounts:
+            accounts[key] = account_for(order)
+        account = accounts[key]
         problem = shipment_problem(order, account)
         choice = (choices or {}).get(order.pk) or default_parcel(order)
         if problem is None:

@@ -31,8 +31,9 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("en")]
 S = Shipment.Status
 CHANGELIST = "admin:orders_order_changelist"
 CREATE = "admin:orders_order_create_shipments"
-PAGE_QUERIES = 45  # the order page with its inlines, history, notes, emails and shipments
+PAGE_QUERIES = 30  # the order page with its inlines, history, notes, emails and shipments
 LIST_QUERIES = 12  # the shipment list (3 or 8 rows)
+FORM_QUERIES = 8  # the create form (1 or 20 orders)
 
 
 @pytest.fixture(autouse=True)
@@ -142,6 +143,14 @@ def test_merchant_ships_two_orders_through_inpost_from_the_order_list(
     shipped = [m for m in mail.outbox if shipments[0].tracking_number in m.body]
     assert len(shipped) == 1 and "inpost.pl/sledzenie-przesylek" in shipped[0].body
 
+    for shipment in shipments:
+        shipx.advance(shipment.tracking_number, "delivered")
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.follow_shipments.delay()
+    delivered = Order.objects.filter(pk__in=[o.pk for o in orders])
+    assert set(delivered.values_list("status", flat=True)) == {"delivered"}
+    assert set(delivered.values_list("payment_status", flat=True)) == {"paid"}  # COD collected
+
 
 def test_merchant_ships_with_apaczka_from_the_order_page(
     admin, store, apaczka, django_capture_on_commit_callbacks
@@ -215,6 +224,20 @@ def test_shipment_changelist_query_count(
     )
     with django_assert_max_num_queries(LIST_QUERIES):
         assert admin.get(url).status_code == 200
+
+
+def test_create_form_costs_the_same_for_one_or_twenty_orders(
+    admin, store, shipx, django_assert_max_num_queries
+):
+    CarrierAccountFactory(store=store, carrier="inpost")
+    method = locker_method(store)
+    one = [ship_ready_order(store, method)]
+    twenty = one + [ship_ready_order(store, method) for _ in range(19)]
+    for orders in (one, twenty):
+        ids = ",".join(str(o.pk) for o in orders)
+        with django_assert_max_num_queries(FORM_QUERIES):
+            response = admin.get(reverse(CREATE), {"ids": ids})
+        assert response.status_code == 200 and len(response.context["rows"]) == len(orders)
 
 
 # --- hostile input ----------------------------------------------------------------------------------------
