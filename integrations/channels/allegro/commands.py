@@ -106,10 +106,6 @@ def fetch_tasks(client: AllegroClient, kind: str, command_id: str) -> dict[str, 
     return results
 
 
-def _kind_label(kind: str) -> str:
-    return _("stock") if kind == "quantity" else _("price")
-
-
 def _apply(kind: str, listings: list[ChannelListing], value, tasks: dict[str, dict], out: dict) -> None:
     now = timezone.now()
     for listing in listings:
@@ -124,18 +120,24 @@ def _apply(kind: str, listings: list[ChannelListing], value, tasks: dict[str, di
             reason = "; ".join(i.text() for i in items) or str(task.get("message") or _("no reason given"))
             _set_pending(listing, kind, None)
             result.ok = False
-            result.error = _("Allegro refused the %(kind)s change of offer %(offer)s: %(reason)s") % {
-                "kind": _kind_label(kind),
-                "offer": listing.external_id,
-                "reason": reason,
-            }
+            refused = (
+                _("Allegro refused the stock change of offer %(offer)s: %(reason)s")
+                if kind == "quantity"
+                else _("Allegro refused the price change of offer %(offer)s: %(reason)s")
+            )
+            result.error = refused % {"offer": listing.external_id, "reason": reason}
         else:
             # NEW, or no task yet: the command id stays and the next run asks again.
             result.ok = False
             result.waiting = True
-            result.error = _(
-                "Allegro is still applying the %(kind)s change of offer %(offer)s; checked again on the next run."
-            ) % {"kind": _kind_label(kind), "offer": listing.external_id}
+            waiting = (
+                _("Allegro is still applying the stock change of offer %(offer)s; checked again next run.")
+                if kind == "quantity"
+                else _(
+                    "Allegro is still applying the price change of offer %(offer)s; checked again next run."
+                )
+            )
+            result.error = waiting % {"offer": listing.external_id}
         listing.save(update_fields=["data", "last_pushed_at", "updated_at"])
 
 

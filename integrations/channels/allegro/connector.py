@@ -96,7 +96,10 @@ class AllegroConnector(ChannelConnector):
             SyncRunError.objects.create(run=self._run, key=key[:128], message=message[:5000])
 
     def test_connection(self) -> str:
-        me = self.client.get("/me")
+        try:
+            me = self.client.get("/me")
+        finally:
+            self.close()
         login = me.get("login") if isinstance(me, dict) else ""
         return _("Connected to Allegro as %(login)s.") % {"login": login or "?"}
 
