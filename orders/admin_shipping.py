@@ -288,9 +288,15 @@ def retry_shipments(modeladmin, request, queryset):
 
 @admin.action(description=gettext_lazy("Refresh status from the carrier"), permissions=["manage"])
 def refresh_shipments(modeladmin, request, queryset):
-    for shipment in queryset[: settings.CARRIER_MAX_ORDERS_PER_BATCH]:
-        shipping.track_shipment(shipment.pk)
-    modeladmin.message_user(request, _("Statuses refreshed."), messages.SUCCESS)
+    """Queued, not done in the request: a slow carrier must not hold up the admin."""
+    ids = list(queryset.values_list("pk", flat=True)[: settings.CARRIER_MAX_ORDERS_PER_BATCH])
+    for shipment_id in ids:
+        shipping.queue_tracking(shipment_id)
+    modeladmin.message_user(
+        request,
+        _("%(n)d shipments will be checked with the carrier in a moment.") % {"n": len(ids)},
+        messages.SUCCESS,
+    )
 
 
 @admin.action(description=gettext_lazy("Cancel shipments"), permissions=["manage"])

@@ -502,6 +502,11 @@ def track_shipment(shipment_id: int) -> str:
     return shipment.status
 
 
+def queue_tracking(shipment_id: int) -> None:
+    """Check one shipment with its carrier soon (after the current transaction commits)."""
+    _after_commit("track_shipment", shipment_id)
+
+
 def apply_tracking(shipment: Shipment, info: TrackingInfo, *, now=None) -> None:
     now = now or timezone.now()
     if info.events:

@@ -408,3 +408,31 @@ def test_street_and_building_number_are_split(street, expected):
 def test_streets_without_a_number_are_refused(street):
     with pytest.raises(CarrierError):
         split_street(street)
+
+
+def test_tracking_faults_leave_the_status_and_say_why(
+    store, account, shipx, django_capture_on_commit_callbacks
+):
+    order = ship_ready_order(store, locker_method(store))
+    (shipment,), _ = ship([order], django_capture_on_commit_callbacks)
+    shipx.fail_with = FakeResponse(404, b'{"status":404,"error":"resource_not_found"}')
+    assert services.track_shipment(shipment.pk) == "error"
+    shipment.refresh_from_db()
+    assert shipment.status == S.CONFIRMED and "Tracking failed" in shipment.error_message
+    assert shipment.last_tracked_at is not None
+    shipx.fail_with = None
+    shipx.advance(shipment.tracking_number, "returned_to_sender")
+    services.track_shipment(shipment.pk)
+    shipment.refresh_from_db()
+    assert shipment.status == S.RETURNED and shipment.error_message == ""
+    assert OrderNote.objects.filter(order=order, text__contains="going back").exists()
+    assert services.track_shipment(shipment.pk) == "skipped"  # no longer followed
+
+
+def test_refresh_action_queues_a_check(store, account, shipx, django_capture_on_commit_callbacks):
+    (shipment,), _ = ship([ship_ready_order(store, locker_method(store))], django_capture_on_commit_callbacks)
+    shipx.advance(shipment.tracking_number, "out_for_delivery")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.queue_tracking(shipment.pk)
+    shipment.refresh_from_db()
+    assert shipment.status == S.IN_TRANSIT
