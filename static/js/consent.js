@@ -65,6 +65,31 @@
 
   function gtag() { window.dataLayer.push(arguments); }
 
+  // Addresses for Google without secrets: path segments that look like tokens (an order's status
+  // link, restore, download and unsubscribe links) become ":token"; only campaign and browsing
+  // parameters of the query string are kept (never an email, a "next" URL or a code).
+  var KEEP = /^(utm_[a-z]+|gclid|gbraid|wbraid|fbclid|q|strona|page|sort|wariant)$/;
+  function safeUrl(href) {
+    if (!href) return "";
+    var u;
+    try { u = new URL(href); } catch (e) { return ""; }
+    var path = u.pathname.split("/").map(function (seg) {
+      // Slugs are lower case; random and signed tokens are not (or are long hex, or have ":").
+      var secret = seg.length >= 16 && (/[:]/.test(seg) || (/^[A-Za-z0-9_.-]+$/.test(seg) && /[A-Z_]/.test(seg)) ||
+        /^[0-9a-f]{24,}$/.test(seg));
+      return secret ? ":token" : seg;
+    }).join("/");
+    var kept = [];
+    u.searchParams.forEach(function (value, key) {
+      if (KEEP.test(key)) kept.push(encodeURIComponent(key) + "=" + encodeURIComponent(value));
+    });
+    return u.origin + path + (kept.length ? "?" + kept.join("&") : "");
+  }
+
+  function pageFields() {
+    return {page_location: safeUrl(location.href), page_referrer: safeUrl(document.referrer)};
+  }
+
   function consentUpdate() {
     return {
       analytics_storage: state.analytics ? "granted" : "denied",
@@ -95,8 +120,8 @@
     } else {
       gtag("consent", "update", consentUpdate());
     }
-    if (wantGa4 && !loaded.ga4) { gtag("config", cfg.ga4); loaded.ga4 = true; }
-    if (wantAds && !loaded.ads) { gtag("config", cfg.ads); loaded.ads = true; }
+    if (wantGa4 && !loaded.ga4) { gtag("config", cfg.ga4, pageFields()); loaded.ga4 = true; }
+    if (wantAds && !loaded.ads) { gtag("config", cfg.ads, pageFields()); loaded.ads = true; }
   }
 
   function loadPixel() {

@@ -145,7 +145,9 @@ def test_tags_only_after_consent_with_real_values_and_one_purchase(
     }
     assert consent[1][1] == "update" and set(consent[1][2].values()) == {"granted"}
     assert recorded.index(consent[0]) < recorded.index(next(c for c in recorded if c[0] == "config"))
-    assert ["config", GA4] in recorded and ["config", ADS] in recorded
+    configs = {c[1]: c[2] for c in recorded if c[0] == "config"}
+    assert set(configs) == {GA4, ADS}
+    assert configs[GA4]["page_location"] == live_server.url + product.get_absolute_url()
     assert view_item["value"] == 59.9 and view_item["currency"] == "PLN"
     assert view_item["items"][0]["item_id"] == "KUB-1" and view_item["items"][0]["price"] == 59.9
     assert view_item["items"][0]["item_category"] == "Kubki"
@@ -196,6 +198,11 @@ def test_tags_only_after_consent_with_real_values_and_one_purchase(
     assert purchase["transaction_id"] == order.number
     assert Decimal(str(purchase["value"])) == order.total == Decimal("134.79")
     assert Decimal(str(purchase["shipping"])) == order.shipping_total
+    # Google never sees the order's secret token in the page address.
+    config = next(c[2] for c in calls(page) if c[0] == "config" and c[1] == GA4)
+    assert order.token not in config["page_location"] and config["page_location"].endswith(
+        "/zamowienie/:token/"
+    )
     [conversion] = gtag_events(page, "conversion")
     assert conversion["send_to"] == f"{ADS}/{ADS_LABEL}" and conversion["transaction_id"] == order.number
     page.wait_for_function("() => (window.__fbq || []).some(c => c[1] === 'Purchase')")
@@ -220,6 +227,7 @@ def test_tags_only_after_consent_with_real_values_and_one_purchase(
     update = next(c for c in recorded if c[0] == "consent" and c[1] == "update")[2]
     assert update["analytics_storage"] == "granted" and update["ad_storage"] == "denied"
     assert update["ad_user_data"] == "denied" and update["ad_personalization"] == "denied"
-    assert ["config", GA4] in recorded and ["config", ADS] not in recorded
+    configs = [c[1] for c in recorded if c[0] == "config"]
+    assert configs == [GA4]
     assert not any("facebook" in url or "trustedshops" in url for url in outside)
     assert page.evaluate("() => typeof window.fbq === 'undefined' && !window.__trustbadge")

@@ -475,3 +475,60 @@ def test_other_stores_config_never_leaks(client, store, mug):
     MarketingSettingsFactory(store=StoreFactory(), ga4_measurement_id="G-OTHERSTORE1")
     response = client.get(mug.product.get_absolute_url())
     assert config(response) is None and "G-OTHERSTORE1" not in response.content.decode()
+
+
+# --- robustness -----------------------------------------------------------------------------------
+
+
+def test_json_add_to_cart_keeps_the_event_for_the_next_page(client, tags, mug):
+    response = client.post(
+        "/koszyk/dodaj/", {"variant": mug.pk, "quantity": 2}, headers={"Accept": "application/json"}
+    )
+    assert response.json()["ok"] is True
+    [event] = events(client.get("/koszyk/"), "flash")
+    assert event["ga"][1]["items"][0]["quantity"] == 2
+
+
+def test_a_failure_in_the_tags_never_breaks_adding_to_cart(client, tags, mug, monkeypatch):
+    from integrations.marketing import selectors
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("analytics bug")
+
+    monkeypatch.setattr(selectors, "cart_change_events", boom)
+    response = add(client, mug, 1)
+    assert response.status_code == 302
+    assert Cart.objects.get().lines.get().quantity == 1
+    assert client.get("/koszyk/").status_code == 200
+
+
+def test_a_failure_in_the_purchase_event_never_breaks_the_thank_you_page(
+    client, tags, shop, mug, monkeypatch
+):
+    from integrations.marketing import selectors
+
+    agree(client)
+    add(client, mug, 1)
+    order = place(client, shop)
+    monkeypatch.setattr(selectors, "purchase_event", lambda *a, **k: 1 / 0)
+    response = client.get(order.get_absolute_url())
+    assert response.status_code == 200 and events(response, "purchase") == []
+
+
+def test_claim_is_once_per_order(client, tags, shop, mug):
+    from integrations.marketing.services import claim_purchase
+
+    add(client, mug, 1)
+    order = place(client, shop)
+    assert claim_purchase(order=order) is True
+    assert claim_purchase(order=order) is False
+    assert PurchaseReport.objects.filter(order=order).count() == 1
+
+
+def test_product_without_category_or_brand(client, store, tags):
+    variant = VariantFactory(
+        product=ProductFactory(store=store, name="Gadżet", brand=""), sku="G-1", price=D("9.99")
+    )
+    [event] = events(client.get(variant.product.get_absolute_url()), "view_item")
+    item = event["ga"][1]["items"][0]
+    assert item["item_id"] == "G-1" and "item_category" not in item and "item_brand" not in item
