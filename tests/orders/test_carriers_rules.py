@@ -139,3 +139,36 @@ def test_tracking_costs_the_same_queries_per_parcel(
 
 
 TRACK_QUERIES = 3  # load the shipment, store the events (ignored duplicates), update the row
+
+
+@pytest.mark.django_db
+def test_the_tracking_job_is_a_beat_entry_with_the_configured_interval(settings):
+    from django_celery_beat.models import PeriodicTask
+
+    from orders.apps import install_order_schedules
+
+    PeriodicTask.objects.filter(name="Follow parcel tracking").delete()
+    settings.CARRIER_TRACKING_INTERVAL_SECONDS = 900
+    install_order_schedules()
+    task = PeriodicTask.objects.get(name="Follow parcel tracking")
+    assert task.task == "orders.carriers.tasks.follow_shipments" and task.enabled
+    assert task.interval.every == 900
+    # A merchant's change is never overwritten by a later migrate.
+    task.enabled = False
+    task.save()
+    install_order_schedules()
+    assert PeriodicTask.objects.get(name="Follow parcel tracking").enabled is False
+
+
+@pytest.mark.django_db
+def test_a_refusal_is_logged(store, shipx, caplog, django_capture_on_commit_callbacks):
+    CarrierAccountFactory(store=store, carrier="inpost")
+    order = ship_ready_order(store, locker_method(store), pickup_point="BAD01")
+    with (
+        caplog.at_level("WARNING", logger="orders.carriers"),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        (shipment,), _ = services.create_shipments(orders=[order])
+    assert any(
+        shipment.reference in r.getMessage() and "target_point" in r.getMessage() for r in caplog.records
+    )
