@@ -11,6 +11,7 @@ per product, merged, without holding more than one chunk in memory.
 from __future__ import annotations
 
 import itertools
+from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
@@ -18,13 +19,14 @@ from decimal import ROUND_HALF_UP, Decimal
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.core.files.storage import default_storage
-from django.db.models import Prefetch, Q
+from django.core.files.storage import FileSystemStorage, default_storage
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.encoding import filepath_to_uri
 from django.utils.translation import gettext as _
 
-from catalog.models import AttributeValue, Category, Product, ProductGroup, ProductImage, Variant
+from catalog.models import Category, Product, ProductGroup, ProductImage, Variant
 from catalog.services import group_product_filter
 from catalog.stock import UNLIMITED, Availability, availability_map
 
@@ -159,6 +161,14 @@ class FeedItems:
         )
         self._media_base = self.store.absolute_url("")
         self._brand_fallback = one_line(feed.brand_fallback, limit=70)
+        if isinstance(default_storage, FileSystemStorage):
+            # What FileSystemStorage.url does, without its per-call checks (100,000 calls a feed).
+            prefix = default_storage.base_url
+            self._storage_url = lambda name: prefix + filepath_to_uri(name)
+        else:
+            self._storage_url = default_storage.url
+        self._attributes: dict[int, list[tuple[str, str, str]]] = {}
+        self._product_images: dict[int, list[tuple[int | None, str]]] = {}
 
     # --- reading ------------------------------------------------------------------------------------
 
@@ -217,21 +227,6 @@ class FeedItems:
                 "product__category_id",
                 "product__store_id",
             )
-            .prefetch_related(
-                Prefetch(
-                    "attribute_values",
-                    queryset=AttributeValue.objects.select_related("attribute").only(
-                        "id", "value", "attribute_id", "attribute__id", "attribute__name", "attribute__slug"
-                    ),
-                ),
-                Prefetch(
-                    "product__images",
-                    # width/height too: ImageField reads them as a row loads (else a query per image).
-                    queryset=ProductImage.objects.only(
-                        "id", "product_id", "variant_id", "image", "width", "height", "position"
-                    ).order_by("position", "pk"),
-                ),
-            )
             .order_by("product_id", "position", "pk")
         )
         if feed.pk:
@@ -255,15 +250,46 @@ class FeedItems:
         return qs
 
     def batches(self) -> Iterator[tuple[list[Variant], dict[int, Availability]]]:
-        """Chunks of about ``chunk_size`` variants that never split a product, with availability."""
+        """Chunks of about ``chunk_size`` variants that never split a product, with availability,
+        attribute values and images loaded for the whole chunk (``values_list``: no model
+        instances, no per-instance prefetch querysets)."""
         batch: list[Variant] = []
         for variant in self.queryset().iterator(chunk_size=self.chunk_size):
             if len(batch) >= self.chunk_size and variant.product_id != batch[-1].product_id:
-                yield batch, availability_map(batch, now=self.now)
+                yield batch, self._load(batch)
                 batch = []
             batch.append(variant)
         if batch:
-            yield batch, availability_map(batch, now=self.now)
+            yield batch, self._load(batch)
+
+    def _load(self, batch: list[Variant]) -> dict[int, Availability]:
+        variant_ids = [v.pk for v in batch]
+        product_ids = sorted({v.product_id for v in batch})
+        self._attributes = defaultdict(list)
+        rows = (
+            Variant.attribute_values.through.objects.filter(variant_id__in=variant_ids)
+            .order_by(
+                "attributevalue__attribute__position", "attributevalue__position", "attributevalue__value"
+            )
+            .values_list(
+                "variant_id",
+                "attributevalue__attribute__name",
+                "attributevalue__attribute__slug",
+                "attributevalue__value",
+            )
+        )
+        for variant_id, name, slug, value in rows:
+            self._attributes[variant_id].append((name, slug, value))
+        self._product_images = defaultdict(list)
+        images = (
+            ProductImage.objects.filter(product_id__in=product_ids)
+            .exclude(image="")
+            .order_by("position", "pk")
+            .values_list("product_id", "variant_id", "image")
+        )
+        for product_id, variant_id, name in images:
+            self._product_images[product_id].append((variant_id, name))
+        return availability_map(batch, now=self.now)
 
     def items(self) -> Iterator[Item]:
         per_product = self.feed.one_offer_per_product and self.feed.format == Feed.Format.CENEO_XML
@@ -299,19 +325,17 @@ class FeedItems:
         params.update(self._utm)
         return f"{url}?{urlencode(params)}" if params else url
 
-    def _image_url(self, image: ProductImage) -> str:
-        url = default_storage.url(image.image.name)
+    def _image_url(self, name: str) -> str:
+        url = self._storage_url(name)
         return url if url.startswith(("http://", "https://")) else self.store.absolute_url(url)
 
     def _images(self, product: Product, variant: Variant | None) -> list[str]:
-        images = product.images.all()
-        own = [i for i in images if variant is not None and i.variant_id == variant.pk]
-        shared = [i for i in images if i.variant_id is None]
-        others = [
-            i for i in images if i.variant_id is not None and (variant is None or i.variant_id != variant.pk)
-        ]
-        ordered = own + shared + (others if variant is None else [])
-        return [self._image_url(i) for i in ordered[: MAX_ADDITIONAL_IMAGES + 1] if i.image]
+        images = self._product_images.get(product.pk, [])
+        own = [n for v, n in images if variant is not None and v == variant.pk]
+        shared = [n for v, n in images if v is None]
+        others = [n for v, n in images if v is not None and variant is None]
+        ordered = own + shared + others
+        return [self._image_url(n) for n in ordered[: MAX_ADDITIONAL_IMAGES + 1]]
 
     def _availability(
         self, variant: Variant, a: Availability
@@ -351,14 +375,14 @@ class FeedItems:
         product = variant.product
         feed = self.feed
         warnings: list[tuple[str, str]] = []
-        values = list(variant.attribute_values.all())
+        values = self._attributes.get(variant.pk, [])
         special: dict[str, str] = {}
         attributes: list[tuple[str, str]] = []
-        for av in values:
-            label = one_line(av.attribute.name, limit=80)
-            value = one_line(av.value, limit=ATTRIBUTE_LIMIT)
-            key = av.attribute.name.strip().lower()
-            slug = av.attribute.slug.lower()
+        for attribute_name, attribute_slug, raw_value in values:
+            label = one_line(attribute_name, limit=80)
+            value = one_line(raw_value, limit=ATTRIBUTE_LIMIT)
+            key = attribute_name.strip().lower()
+            slug = attribute_slug.lower()
             for google_name, names in GOOGLE_ATTRIBUTES.items():
                 if key in names or slug in names:
                     special.setdefault(google_name, value)

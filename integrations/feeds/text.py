@@ -21,6 +21,9 @@ _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u3000]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
 _WHITESPACE = re.compile(r"\s+")
 
+# Text without any of these needs no HTML or character clean-up (the common case: fast path).
+_NEEDS_CLEANING = re.compile("[<>&\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff\u00a0\u2000-\u200b\u3000]")
+
 # Hostile input is cut before the regular expressions see it, so their cost stays bounded.
 _READ_FACTOR = 8
 
@@ -59,6 +62,9 @@ def one_line(value: str | None, *, limit: int) -> str:
     """Plain text on one line (names, titles, attribute values, TSV cells)."""
     if not value:
         return ""
+    value = str(value)
+    if _NEEDS_CLEANING.search(value, 0, limit * _READ_FACTOR) is None:
+        return truncate(" ".join(value[: limit * _READ_FACTOR].split()), limit)
     return truncate(_WHITESPACE.sub(" ", plain_text(value, limit=limit * 2)).strip(), limit)
 
 
