@@ -259,6 +259,11 @@ class IFirmaConnector(DocumentSink):
     # --- the sink ----------------------------------------------------------------------------------
 
     def send_document(self, document, data: DocumentData) -> SendOutcome:
+        if data.currency != "PLN":
+            raise DocumentRejected(
+                _("iFirma domestic invoices are in PLN; this order is in %(currency)s.")
+                % {"currency": data.currency}
+            )
         if data.kind == "correction":
             if not data.corrects_id:
                 raise DocumentRejected(_("The corrected invoice has no iFirma id."))

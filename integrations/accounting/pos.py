@@ -230,6 +230,11 @@ class PosDropConnector(DocumentSink):
         )
 
     def send_document(self, document, data: DocumentData) -> SendOutcome:
+        if data.currency != "PLN":
+            raise DocumentRejected(
+                _("Fiscal receipts are printed in PLN; this order is in %(currency)s.")
+                % {"currency": data.currency}
+            )
         payload = self.payload(document, data)
         if self.options.get("target") == "http":
             return self._post(payload)

@@ -216,3 +216,13 @@ def test_connection_test(store, ifirma):
     bad = ifirma_config(store, ifirma, name="Inne", login="ktos_inny")
     ok, message = services.test_connection(config=bad)
     assert not ok and "code 401" in message
+
+
+def test_foreign_currency_orders_are_refused_clearly(store, ifirma, pay):
+    ifirma_config(store, ifirma)
+    (item,) = goods(store, ("10.00", "23"))
+    order = paid_order(store, [(item, 1)], currency="EUR")
+    pay(order)
+    document = ExternalDocument.objects.get(order=order)
+    assert document.status == "failed" and "in PLN; this order is in EUR" in document.last_error
+    assert not ifirma.posts()

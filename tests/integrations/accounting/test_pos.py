@@ -174,3 +174,13 @@ def test_http_drop_refusal_and_outage(store, pay, settings):
     assert "HTTP 422" in ExternalDocument.objects.get(order=refused).last_error
     pending = ExternalDocument.objects.get(order=later)
     assert pending.status == "pending" and "HTTP 503" in pending.last_error
+
+
+def test_foreign_currency_receipt_is_refused(store, pay, settings):
+    pos_config(store)
+    (item,) = goods(store, ("10.00", "23"))
+    order = paid_order(store, [(item, 1)], currency="EUR")
+    pay(order)
+    document = ExternalDocument.objects.get(order=order)
+    assert document.status == "failed" and "printed in PLN" in document.last_error
+    assert not (settings.ACCOUNTING_POS_DROP_ROOT / "kasa-1").exists()

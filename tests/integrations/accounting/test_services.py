@@ -111,3 +111,15 @@ def test_sending_twice_at_once_sends_once(store, fakturownia):
     services.send_document(document_id=document.pk)
     services.send_document(document_id=document.pk)
     assert len(fakturownia.creates()) == 1
+
+
+def test_messages_and_labels_are_translated_to_polish():
+    from django.utils import translation
+
+    from integrations.accounting.fakturownia import FakturowniaConnector
+    from integrations.accounting.sink import InvoiceMode
+
+    with translation.override("pl"):
+        assert str(FakturowniaConnector.label) == "Fakturownia (faktury)"
+        assert str(dict(InvoiceMode.CHOICES)[InvoiceMode.INSTEAD]) == "zamiast własnej faktury PDF sklepu"
+        assert str(ExternalDocument._meta.verbose_name_plural) == "dokumenty zewnętrzne"
