@@ -16,10 +16,13 @@
   var results = box.querySelector("#pickup-point-results");
   var chosen = box.querySelector("[data-testid=pickup-point-chosen]");
   var url = box.dataset.searchUrl;
-  var lang = document.documentElement.lang || "pl";
-  var t = lang.indexOf("en") === 0
-    ? { chosen: "Chosen parcel locker", open: "Open", searching: "Searching…", failed: "The search did not work. Type the locker's code instead.", none: "No parcel lockers found. Try a postal code or a nearby town." }
-    : { chosen: "Wybrany paczkomat", open: "Otwarte", searching: "Szukam…", failed: "Wyszukiwanie nie działa. Wpisz kod paczkomatu.", none: "Nie znaleziono paczkomatów. Spróbuj kodu pocztowego lub pobliskiej miejscowości." };
+  // UI strings come translated from the template (Django i18n), English as a last resort.
+  var t = {
+    chosen: box.dataset.tChosen || "Chosen parcel locker",
+    open: box.dataset.tOpen || "Open",
+    failed: box.dataset.tFailed || "The parcel locker search is not available right now.",
+    none: box.dataset.tNone || "No parcel lockers found.",
+  };
   var timer = null;
   var pending = null;
   var last = "";
