@@ -125,12 +125,19 @@ def resend_unconfirmed_refund(*, refund: PaymentRefund) -> PaymentRefund:
     return refund
 
 
+def _gateway_refunds(code: str) -> bool:
+    try:
+        return get_provider(code).supports_refunds
+    except KeyError:  # a marketplace's own payment (Allegro, BaseLinker, ...): it refunds, not us
+        return False
+
+
 def online_payments(order: Order) -> list[Payment]:
-    """The order's paid payments a gateway can refund, newest first."""
+    """The order's paid payments a gateway of ours can refund, newest first."""
     return [
         p
         for p in order.payments.filter(status=Payment.Status.PAID).order_by("-pk")
-        if p.provider != Payment.GIFT_CARD and get_provider(p.provider).supports_refunds
+        if p.provider != Payment.GIFT_CARD and _gateway_refunds(p.provider)
     ]
 
 
@@ -329,7 +336,7 @@ def _explain(order: Order, outcome: AutoRefund, *, what: str, bank_account: str)
 def returns_due_for_refund():
     """Accepted returns with money to give back through a gateway and no refund attempt yet:
     the safety net for a refund task lost with the broker (failed attempts are left to staff)."""
-    online = [code for code in PaymentMethod.Provider.values if get_provider(code).supports_refunds]
+    online = [code for code in PaymentMethod.Provider.values if _gateway_refunds(code)]
     return Return.objects.filter(
         status=Return.Status.ACCEPTED,
         refund_amount__gt=0,
@@ -340,7 +347,7 @@ def returns_due_for_refund():
 
 
 def cancelled_orders_due_for_refund():
-    online = [code for code in PaymentMethod.Provider.values if get_provider(code).supports_refunds]
+    online = [code for code in PaymentMethod.Provider.values if _gateway_refunds(code)]
     return Order.objects.filter(
         status=Order.Status.CANCELLED,
         payment_refunds__isnull=True,
