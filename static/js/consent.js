@@ -229,6 +229,11 @@
     form.hidden = !withSettings;
     toggle.setAttribute("aria-expanded", withSettings ? "true" : "false");
     banner.hidden = false;
+    if (withSettings) {
+      // Opened from the footer: move the keyboard to the choices.
+      var first = form.elements.analytics.disabled ? form.elements.marketing : form.elements.analytics;
+      (first.disabled ? banner.querySelector('[data-consent="reject"]') : first).focus();
+    }
   }
 
   function choose(choice) {
@@ -249,6 +254,14 @@
         form.hidden = !open;
         toggle.setAttribute("aria-expanded", open ? "true" : "false");
         if (open) form.elements.analytics.focus();
+      }
+    });
+    banner.addEventListener("keydown", function (e) {
+      // Escape closes the banner only when a choice already exists (reopened from the footer).
+      if (e.key === "Escape" && readChoice()) {
+        banner.hidden = true;
+        var link = document.querySelector("[data-consent-open]");
+        if (link) link.focus();
       }
     });
     form.addEventListener("submit", function (e) {

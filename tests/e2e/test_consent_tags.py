@@ -130,6 +130,11 @@ def test_tags_only_after_consent_with_real_values_and_one_purchase(
     # 3. Change of mind from the footer: "accept all" loads the tags and updates Consent Mode.
     page.get_by_test_id("consent-settings-link").click()
     assert banner.is_visible() and page.locator("#consent-settings").is_visible()
+    assert page.evaluate("() => document.activeElement.id") == "consent-analytics"
+    assert not page.locator("#consent-analytics").is_checked()  # the stored "reject all"
+    page.keyboard.press("Escape")  # a choice exists: the banner may close without a new one
+    assert banner.is_hidden()
+    page.get_by_test_id("consent-settings-link").click()
     accept.click()
     [view_item] = wait_for_event(page, "view_item")
     assert any(GA4 in url for url in outside)
