@@ -4,11 +4,15 @@ the shipment, so retries end even if the broker redelivers a task."""
 
 from __future__ import annotations
 
+import logging
+
 from celery import shared_task
 
 from shop import events
 
 from . import services
+
+log = logging.getLogger("orders.carriers")
 
 
 @shared_task(bind=True, acks_late=True, max_retries=None)
@@ -19,7 +23,10 @@ def submit_shipment(self, shipment_id: int) -> str:
             return submit_shipment.apply(args=[shipment_id], retries=self.request.retries + 1).result
         raise self.retry(countdown=services.submit_delay(self.request.retries))
     if outcome == "poll":
-        poll_shipment.apply_async(args=[shipment_id], countdown=services.poll_delay(0))
+        try:
+            poll_shipment.apply_async(args=[shipment_id], countdown=services.poll_delay(0))
+        except Exception:  # broker trouble: the periodic job re-checks stale confirmations
+            log.warning("Could not queue the confirmation check of shipment %s", shipment_id, exc_info=True)
     return outcome
 
 
