@@ -17,6 +17,7 @@ falls back to the code pattern at once instead of waiting for the timeout on eve
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import re
 import time
@@ -251,8 +252,11 @@ class PointsClient:
         self.transport = transport
         self.sleep = sleep
 
-    def _get(self, path: str, params: dict | None = None) -> httpx.Response:
+    def _get(self, path: str, params: dict | None = None) -> tuple[int, bytes]:
+        """(status, body) of one GET, retried on transport errors, 5xx and 429. The body is read
+        in chunks and refused past ``INPOST_POINTS_MAX_RESPONSE_BYTES`` (never held whole)."""
         last = ""
+        cap = settings.INPOST_POINTS_MAX_RESPONSE_BYTES
         with httpx.Client(
             timeout=httpx.Timeout(self.timeout, connect=min(self.timeout, 3.0)),
             follow_redirects=False,
@@ -262,31 +266,35 @@ class PointsClient:
         ) as client:
             for attempt in range(self.retries + 1):
                 try:
-                    response = client.get(self.base_url + path, params=params)
+                    with client.stream("GET", self.base_url + path, params=params) as response:
+                        status = response.status_code
+                        if status in RETRY_STATUSES:
+                            last = f"HTTP {status}"
+                        else:
+                            body = bytearray()
+                            for chunk in response.iter_bytes():
+                                body += chunk
+                                if len(body) > cap:
+                                    raise PointsUnavailable("answer too large")
+                            return status, bytes(body)
                 except httpx.HTTPError as exc:
                     last = f"{type(exc).__name__}: {exc}"
-                else:
-                    if response.status_code not in RETRY_STATUSES:
-                        return response
-                    last = f"HTTP {response.status_code}"
                 if attempt < self.retries:
                     self.sleep(min(2.0, 0.2 * 2**attempt))
         raise PointsUnavailable(last)
 
     @staticmethod
-    def _json(response: httpx.Response):
-        if len(response.content) > settings.INPOST_POINTS_MAX_RESPONSE_BYTES:
-            raise PointsUnavailable("answer too large")
+    def _json(body: bytes):
         try:
-            return response.json()
+            return json.loads(body)
         except ValueError as exc:
             raise PointsUnavailable("answer is not JSON") from exc
 
     def search(self, params: dict) -> list[PickupPoint]:
-        response = self._get("/v1/points", params)
-        if response.status_code != 200:
-            raise PointsUnavailable(f"HTTP {response.status_code}")
-        data = self._json(response)
+        status, body = self._get("/v1/points", params)
+        if status != 200:
+            raise PointsUnavailable(f"HTTP {status}")
+        data = self._json(body)
         items = data.get("items") if isinstance(data, dict) else None
         if not isinstance(items, list):
             raise PointsUnavailable("answer without items")
@@ -296,12 +304,12 @@ class PointsClient:
         return points
 
     def get(self, name: str) -> PickupPoint | None:
-        response = self._get(f"/v1/points/{name}")
-        if response.status_code == 404:
+        status, body = self._get(f"/v1/points/{name}")
+        if status == 404:
             return None
-        if response.status_code != 200:
-            raise PointsUnavailable(f"HTTP {response.status_code}")
-        point = PickupPoint.from_api(self._json(response))
+        if status != 200:
+            raise PointsUnavailable(f"HTTP {status}")
+        point = PickupPoint.from_api(self._json(body))
         if point is None:
             raise PointsUnavailable("answer without a point")
         return point if point.name == name else None

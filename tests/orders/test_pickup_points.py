@@ -273,3 +273,16 @@ def test_check_point_is_skipped_when_switched_off(points_api, settings):
     settings.INPOST_POINTS_VALIDATE = False
     assert check_point("NOP99X").verified is False
     assert points_api.requests == []
+
+
+def test_an_endless_answer_is_cut_off_at_the_size_cap(points_api, settings):
+    settings.INPOST_POINTS_MAX_RESPONSE_BYTES = 64 * 1024
+
+    def endless():
+        yield b'{"items": ['
+        while True:
+            yield b'{"name": "KRA01M"},' * 512
+
+    points_api.fail_with = FakeResponse(200, endless(), {"Content-Type": "application/json"})
+    with pytest.raises(PointsUnavailable, match="too large"):
+        PointsClient(retries=0).search({})
