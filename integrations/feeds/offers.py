@@ -31,7 +31,7 @@ from catalog.services import group_product_filter
 from catalog.stock import UNLIMITED, Availability, availability_map
 
 from .models import Feed
-from .text import one_line, plain_text, truncate
+from .text import one_line, plain_text, strip_invalid, truncate
 
 CENT = Decimal("0.01")
 TITLE_LIMIT = 150
@@ -58,6 +58,7 @@ W_GTIN_MISSING = "gtin_missing"
 W_GTIN_INVALID = "gtin_invalid"
 W_DATE_FAR = "availability_date_far"
 P_ID_TOO_LONG = "id_too_long"
+P_ID_EMPTY = "id_empty"
 P_TITLE_EMPTY = "title_empty"
 P_PRICE = "price_not_positive"
 
@@ -364,11 +365,11 @@ class FeedItems:
                 "name": name,
                 "brand": one_line(product.brand, limit=70) or self._brand_fallback,
                 "variant": variant_label,
-                "sku": variant.sku if variant is not None else "",
+                "sku": strip_invalid(variant.sku) if variant is not None else "",
                 "category": category[-1] if category else "",
             }
-            title = self.feed.title_template.format_map(values)
-            return " ".join(title.split())
+            # The values are clean already: only the merchant's own template text is checked here.
+            return " ".join(strip_invalid(self.feed.title_template.format_map(values)).split())
         return f"{name} {variant_label}".strip() if variant_label else name
 
     def _item(self, variant: Variant, a: Availability, *, group_size: int) -> Item:
@@ -445,7 +446,7 @@ class FeedItems:
             warnings.append((W_DATE_FAR, _("Available only after more than a year.")))
 
         offer = Offer(
-            id=variant.sku,
+            id=strip_invalid(variant.sku).strip(),
             title=title,
             description=description,
             link=self._link(product, variant if group_size > 1 else None),

@@ -29,6 +29,7 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from .models import Feed, FeedRun, new_token
 from .offers import FeedItems
+from .text import one_line
 from .writers import writer_for
 
 log = logging.getLogger(__name__)
@@ -280,10 +281,12 @@ def _write(feed: Feed, run: FeedRun, out: _Output, *, chunk_size: int | None) ->
     writer = writer_for(
         feed.format,
         out,
-        title=f"{store.name} – {feed.name}",
+        title=one_line(f"{store.name} – {feed.name}", limit=300),
         link=store.absolute_url("/"),
-        description=_("Products of %(store)s for %(partner)s")
-        % {"store": store.name, "partner": feed.partner_label},
+        description=one_line(
+            _("Products of %(store)s for %(partner)s") % {"store": store.name, "partner": feed.partner_label},
+            limit=500,
+        ),
     )
     source = FeedItems(feed, chunk_size=chunk_size)
     stored: list[dict] = []

@@ -12,7 +12,13 @@ from .models import Feed, FeedRun
 @shared_task(name="integrations.feeds.tasks.generate_feed", acks_late=True)
 def generate_feed(feed_id: int, trigger: str = FeedRun.Trigger.SCHEDULE) -> int:
     feed = Feed.objects.filter(pk=feed_id).only("pk", "is_active").first()
-    if feed is None or (trigger != FeedRun.Trigger.ADMIN and not feed.is_active):
+    if feed is None:
+        # Deleted with its store (a cascade that bypassed services.delete_feed): drop its schedule.
+        from django_celery_beat.models import PeriodicTask
+
+        PeriodicTask.objects.filter(name=f"feeds:{feed_id}").delete()
+        return 0
+    if trigger != FeedRun.Trigger.ADMIN and not feed.is_active:
         return 0
     return services.generate_feed(feed_id=feed_id, trigger=trigger).pk
 

@@ -17,6 +17,7 @@ from lxml import etree
 from .offers import (
     DESCRIPTION_LIMIT,
     ID_LIMIT,
+    P_ID_EMPTY,
     P_ID_TOO_LONG,
     P_PRICE,
     P_TITLE_EMPTY,
@@ -26,7 +27,7 @@ from .offers import (
     ceneo_avail,
     google_date,
 )
-from .text import one_line, tsv_cell
+from .text import one_line, strip_invalid, tsv_cell
 
 G_NS = "http://base.google.com/ns/1.0"
 XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
@@ -54,6 +55,8 @@ class Writer:
 
     def problems(self, offer: Offer) -> list[tuple[str, str]]:
         found = []
+        if not offer.id:
+            found.append((P_ID_EMPTY, _("The id (SKU) is empty.")))
         if not offer.title:
             found.append((P_TITLE_EMPTY, _("The title is empty.")))
         if offer.selling_price <= 0:
@@ -120,7 +123,9 @@ class GoogleMixin:
             rows.append(("is_bundle", "yes"))
         if offer.weight_grams:
             rows.append(("shipping_weight", f"{_weight_kg(offer.weight_grams)} kg"))
-        return [(k, v) for k, v in rows if v]
+        # Every value was cleaned when the offer was built; this is the last guard, because one
+        # character XML cannot carry would end the file in the middle of an item.
+        return [(k, strip_invalid(v)) for k, v in rows if v]
 
 
 class GoogleRSSWriter(GoogleMixin, Writer):

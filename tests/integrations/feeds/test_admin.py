@@ -68,7 +68,8 @@ def test_create_a_feed_with_filters_and_a_schedule(admin_client, store):
     assert PeriodicTask.objects.get(name=f"feeds:{feed.pk}").interval.every == 120
     page = admin_client.get(reverse("admin:integrations_feeds_feed_change", args=[feed.pk]))
     assert feed.public_url().encode() in page.content
-    assert b"Regenerate now" in page.content
+    assert reverse("admin:integrations_feeds_feed_regenerate", args=[feed.pk]).encode() in page.content
+    assert reverse("admin:integrations_feeds_feed_rotate", args=[feed.pk]).encode() in page.content
 
 
 @pytest.mark.parametrize(

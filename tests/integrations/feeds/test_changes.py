@@ -156,3 +156,14 @@ def test_the_sweep_schedule_is_installed():
 
     install_feed_schedules()
     assert PeriodicTask.objects.filter(task="integrations.feeds.tasks.regenerate_changed").exists()
+
+
+def test_a_schedule_left_by_a_deleted_store_removes_itself(store):
+    from django_celery_beat.models import PeriodicTask
+
+    other = StoreFactory()
+    feed = FeedFactory(store=other)
+    Feed.objects.filter(pk=feed.pk).delete()  # as the store's cascade would
+
+    assert tasks.generate_feed(feed.pk, FeedRun.Trigger.SCHEDULE) == 0
+    assert not PeriodicTask.objects.filter(name=f"feeds:{feed.pk}").exists()

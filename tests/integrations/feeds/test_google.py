@@ -222,3 +222,20 @@ def test_tsv_has_one_row_per_item_and_no_tabs_or_newlines_in_cells(store, genera
     assert row["price"] == "120.00 PLN" and row["sale_price"] == "99.00 PLN"
     assert row["shipping"] == "PL:::12.00 PLN"
     assert row["additional_image_link"].startswith(store.absolute_url("/media/"))
+
+
+def test_hostile_sku_store_name_and_template_never_break_the_xml(store, generate_feed):
+    store.name = "Sklep \x01<&>"
+    store.save()
+    product = product_with_image(store, name="Nazwa\x02 z <i>tagiem</i>")
+    VariantFactory(product=product, sku="A\x01<&>B", stock=1)
+    blank = product_with_image(store, name="Pusty SKU")
+    VariantFactory(product=blank, sku="\x01\x02", stock=1)
+    feed = FeedFactory(store=store, title_template="{name}\x03 – {sku}")
+
+    run, content = generate_feed(feed)
+
+    items = google_items(content)
+    assert set(items) == {"A<&>B"}
+    assert items["A<&>B"]["title"] == ["Nazwa z tagiem – A<&>B"]
+    assert run.warning_summary["id_empty"] == 1
