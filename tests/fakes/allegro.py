@@ -332,6 +332,8 @@ class FakeAllegro:
             (r"/sale/offers", "GET", self._search_offers),
             (r"/sale/offer-(quantity|price)-change-commands/([\w-]+)", "PUT", self._put_command),
             (r"/sale/offer-(quantity|price)-change-commands/([\w-]+)/tasks", "GET", self._command_tasks),
+            (r"/sale/offer-(publication)-commands/([\w-]+)", "PUT", self._put_command),
+            (r"/sale/offer-(publication)-commands/([\w-]+)/tasks", "GET", self._command_tasks),
             (r"/order/events", "GET", self._events),
             (r"/order/checkout-forms/([\w-]+)", "GET", self._form),
             (r"/order/checkout-forms/([\w-]+)/fulfillment", "PUT", self._fulfil),
@@ -587,12 +589,21 @@ class FakeAllegro:
             return _errors(
                 422, ("MissingParameterException", "offerCriteria must list offers", "offerCriteria")
             )
+        action = (body.get("publication") or {}).get("action")
         if kind == "quantity":
-            if modification.get("changeType") not in ("FIXED", "GAIN") or not isinstance(
-                modification.get("value"), int
-            ):
+            value = modification.get("value")
+            if modification.get("changeType") not in ("FIXED", "GAIN") or not isinstance(value, int):
                 return _errors(
                     422, ("InvalidModificationException", "Bad quantity modification", "modification")
+                )
+            if value < 1:
+                return _errors(
+                    422, ("InvalidQuantityException", "Quantity must be at least 1", "modification.value")
+                )
+        elif kind == "publication":
+            if action not in ("ACTIVATE", "END"):
+                return _errors(
+                    422, ("InvalidPublicationAction", "Unknown publication action", "publication.action")
                 )
         elif modification.get("type") != "FIXED_PRICE" or not (modification.get("price") or {}).get("amount"):
             return _errors(422, ("InvalidModificationException", "Bad price modification", "modification"))
@@ -615,8 +626,20 @@ class FakeAllegro:
                     }
                 )
                 continue
+            if kind == "publication" and action == "ACTIVATE" and offer.quantity < 1:
+                tasks.append(
+                    {
+                        "offer": {"id": offer_id},
+                        "status": "FAIL",
+                        "message": "Offer has no stock",
+                        "errors": [{"code": "NoStock", "message": "Offer has no stock", "userMessage": ""}],
+                    }
+                )
+                continue
             if kind == "quantity":
                 offer.quantity = modification["value"]
+            elif kind == "publication":
+                offer.status = "ACTIVE" if action == "ACTIVATE" else "ENDED"
             else:
                 offer.price = modification["price"]["amount"]
             tasks.append({"offer": {"id": offer_id}, "status": "SUCCESS", "message": "", "errors": []})

@@ -32,16 +32,20 @@ from .client import AllegroAPIError, AllegroAuthError, AllegroClient, AllegroMal
 KINDS = {
     "quantity": "/sale/offer-quantity-change-commands",
     "price": "/sale/offer-price-change-commands",
+    "publication": "/sale/offer-publication-commands",
 }
+END, ACTIVATE = "END", "ACTIVATE"
 
 
 @dataclass
 class CommandItem:
-    """One offer to change: the quantity and/or price it must get (None: leave it)."""
+    """One offer to change: the quantity and/or price it must get (None: leave it), and whether it
+    must be ended (no stock: Allegro takes no quantity below 1) or activated again (stock is back)."""
 
     listing: ChannelListing
     quantity: int | None = None
     price: Decimal | None = None
+    publication: str | None = None
 
 
 @dataclass
@@ -55,6 +59,8 @@ def command_body(kind: str, value, offer_ids: list[str], currency: str) -> dict:
     criteria = [{"type": "CONTAINS_OFFERS", "offers": [{"id": i} for i in offer_ids]}]
     if kind == "quantity":
         return {"modification": {"changeType": "FIXED", "value": int(value)}, "offerCriteria": criteria}
+    if kind == "publication":
+        return {"publication": {"action": value}, "offerCriteria": criteria}
     return {
         "modification": {"type": "FIXED_PRICE", "price": {"amount": str(value), "currency": currency}},
         "offerCriteria": criteria,
@@ -115,16 +121,20 @@ def _apply(kind: str, listings: list[ChannelListing], value, tasks: dict[str, di
         if status == "SUCCESS":
             _set_pending(listing, kind, None)
             listing.last_pushed_at = now
+            if kind == "publication":
+                data = dict(listing.data or {})
+                data["ended"] = value == END
+                listing.data = data
         elif status == "FAIL":
             items = parse_errors({"errors": task.get("errors") or []})
             reason = "; ".join(i.text() for i in items) or str(task.get("message") or _("no reason given"))
             _set_pending(listing, kind, None)
             result.ok = False
-            refused = (
-                _("Allegro refused the stock change of offer %(offer)s: %(reason)s")
-                if kind == "quantity"
-                else _("Allegro refused the price change of offer %(offer)s: %(reason)s")
-            )
+            refused = {
+                "quantity": _("Allegro refused the stock change of offer %(offer)s: %(reason)s"),
+                "price": _("Allegro refused the price change of offer %(offer)s: %(reason)s"),
+                "publication": _("Allegro refused to end or renew offer %(offer)s: %(reason)s"),
+            }[kind]
             result.error = refused % {"offer": listing.external_id, "reason": reason}
         else:
             # NEW, or no task yet: the command id stays and the next run asks again.
@@ -158,7 +168,7 @@ def push(client: AllegroClient, items: list[CommandItem], *, currency: str) -> d
     batch = max(1, settings.ALLEGRO_COMMAND_BATCH_SIZE)
     items = [i for i in items if i.listing.external_id]
     by_pk = {i.listing.pk: i for i in items}
-    for kind in ("quantity", "price"):
+    for kind in ("quantity", "price", "publication"):
         done: set[int] = set()
         # 1. Commands an earlier run started: their outcome, or the same command sent again.
         started: dict[str, list[ChannelListing]] = defaultdict(list)
@@ -192,6 +202,8 @@ def push(client: AllegroClient, items: list[CommandItem], *, currency: str) -> d
             value = getattr(item, kind)
             if value is None or item.listing.pk in done:
                 continue
+            if kind == "publication" and value == ACTIVATE and not out.get(item.listing.pk, ItemResult()).ok:
+                continue  # its stock did not arrive: activating it would fail (or sell what is not there)
             wanted[str(value)].append(item.listing)
         for value, group in sorted(wanted.items()):
             for start in range(0, len(group), batch):

@@ -293,14 +293,25 @@ def publish_listing(
     except OfferInvalid as exc:
         return _fail(listing, str(exc))
     data = dict(listing.data or {})
+    if quantity <= 0:
+        if not listing.external_id:
+            # Allegro takes no offer without stock: it is created once there is some.
+            data["waiting_for_stock"] = True
+            listing.data = data
+            listing.status = S.PENDING
+            listing.error = ""
+            listing.save(update_fields=["data", "status", "error", "updated_at"])
+            return Outcome(listing, S.PENDING)
+        body.pop("stock")  # an update leaves the stock to the batch commands (which end the offer)
+    data.pop("waiting_for_stock", None)
     fingerprint = body_fingerprint(body)
     if data.get("refused") == fingerprint and listing.status == S.ERROR and listing.error:
         # Allegro refused exactly this offer before: sending it again would only repeat that.
         return Outcome(listing, S.ERROR, listing.error)
     data["sent"] = {
-        "quantity": body["stock"]["available"],
+        "quantity": body["stock"]["available"] if "stock" in body else None,
         "price": body["sellingMode"]["price"]["amount"],
-        "shop_quantity": int(shop_quantity),
+        "shop_quantity": int(shop_quantity) if "stock" in body else None,
         "shop_price": str(variant.price),
     }
     data.pop("operation", None)
@@ -384,7 +395,8 @@ def _apply_offer(listing: ChannelListing, offer: dict) -> Outcome:
     if sent.get("shop_price") is not None:
         # The channel layer compares these with the shop's quantity and price (before the
         # Allegro markup and the kept-back units), so that is what they hold.
-        listing.last_pushed_quantity = int(sent.get("shop_quantity") or 0)
+        if sent.get("shop_quantity") is not None:
+            listing.last_pushed_quantity = int(sent["shop_quantity"])
         listing.last_pushed_price = Decimal(str(sent["shop_price"]))
         listing.last_pushed_at = timezone.now()
     listing.save(

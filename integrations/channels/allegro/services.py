@@ -134,7 +134,17 @@ def push_batch(
             if update.price_changed
             else None
         )
-        items.append(commands.CommandItem(listing=listing, quantity=quantity, price=price))
+        ended = bool((listing.data or {}).get("ended"))
+        publication = None
+        if quantity == 0:
+            # Allegro takes no quantity below 1: an offer without stock is ended, and renewed
+            # (quantity first, then ACTIVATE) when stock comes back.
+            quantity, publication = None, (None if ended else commands.END)
+        elif quantity is not None and ended:
+            publication = commands.ACTIVATE
+        items.append(
+            commands.CommandItem(listing=listing, quantity=quantity, price=price, publication=publication)
+        )
     outcome = commands.push(client, items, currency=config.store.currency)
     for item in items:
         result = outcome[item.listing.pk]

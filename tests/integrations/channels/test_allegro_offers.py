@@ -418,8 +418,46 @@ def test_stock_change_in_the_shop_marks_the_listing_due_and_the_next_push_sends_
     assert fake_allegro.offers[listing.external_id].quantity == 11
 
 
-def test_untracked_and_zero_stock(config, fake_allegro, store):
+def test_no_stock_ends_the_offer_and_stock_back_renews_it(config, fake_allegro, store):
     listing = offered(config, fake_allegro, store, sku="Z", stock=0, pushed_quantity=4)
-    give_stock(listing.variant, 0)
+    offer = fake_allegro.offers[listing.external_id]
     push(config)
-    assert fake_allegro.offers[listing.external_id].quantity == 0
+    # Allegro takes no quantity below 1: the offer is ended instead.
+    assert not fake_allegro.calls("PUT", "/sale/offer-quantity-change-commands/")
+    end = fake_allegro.calls("PUT", "/sale/offer-publication-commands/")
+    assert len(end) == 1 and body_of(end[0])["publication"] == {"action": "END"}
+    assert offer.status == "ENDED" and offer.quantity == 4
+    listing.refresh_from_db()
+    assert listing.data["ended"] is True and listing.last_pushed_quantity == 0 and listing.push_due is False
+
+    give_stock(listing.variant, 6)
+    ChannelListing.objects.filter(pk=listing.pk).update(push_due=True)
+    push(config)
+    assert offer.quantity == 6 and offer.status == "ACTIVE"
+    activate = fake_allegro.calls("PUT", "/sale/offer-publication-commands/")[-1]
+    assert body_of(activate)["publication"] == {"action": "ACTIVATE"}
+    listing.refresh_from_db()
+    assert listing.data["ended"] is False and listing.last_pushed_quantity == 6
+
+
+def test_renewal_waits_when_the_stock_change_fails(config, fake_allegro, store):
+    listing = offered(config, fake_allegro, store, sku="ZZ", stock=3, pushed_quantity=0)
+    listing.data = {"ended": True}
+    listing.save()
+    fake_allegro.failing_offers[listing.external_id] = "Offer is locked"
+    push(config)
+    assert not fake_allegro.calls("PUT", "/sale/offer-publication-commands/")
+    listing.refresh_from_db()
+    assert listing.push_due is True and "Offer is locked" in listing.error
+
+
+def test_offer_is_created_only_once_there_is_stock(config, fake_allegro, store):
+    variant = offerable_variant(store, stock=0)
+    listing = ChannelListingFactory(config=config, variant=variant, external_id="")
+    push(config)
+    assert fake_allegro.calls("POST", "/sale/product-offers") == []
+    listing.refresh_from_db()
+    assert listing.status == ChannelListing.Status.PENDING and listing.error == ""
+    give_stock(variant, 2)
+    push(config)
+    assert body_of(fake_allegro.calls("POST", "/sale/product-offers")[0])["stock"]["available"] == 2
