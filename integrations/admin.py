@@ -7,6 +7,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
@@ -15,7 +16,7 @@ from django.utils.translation import gettext_lazy
 from shop.events import safe_delay
 
 from . import purchase_orders, selectors, services
-from .connectors.base import get_connector_class
+from .connectors.base import get_connector_class, registered
 from .forms import connector_form, option_field_names
 from .models import ConnectorConfig, PurchaseOrder, PurchaseOrderLine, SyncRun
 from .tasks import run_connector
@@ -50,6 +51,39 @@ class ConnectorConfigAdmin(admin.ModelAdmin):
         if obj is not None:
             return obj.connector_type
         return request.POST.get("connector_type") or request.GET.get("connector_type")
+
+    CAPABILITY_LABELS = {
+        "product_source": gettext_lazy("imports products"),
+        "stock_price_source": gettext_lazy("imports stock and prices"),
+        "order_sink": gettext_lazy("receives purchase orders"),
+        "stock_price_sink": gettext_lazy("receives stock and prices"),
+        "feed_exporter": gettext_lazy("product feed"),
+        "invoice_sink": gettext_lazy("receives invoices"),
+        "order_source": gettext_lazy("sends orders"),
+    }
+
+    def add_view(self, request, form_url="", extra_context=None):
+        """Adding starts with choosing the connector's kind: its options depend on it."""
+        chosen = self._connector_type(request, None)
+        if chosen not in registered():
+            connectors = [
+                (key, cls.label, [self.CAPABILITY_LABELS.get(str(c), str(c)) for c in cls.capabilities])
+                for key, cls in sorted(registered().items(), key=lambda item: str(item[1].label))
+            ]
+            context = {
+                **self.admin_site.each_context(request),
+                "title": _("Add a connector: choose its kind"),
+                "connectors": connectors,
+                "unknown": bool(chosen),
+                "opts": self.model._meta,
+            }
+            return TemplateResponse(
+                request,
+                "admin/integrations/connectorconfig/choose_type.html",
+                context,
+                status=400 if request.method == "POST" else 200,
+            )
+        return super().add_view(request, form_url, extra_context)
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         kwargs["form"] = connector_form(self._connector_type(request, obj))

@@ -53,7 +53,12 @@ def form_data(store, **overrides):
 
 def test_add_connector_through_the_admin(admin_client, store):
     url = reverse("admin:integrations_connectorconfig_add")
-    page = admin_client.get(url)
+    chooser = admin_client.get(url)  # first the kind: its options depend on it
+    assert chooser.status_code == 200 and b"?connector_type=wholesaler_feed" in chooser.content
+    assert b"opt_markup_percent" not in chooser.content
+    assert admin_client.get(url + "?connector_type=nope").status_code == 200
+    assert admin_client.post(url, {**form_data(store), "connector_type": "<script>"}).status_code == 400
+    page = admin_client.get(url + "?connector_type=wholesaler_feed")
     assert page.status_code == 200 and b"opt_markup_percent" in page.content
     response = admin_client.post(url, form_data(store))
     assert response.status_code == 302, response.context["adminform"].form.errors
