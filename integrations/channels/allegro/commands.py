@@ -148,7 +148,7 @@ def _apply(kind: str, listings: list[ChannelListing], value, tasks: dict[str, di
                 )
             )
             result.error = waiting % {"offer": listing.external_id}
-        listing.save(update_fields=["data", "last_pushed_at", "updated_at"])
+    ChannelListing.objects.bulk_update(listings, ["data", "last_pushed_at"], batch_size=500)
 
 
 def _failed(listings: list[ChannelListing], message: str, out: dict) -> None:
@@ -212,7 +212,7 @@ def push(client: AllegroClient, items: list[CommandItem], *, currency: str) -> d
                 command = {"id": command_id, "value": value, "at": timezone.now().isoformat()}
                 for listing in chunk:
                     _set_pending(listing, kind, command)
-                ChannelListing.objects.bulk_update(chunk, ["data"])  # written before the PUT
+                ChannelListing.objects.bulk_update(chunk, ["data"], batch_size=500)  # before the PUT
                 try:
                     client.put(
                         f"{KINDS[kind]}/{command_id}",

@@ -461,3 +461,41 @@ def test_offer_is_created_only_once_there_is_stock(config, fake_allegro, store):
     give_stock(variant, 2)
     push(config)
     assert body_of(fake_allegro.calls("POST", "/sale/product-offers")[0])["stock"]["available"] == 2
+
+
+def test_a_big_push_costs_a_few_commands_and_a_bounded_number_of_queries(
+    config, fake_allegro, store, django_assert_max_num_queries
+):
+    """120 changed offers with 3 distinct quantities and 2 prices: 5 commands, 5 task reads."""
+    from integrations.channels.allegro import services as allegro_services
+    from integrations.channels.allegro.client import AllegroClient
+    from integrations.channels.base import ListingUpdate
+
+    listings = [
+        offered(config, fake_allegro, store, sku=f"BIG-{n}", stock=1 + n % 3, pushed_quantity=9)
+        for n in range(120)
+    ]
+    batch = [
+        ListingUpdate(
+            listing_id=li.pk,
+            variant_id=li.variant_id,
+            sku=li.variant.sku,
+            ean="",
+            external_id=li.external_id,
+            quantity=1 + n % 3,
+            price=Decimal("100.00") + n % 2,
+            quantity_changed=True,
+            price_changed=True,
+        )
+        for n, li in enumerate(listings)
+    ]
+    before = len(fake_allegro.requests)
+    with AllegroClient(config) as client, django_assert_max_num_queries(20):
+        results = allegro_services.push_batch(
+            config=config, client=client, batch=batch, options=client.options
+        )
+    assert all(r.ok for r in results) and len(results) == 120
+    calls = fake_allegro.requests[before:]
+    assert len([r for r in calls if r.method == "PUT"]) == 5
+    assert len([r for r in calls if r.path.endswith("/tasks")]) == 5
+    assert {o.quantity for o in fake_allegro.offers.values()} == {1, 2, 3}
