@@ -13,6 +13,10 @@ class CatalogConfig(AppConfig):
 
         events.register("stock.changed", "catalog.back_in_stock_alerts", handle_stock_changed)
 
+        from .pagecache import connect_signals
+
+        connect_signals()
+
         from django.db.backends.signals import connection_created
 
         connection_created.connect(set_search_threshold, dispatch_uid="catalog.set_search_threshold")

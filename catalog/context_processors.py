@@ -15,4 +15,10 @@ def navigation(request):
     store = getattr(request, "store", None)
     if store is None or request.path.startswith("/admin/"):
         return {}
-    return {"nav_categories": SimpleLazyObject(lambda: category_tree(store).roots)}
+
+    def roots():
+        # A catalog page fetched the tree with its own cache look-up (catalog.pagecache).
+        tree = getattr(request, "_catalog_tree", None) or category_tree(store)
+        return tree.roots
+
+    return {"nav_categories": SimpleLazyObject(roots)}

@@ -67,9 +67,11 @@ class CategoryNode:
     path: str
     depth: int
     children: list[CategoryNode] = field(default_factory=list)
+    url: str = ""
 
     def get_absolute_url(self) -> str:
-        return reverse("catalog:category", kwargs={"slug": self.slug})
+        # Reversed once when the tree is cached: the menu on every page links to each top category.
+        return self.url or reverse("catalog:category", kwargs={"slug": self.slug})
 
     def __str__(self) -> str:
         return self.name
@@ -82,7 +84,7 @@ class CategoryTree:
         self.by_id: dict[int, CategoryNode] = {}
         for r in rows:
             self.by_id[r["id"]] = CategoryNode(
-                r["id"], r["name"], r["slug"], r["parent_id"], r["path"], r["depth"]
+                r["id"], r["name"], r["slug"], r["parent_id"], r["path"], r["depth"], url=r.get("url", "")
             )
         self.roots: list[CategoryNode] = []
         hidden: set[int] = set()
@@ -113,14 +115,20 @@ class CategoryTree:
 def category_tree(store: Store) -> CategoryTree:
     """The store's published category tree; cached until a category changes (services forget it)."""
     key = category_tree_key(store.pk)
-    rows = cache.get(key)
+    try:
+        rows = cache.get(key)
+    except Exception:  # the cache is down: build the tree from the database
+        rows, key = None, None
     if rows is None:
         rows = list(
             Category.objects.filter(store=store, is_published=True)
             .order_by("depth", "position", "name")
             .values("id", "name", "slug", "parent_id", "path", "depth")
         )
-        cache.set(key, rows, settings.CATALOG_NAV_CACHE_SECONDS)
+        for row in rows:
+            row["url"] = reverse("catalog:category", kwargs={"slug": row["slug"]})
+        if key is not None:
+            cache.set(key, rows, settings.CATALOG_NAV_CACHE_SECONDS)
     return CategoryTree(rows)
 
 
@@ -307,11 +315,11 @@ def with_card_data(qs: QuerySet[Product], *, now: datetime | None = None) -> Que
         "price", "position", "pk"
     )
     first_image = ProductImage.objects.filter(product_id=OuterRef("pk")).order_by("position", "pk")
-    return qs.annotate(
-        card_variant_id=Subquery(cheapest.values("pk")[:1]),
-        card_compare_at=Subquery(cheapest.values("compare_at_price")[:1]),
-        card_image=Subquery(first_image.values("image")[:1]),
-        card_variant_count=Coalesce(
+    annotations = {
+        "card_variant_id": Subquery(cheapest.values("pk")[:1]),
+        "card_compare_at": Subquery(cheapest.values("compare_at_price")[:1]),
+        "card_image": Subquery(first_image.values("image")[:1]),
+        "card_variant_count": Coalesce(
             Subquery(
                 Variant.objects.filter(product_id=OuterRef("pk"), is_active=True)
                 .values("product_id")
@@ -321,14 +329,17 @@ def with_card_data(qs: QuerySet[Product], *, now: datetime | None = None) -> Que
             ),
             Value(0),
         ),
-        is_preorder=RawSQL(
+        "is_preorder": RawSQL(
             '(SELECT 1 FROM catalog_variant pv WHERE pv.product_id = "catalog_product"."id"'
             " AND pv.is_active AND pv.is_preorder LIMIT 1) IS NOT NULL",
             [],
             output_field=BooleanField(),
         ),
-        is_available=available_sql_annotation(now),
-    ).only(
+        "is_available": available_sql_annotation(now),
+    }
+    if "is_available" in qs.query.annotations:  # already there for the "available only" filter
+        del annotations["is_available"]
+    return qs.annotate(**annotations).only(
         "pk",
         "name",
         "slug",
@@ -387,11 +398,18 @@ class Facets:
 
 def facets(base: QuerySet[Product]) -> Facets:
     """Attribute values and the price range present in a listing (before its own filters): two
-    queries."""
+    queries.
+
+    The values are found as a semi-join on the variant/value link table (``id IN (SELECT ...)``)
+    rather than a ``DISTINCT`` over the joined rows: PostgreSQL then hashes a few thousand small
+    ids instead of sorting every variant's wide value-and-attribute row.
+    """
+    links = Variant.attribute_values.through.objects.filter(
+        variant__product_id__in=base.values("pk"), variant__is_active=True
+    ).values("attributevalue_id")
     values = (
-        AttributeValue.objects.filter(variants__product__in=base.values("pk"), variants__is_active=True)
+        AttributeValue.objects.filter(pk__in=links)
         .select_related("attribute")
-        .distinct()
         .order_by("attribute__position", "attribute__name", "position", "value")
     )
     grouped: dict[int, list[AttributeValue]] = defaultdict(list)
@@ -401,6 +419,24 @@ def facets(base: QuerySet[Product]) -> Facets:
         attributes[v.attribute_id] = v.attribute
     prices = base.aggregate(lo=Min("min_price"), hi=Max("min_price"))
     return Facets([(attributes[a], vs) for a, vs in grouped.items()], prices["lo"], prices["hi"])
+
+
+def cached_facets(store: Store, key, base: QuerySet[Product]) -> Facets:
+    """:func:`facets` of a listing, cached under ``key`` (which must carry the store's catalog
+    version, see :mod:`catalog.pagecache`): every page and filter combination of one category
+    shares them, so only the first page view after a change pays for the facet queries."""
+    if key is None:
+        return facets(base)
+    cache_key = "catalog:facets:{}:{}".format(store.pk, ":".join(str(part) for part in key))
+    try:
+        found = cache.get(cache_key)
+    except Exception:
+        return facets(base)
+    if isinstance(found, Facets):
+        return found
+    result = facets(base)
+    cache.set(cache_key, result, settings.CATALOG_PAGE_CACHE_SECONDS)
+    return result
 
 
 def category_products(store: Store, tree: CategoryTree, node: CategoryNode) -> QuerySet[Product]:
@@ -435,9 +471,9 @@ def group_products(group: ProductGroup) -> QuerySet[Product]:
 def search_products(store: Store, query: str) -> QuerySet[Product]:
     """Products matching ``query``; annotated with ``rank`` on PostgreSQL.
 
-    PostgreSQL: full-text search (config 'simple') over the normalised ``search_text`` OR every
-    word found as a substring or by trigram word similarity (typos: "sukinka" finds "sukienka").
-    Both sides are transliterated in Python, so "zolty" finds "żółty". SQLite: every word must be
+    PostgreSQL: every word found as a substring of the normalised ``search_text``; when no product
+    has them all, every word as a substring or by trigram word similarity (typos: "sukinka" finds
+    "sukienka"); ranked by full-text prefix match (config 'simple') plus similarity. Both sides are transliterated in Python, so "zolty" finds "żółty". SQLite: every word must be
     a substring of ``search_text``.
     """
     words = normalise_search(query).split()[: settings.CATALOG_SEARCH_MAX_WORDS]
@@ -456,26 +492,36 @@ def search_products(store: Store, query: str) -> QuerySet[Product]:
     )
 
     vector = SearchVector("search_text", config="simple")
-    terms = [t for w in words for t in re.split(r"[^a-z0-9]+", w) if t]
-    # Filters the trigram GIN index can serve: LIKE '%word%' and word similarity (%>, threshold
-    # set per connection by catalog.apps.set_search_threshold); the similarity scores are computed
-    # for the matching rows only, to rank them.
-    by_words = Q()
+    # Every word as a substring first (the trigram GIN index serves LIKE '%word%', so the page and
+    # the paginator's COUNT are bitmap index scans); only when that finds nothing (a typo:
+    # "sukinka") are words also matched by trigram word similarity (``%>``, threshold set per
+    # connection by catalog.apps.set_search_threshold). Always OR-ing the similarity in made
+    # PostgreSQL read and score every product (a common word is "similar" to a fifth of them),
+    # ~0.3 s per search at 10,000 products. A prefix match of every term (what the full-text
+    # query below finds) is a substring match of that term, so full text only ranks the rows.
+    exact = Q()
+    fuzzy = Q()
     for word in words:
-        by_words &= Q(search_text__contains=word) | Q(search_text__trigram_word_similar=word)
+        word_terms = [t for t in re.split(r"[^a-z0-9]+", word) if t]
+        matches = Q(search_text__contains=word)
+        if len(word_terms) > 1:  # "t-shirt" also finds "shirt t" (each term on its own)
+            each = Q()
+            for term in word_terms:
+                each &= Q(search_text__contains=term)
+            matches |= each
+        exact &= matches
+        fuzzy &= matches | Q(search_text__trigram_word_similar=word)
+    qs = qs.filter(exact) if qs.filter(exact).exists() else qs.filter(fuzzy)
     similarity = sum(
         (TrigramWordSimilarity(word, "search_text") for word in words[1:]),
         TrigramWordSimilarity(words[0], "search_text"),
     )
+    terms = [t for w in words for t in re.split(r"[^a-z0-9]+", w) if t]
     if not terms:
-        return qs.filter(by_words).annotate(rank=similarity)
-    # Prefix matching on every term ("sukien" finds "sukienka"); terms are [a-z0-9] only.
+        return qs.annotate(rank=similarity)
+    # Prefix matching on every term ("sukien" ranks "sukienka"); terms are [a-z0-9] only.
     fts = SearchQuery(" & ".join(f"{t}:*" for t in terms), config="simple", search_type="raw")
-    return (
-        qs.annotate(fts_vector=vector)
-        .filter(Q(fts_vector=fts) | by_words)
-        .annotate(rank=SearchRank(vector, fts) + similarity)
-    )
+    return qs.annotate(rank=SearchRank(vector, fts) + similarity)
 
 
 # --- Prices (EU Omnibus) -------------------------------------------------------------------------
@@ -558,7 +604,13 @@ class ProductPage:
 def product_page(store: Store, slug: str, *, tree: CategoryTree | None = None) -> ProductPage | None:
     """Everything the product page shows, in a constant number of queries (about 8)."""
     product = (
-        Product.objects.filter(store=store, slug=slug, is_published=True).select_related("category").first()
+        Product.objects.filter(store=store, slug=slug, is_published=True)
+        .select_related("category")
+        .annotate(
+            has_links=Exists(Product.related.through.objects.filter(from_product=OuterRef("pk")))
+            | Exists(Product.recommended.through.objects.filter(from_product=OuterRef("pk")))
+        )
+        .first()
     )
     if product is None:
         return None
@@ -577,27 +629,25 @@ def product_page(store: Store, slug: str, *, tree: CategoryTree | None = None) -
     )
     availability = stock.availability_map(variants) if variants else {}
     images = list(product.images.all())
-    others = list(
-        with_card_data(
-            published_products(store).filter(
-                Q(pk__in=Product.related.through.objects.filter(from_product=product).values("to_product"))
-                | Q(
-                    pk__in=Product.recommended.through.objects.filter(from_product=product).values(
-                        "to_product"
-                    )
+    others = []
+    # Most products have no related or recommended products: the product query says so
+    # (``has_links``), and then the card query, whose annotations cost more to build than to run,
+    # is skipped.
+    if product.has_links:
+        related = Product.related.through.objects.filter(from_product=product.pk)
+        recommended = Product.recommended.through.objects.filter(from_product=product.pk)
+        others = list(
+            with_card_data(
+                published_products(store).filter(
+                    Q(pk__in=related.values("to_product")) | Q(pk__in=recommended.values("to_product"))
                 )
             )
+            .annotate(
+                is_related=Exists(related.filter(to_product=OuterRef("pk"))),
+                is_recommended=Exists(recommended.filter(to_product=OuterRef("pk"))),
+            )
+            .order_by("name", "pk")[: settings.CATALOG_RELATED_LIMIT * 2]
         )
-        .annotate(
-            is_related=Exists(
-                Product.related.through.objects.filter(from_product=product.pk, to_product=OuterRef("pk"))
-            ),
-            is_recommended=Exists(
-                Product.recommended.through.objects.filter(from_product=product.pk, to_product=OuterRef("pk"))
-            ),
-        )
-        .order_by("name", "pk")[: settings.CATALOG_RELATED_LIMIT * 2]
-    )
     # One Omnibus query for the page's discounted variants and the discounted cards beside them.
     discounted_cards = [
         p for p in others if p.card_compare_at is not None and p.card_compare_at > (p.min_price or 0)

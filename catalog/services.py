@@ -7,6 +7,7 @@ the rules. Stock changes live in :mod:`catalog.stock`, digital downloads in
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
@@ -20,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from shop.models import Store
 
+from . import pagecache
 from .models import (
     AttributeValue,
     Category,
@@ -84,7 +86,11 @@ def category_tree_key(store_id: int) -> str:
 
 def forget_category_tree(store_id: int) -> None:
     """Drop the cached navigation tree of a store (any category change calls this)."""
-    cache.delete(category_tree_key(store_id))
+    try:
+        cache.delete(category_tree_key(store_id))
+    except Exception:  # a cache outage must not fail the write; the tree expires by itself
+        logging.getLogger(__name__).exception("Could not forget the category tree of store %s", store_id)
+    pagecache.bump(store_id)
 
 
 @transaction.atomic
@@ -163,7 +169,9 @@ def refresh_products(*, product_ids: Iterable[int]) -> None:
         "product_id", "sku", "ean", "name"
     ):
         codes[product_id] += [sku, ean, name]
-    for product in Product.objects.filter(pk__in=ids).select_related("category"):
+    products = list(Product.objects.filter(pk__in=ids).select_related("category"))
+    pagecache.bump_many(p.store_id for p in products)  # bulk writers (imports) end with this call
+    for product in products:
         text = normalise_search(
             " ".join(
                 [
@@ -321,9 +329,11 @@ def change_prices_by_percent(*, products: Iterable[Product], percent: Decimal) -
 
 def set_published(*, products: Iterable[Product], published: bool) -> int:
     """Publish or unpublish products; first publication stamps ``published_at``."""
+    products = list(products)
     ids = [p.pk for p in products]
     now = timezone.now()
     with transaction.atomic():
+        pagecache.bump_many(p.store_id for p in products)
         count = Product.objects.filter(pk__in=ids).update(is_published=published)
         if published:
             Product.objects.filter(pk__in=ids, published_at__isnull=True).update(published_at=now)
@@ -373,6 +383,7 @@ def set_components(*, set_product: Product, components: Iterable[tuple[Variant, 
     components = list(components)
     validate_set_components(set_product=set_product, components=components)
     SetComponent.objects.filter(set_product=set_product).delete()
+    pagecache.bump(set_product.store_id)
     return SetComponent.objects.bulk_create(
         [SetComponent(set_product=set_product, variant=v, quantity=q) for v, q in components]
     )

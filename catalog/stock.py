@@ -32,6 +32,7 @@ from django.utils.translation import gettext as _
 
 from shop import events
 
+from . import pagecache
 from .models import (
     Product,
     SetComponent,
@@ -299,6 +300,7 @@ def reserve_stock(
     if replace:
         StockReservation.objects.filter(reference=reference).delete()
     plan, _items = _allocate(lines, reference=reference, now=now, expires=now + timedelta(minutes=minutes))
+    pagecache.bump_many(v.store_id for v, _quantity in lines)  # held units are shown as taken
     return StockReservation.objects.bulk_create(plan) if plan else []
 
 
@@ -357,7 +359,9 @@ def extend_reservation(*, reference: str, minutes: float) -> int:
 
 
 def release_reservation(*, reference: str) -> int:
-    deleted, _ = StockReservation.objects.filter(reference=reference).delete()
+    holds = StockReservation.objects.filter(reference=reference)
+    pagecache.bump_many(holds.values_list("variant__store_id", flat=True).distinct())
+    deleted, _ = holds.delete()
     return deleted
 
 
@@ -552,4 +556,5 @@ def _publish_stock_changed(variant_ids: set[int], store=None) -> None:
         return
     if store is None:
         store = Variant.objects.filter(pk=min(variant_ids)).select_related("store").first().store
+    pagecache.bump(store.pk)
     events.publish(type="stock.changed", payload={"variant_ids": sorted(variant_ids)}, store=store)

@@ -6,6 +6,8 @@ scoped to ``request.store``; a slug of another store is a 404.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import hashlib
 import logging
 from dataclasses import dataclass
@@ -20,6 +22,8 @@ from django.template.loader import render_to_string
 from django.templatetags.static import static
 from django.urls import NoReverseMatch, reverse
 from django.utils import translation
+from django.utils.html import strip_tags
+from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -28,6 +32,7 @@ from . import alerts, downloads, selectors
 from .forms import BackInStockForm, ListingFilterForm, clean_query, parse_page
 from .images import safe_filename
 from .models import Product, ProductGroup, Variant, VatRate
+from .pagecache import PRODUCT_PARAMS, PageCache, fragment_context
 
 log = logging.getLogger(__name__)
 
@@ -53,30 +58,39 @@ class Listing:
     facets: selectors.Facets | None
     sort: str
     selected_attr: set[str]
+    problems: list[tuple[int, str]]
 
 
-def _listing(request, base, *, default_sort="popularity", extra_sorts=None, with_facets=True) -> Listing:
+def _listing(
+    request, base, *, default_sort="popularity", extra_sorts=None, with_facets=True, facets_key=None
+) -> Listing:
+    """One page of a listing. The filter problems are returned (not flashed) so that a cached
+    page can show them again to the next shopper who sends the same parameters."""
     form = ListingFilterForm(request.GET, default_sort=default_sort, extra_sorts=extra_sorts)
     filters = form.filters()
-    for problem in form.problems:
-        messages.warning(request, problem)
-    qs = selectors.with_card_data(base)
-    qs = selectors.apply_filters(qs, filters)
+    qs = selectors.apply_filters(base, filters)
     if filters.sort == "relevance":
         qs = qs.order_by("-rank", "-popularity", "pk")
     else:
         qs = selectors.sort_listing(qs, filters.sort)
-    paginator = Paginator(qs, settings.CATALOG_PAGE_SIZE)
+    # The page is found as ids first, then the card annotations (cheapest variant, image,
+    # availability subqueries) are computed for those rows only: a deep page no longer computes
+    # them for every row its OFFSET skips (page 18 of 21: 108 ms -> 4 ms at 10,000 products).
+    paginator = Paginator(qs.values_list("pk", flat=True), settings.CATALOG_PAGE_SIZE)
     number = min(parse_page(request.GET.get("page")), paginator.num_pages)
     page = paginator.page(number)
-    products = selectors.attach_card_extras(list(page.object_list))
+    ids = list(page.object_list)
+    position = {pk: i for i, pk in enumerate(ids)}
+    cards = selectors.with_card_data(Product.objects.filter(pk__in=ids)) if ids else []
+    products = selectors.attach_card_extras(sorted(cards, key=lambda p: position[p.pk]))
     return Listing(
         page=page,
         products=products,
         form=form,
-        facets=selectors.facets(base) if with_facets else None,
+        facets=(selectors.cached_facets(request.store, facets_key, base) if with_facets else None),
         sort=filters.sort,
         selected_attr=form.selected_attr(),
+        problems=[(messages.WARNING, str(problem)) for problem in form.problems],
     )
 
 
@@ -85,48 +99,71 @@ def _canonical(request, path: str, page_number: int = 1) -> str:
     return f"{url}?page={page_number}" if page_number > 1 else url
 
 
+def _describe(text: str, length: int = 160) -> str:
+    """A meta description: the text without tags, cut to ``length`` characters."""
+    return Truncator(strip_tags(text)).chars(length)
+
+
 @require_GET
 def home(request):
-    store = request.store
-    base = selectors.published_products(store)
-    limit = settings.CATALOG_HOME_SECTION_SIZE
-    newest = list(selectors.with_card_data(base).order_by("-published_at", "-pk")[:limit])
-    popular = list(selectors.with_card_data(base).order_by("-popularity", "-pk")[:limit])
-    groups = list(
-        ProductGroup.objects.filter(store=store, is_published=True).order_by("position", "name")[:6]
-    )
-    selectors.attach_card_extras(newest + popular)
-    return render(
-        request,
-        "catalog/home.html",
-        {"newest": newest, "popular": popular, "groups": groups, "canonical": store.absolute_url("/")},
-    )
+    page_cache = PageCache(request, "home", params_names=())
+    if page_cache.fragment is None:
+        store = request.store
+        base = selectors.published_products(store)
+        limit = settings.CATALOG_HOME_SECTION_SIZE
+        newest = list(selectors.with_card_data(base).order_by("-published_at", "-pk")[:limit])
+        popular = list(selectors.with_card_data(base).order_by("-popularity", "-pk")[:limit])
+        groups = list(
+            ProductGroup.objects.filter(store=store, is_published=True).order_by("position", "name")[:6]
+        )
+        selectors.attach_card_extras(newest + popular)
+        body = render_to_string(
+            "catalog/_home_body.html",
+            fragment_context(page_cache, newest=newest, popular=popular, groups=groups),
+        )
+        page_cache.save(page_cache.new_fragment(body=body, canonical=store.absolute_url("/")))
+    return page_cache.render("catalog/home.html")
 
 
 @require_GET
 def category(request, slug: str):
-    tree = selectors.category_tree(request.store)
-    node = tree.by_slug.get(slug)
-    if node is None:
-        raise Http404
-    listing = _listing(request, selectors.category_products(request.store, tree, node))
-    description = (
-        request.store.categories.filter(pk=node.id).values_list("description", flat=True).first()
-        if request.GET.get("page") in (None, "1")
-        else ""
-    )
-    return render(
-        request,
-        "catalog/category.html",
-        {
-            "node": node,
-            "description": description,
-            "breadcrumbs": tree.ancestors(node),
-            "children": node.children,
-            "listing": listing,
-            "canonical": _canonical(request, node.get_absolute_url(), listing.page.number),
-        },
-    )
+    page_cache = PageCache(request, "category", slug)
+    if page_cache.fragment is None:
+        tree = page_cache.tree
+        node = tree.by_slug.get(slug)
+        if node is None:
+            raise Http404
+        listing = _listing(
+            request,
+            selectors.category_products(request.store, tree, node),
+            facets_key=(node.id, page_cache.version) if page_cache.version else None,
+        )
+        description = (
+            request.store.categories.filter(pk=node.id).values_list("description", flat=True).first()
+            if request.GET.get("page") in (None, "1")
+            else ""
+        )
+        body = render_to_string(
+            "catalog/_category_body.html",
+            fragment_context(
+                page_cache,
+                node=node,
+                description=description,
+                breadcrumbs=tree.ancestors(node),
+                children=node.children,
+                listing=listing,
+            ),
+        )
+        page_cache.save(
+            page_cache.new_fragment(
+                title=node.name,
+                description=_describe(description or node.name),
+                canonical=_canonical(request, node.get_absolute_url(), listing.page.number),
+                body=body,
+                messages=listing.problems,
+            )
+        )
+    return page_cache.render("catalog/category.html")
 
 
 @require_GET
@@ -138,6 +175,8 @@ def group(request, slug: str):
         is_published=True,
     )
     listing = _listing(request, selectors.group_products(product_group), default_sort="newest")
+    for level, text in listing.problems:
+        messages.add_message(request, level, text)
     return render(
         request,
         "catalog/group.html",
@@ -151,24 +190,35 @@ def group(request, slug: str):
 
 @require_GET
 def search(request):
+    page_cache = PageCache(request, "search")
     query, shortened = clean_query(request.GET.get("q"))
-    if shortened:
-        messages.info(
-            request,
-            _("Your search was shortened to %(n)d characters.") % {"n": settings.CATALOG_SEARCH_MAX_LENGTH},
+    if page_cache.fragment is None:
+        notes = []
+        if shortened:
+            notes.append(
+                (
+                    messages.INFO,
+                    _("Your search was shortened to %(n)d characters.")
+                    % {"n": settings.CATALOG_SEARCH_MAX_LENGTH},
+                )
+            )
+        listing = None
+        if query:
+            listing = _listing(
+                request,
+                selectors.search_products(request.store, query),
+                default_sort="relevance",
+                extra_sorts=[("relevance", _("Relevance"))],
+                with_facets=False,
+            )
+            notes += listing.problems
+        body = render_to_string(
+            "catalog/_search_body.html", fragment_context(page_cache, query=query, listing=listing)
         )
-    listing = None
-    if query:
-        listing = _listing(
-            request,
-            selectors.search_products(request.store, query),
-            default_sort="relevance",
-            extra_sorts=[("relevance", _("Relevance"))],
-            with_facets=False,
+        page_cache.save(
+            page_cache.new_fragment(body=body, messages=notes, headers={"X-Robots-Tag": "noindex"})
         )
-    response = render(request, "catalog/search.html", {"query": query, "listing": listing})
-    response.headers["X-Robots-Tag"] = "noindex"
-    return response
+    return page_cache.render("catalog/search.html", {"query": query})
 
 
 # --- Product page --------------------------------------------------------------------------------
@@ -271,34 +321,73 @@ def _structured_data(request, page: selectors.ProductPage, image_urls: list[str]
 
 @require_GET
 def product(request, slug: str):
-    page = selectors.product_page(request.store, slug)
-    if page is None or not page.variants:
-        raise Http404
-    current = _selected_variant(page.variants, page.availability, request.GET.get("wariant"))
-    availability = page.availability[current.pk]
-    images = page.images
-    variant_images = [i for i in images if i.variant_id == current.pk]
-    gallery = variant_images + [i for i in images if i.variant_id != current.pk]
-    image_urls = [request.store.absolute_url(i.image.url) for i in gallery[:6]]
+    page_cache = PageCache(request, "product", slug, params_names=PRODUCT_PARAMS)
+    if page_cache.fragment is None:
+        page = selectors.product_page(request.store, slug, tree=page_cache.tree)
+        if page is None or not page.variants:
+            raise Http404
+        current = _selected_variant(page.variants, page.availability, request.GET.get("wariant"))
+        availability = page.availability[current.pk]
+        images = page.images
+        variant_images = [i for i in images if i.variant_id == current.pk]
+        gallery = variant_images + [i for i in images if i.variant_id != current.pk]
+        image_urls = [request.store.absolute_url(i.image.url) for i in gallery[:6]]
+        product_obj = page.product
+        canonical = request.store.absolute_url(product_obj.get_absolute_url())
+        context = fragment_context(
+            page_cache,
+            page=page,
+            product=product_obj,
+            variant=current,
+            availability=availability,
+            omnibus_price=page.omnibus.get(current.pk),
+            gallery=gallery,
+            options=_variant_options(page.variants, current, page.availability),
+            vat_percent=VatRate.percent(product_obj.vat_rate),
+            vat_exempt=product_obj.vat_rate == VatRate.EXEMPT,
+            cart_add_url=cart_add_url(),
+            alert_form=BackInStockForm(initial={"variant": current.pk}),
+            structured_data=_structured_data(request, page, image_urls),
+            og_image=image_urls[0] if image_urls else "",
+            canonical=canonical,
+            breadcrumbs=page.breadcrumbs,
+        )
+        page_cache.save(
+            page_cache.new_fragment(
+                description=_describe(product_obj.description or product_obj.name),
+                canonical=canonical,
+                head=render_to_string("catalog/_product_head.html", context),
+                body=render_to_string("catalog/_product_body.html", context),
+                # Plain rows (no prefetched relations) that templates around the fragment may use.
+                data=_product_data(page, current, availability),
+            )
+        )
+    return page_cache.render("catalog/product.html")
+
+
+def _product_data(page: selectors.ProductPage, current: Variant, availability) -> dict:
+    """What templates around the cached product fragment (title, marketing events) may use."""
     product_obj = page.product
-    context = {
-        "page": page,
-        "product": product_obj,
-        "variant": current,
+    product_copy = _bare(
+        product_obj, **({"category": _bare(product_obj.category)} if product_obj.category else {})
+    )
+    return {
+        "product": product_copy,
+        "variant": _bare(current, product=product_copy),
+        "variant_count": len(page.variants),
         "availability": availability,
-        "omnibus_price": page.omnibus.get(current.pk),
-        "gallery": gallery,
-        "options": _variant_options(page.variants, current, page.availability),
-        "vat_percent": VatRate.percent(product_obj.vat_rate),
-        "vat_exempt": product_obj.vat_rate == VatRate.EXEMPT,
-        "cart_add_url": cart_add_url(),
-        "alert_form": BackInStockForm(initial={"variant": current.pk}),
-        "structured_data": _structured_data(request, page, image_urls),
-        "og_image": image_urls[0] if image_urls else "",
-        "canonical": request.store.absolute_url(product_obj.get_absolute_url()),
-        "breadcrumbs": page.breadcrumbs,
+        "breadcrumbs": [dataclasses.replace(node, children=[]) for node in page.breadcrumbs],
     }
-    return render(request, "catalog/product.html", context)
+
+
+def _bare(obj, **related):
+    """A copy of a model instance without its prefetched and cached relations (except
+    ``related``), small enough to cache beside a page."""
+    clone = copy.copy(obj)
+    clone._state = copy.copy(obj._state)
+    clone._state.fields_cache = dict(related)
+    clone._prefetched_objects_cache = {}
+    return clone
 
 
 # --- Back-in-stock alerts ------------------------------------------------------------------------

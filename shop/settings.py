@@ -139,7 +139,7 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "shop.cache.RedisCache",  # Django's, reusing its Redis client
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="koszyk"),
             "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
@@ -365,6 +365,9 @@ CATALOG_ALERT_RATE_WINDOW_SECONDS = env.int("CATALOG_ALERT_RATE_WINDOW_SECONDS",
 CATALOG_ALERT_CONFIRM_MAX_AGE_SECONDS = env.int("CATALOG_ALERT_CONFIRM_MAX_AGE_SECONDS", default=7 * 86400)
 CATALOG_ALERT_UNCONFIRMED_DAYS = env.int("CATALOG_ALERT_UNCONFIRMED_DAYS", default=14)
 CATALOG_HOME_SECTION_SIZE = env.int("CATALOG_HOME_SECTION_SIZE", default=8)
+# Cached catalog page bodies (catalog/pagecache.py): every catalog change invalidates them at once;
+# this bounds only what no write announces (an unswept expired reservation). 0 turns it off.
+CATALOG_PAGE_CACHE_SECONDS = env.int("CATALOG_PAGE_CACHE_SECONDS", default=300)
 # Where the product page's "add to cart" form posts when orders has no named route for it.
 CATALOG_CART_ADD_URL = env.str("CATALOG_CART_ADD_URL", default="/koszyk/dodaj/")
 # Bump to make every installed service worker drop its caches.

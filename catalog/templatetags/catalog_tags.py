@@ -57,9 +57,12 @@ def jsonld(data) -> str:
 
 @register.simple_tag(takes_context=True)
 def query_with(context, **changes) -> str:
-    """The current query string with some parameters replaced (None or "" removes them)."""
-    request = context["request"]
-    params = request.GET.copy()
+    """The current query string with some parameters replaced (None or "" removes them).
+
+    Cached fragments pass ``query_params`` (only the parameters that change the page, which are
+    part of the cache key); other pages use the request's query string."""
+    source = context.get("query_params")
+    params = source.copy() if source is not None else context["request"].GET.copy()
     for key, value in changes.items():
         if value is None or value == "":
             params.pop(key, None)
