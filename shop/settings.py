@@ -405,9 +405,10 @@ STRIPE_API_URL = env.str("STRIPE_API_URL", default="https://api.stripe.com")
 PAYMENT_GATEWAY_TIMEOUT_SECONDS = env.float("PAYMENT_GATEWAY_TIMEOUT_SECONDS", default=15)
 STRIPE_WEBHOOK_TOLERANCE_SECONDS = env.int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", default=300)
 # BLIK level 0 at Przelewy24 (docs/payments.md): offered when the store's P24 account has BLIK
-# (its "blik" setting, else this default); attempts per order and per IP in a window; how long the
+# switched on (its "blik" setting, else this opt-in default: BLIK level 0 is a separate service at
+# P24); attempts per order and per IP in a window; how long the
 # waiting page waits for the bank app's confirmation before offering a new code; poll interval.
-PRZELEWY24_BLIK_ENABLED = env.bool("PRZELEWY24_BLIK_ENABLED", default=True)
+PRZELEWY24_BLIK_ENABLED = env.bool("PRZELEWY24_BLIK_ENABLED", default=False)
 BLIK_ATTEMPTS_PER_ORDER = env.int("BLIK_ATTEMPTS_PER_ORDER", default=5)
 BLIK_ATTEMPTS_PER_IP = env.int("BLIK_ATTEMPTS_PER_IP", default=20)
 BLIK_ATTEMPTS_WINDOW_SECONDS = env.int("BLIK_ATTEMPTS_WINDOW_SECONDS", default=900)

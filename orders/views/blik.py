@@ -58,8 +58,9 @@ class BlikRefused(Exception):
 
 
 def blik_enabled(account: GatewayAccount | None) -> bool:
-    """BLIK needs the store's active P24 account; its ``blik`` setting (when set) wins over the
-    ``PRZELEWY24_BLIK_ENABLED`` default (BLIK level 0 is a separate service at P24)."""
+    """BLIK needs the store's active P24 account with BLIK switched on: its ``blik`` setting (when
+    set) wins over the opt-in ``PRZELEWY24_BLIK_ENABLED`` default (BLIK level 0 is a separate
+    service a merchant activates at P24)."""
     if account is None or not account.is_active:
         return False
     value = (account.config or {}).get("blik")

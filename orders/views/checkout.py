@@ -264,6 +264,10 @@ def order_pay(request, token: str):
     order = order_for_token(store=request.store, token=token)
     if order is None:
         raise Http404
+    from .blik import offers_blik
+
+    if offers_blik(order):  # the shop's payment page: a new BLIK code, or on to Przelewy24
+        return redirect("orders:order-blik", token=order.token)
     try:
         payment = services.retry_payment(order=order)
     except services.CheckoutError as exc:

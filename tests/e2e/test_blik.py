@@ -45,7 +45,7 @@ def shop(live_store, live_server, settings, p24):
     gateway_account(
         live_store,
         "przelewy24",
-        config={"merchant_id": p24.merchant_id, "pos_id": p24.pos_id},
+        config={"merchant_id": p24.merchant_id, "pos_id": p24.pos_id, "blik": True},
         secrets={"api_key": p24.api_key, "crc": p24.crc},
     )
     product = ProductFactory(store=live_store, name="Kubek Koszyk", slug="kubek-koszyk")

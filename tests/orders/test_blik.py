@@ -37,7 +37,7 @@ def account(store, p24):
     return gateway_account(
         store,
         "przelewy24",
-        config={"merchant_id": p24.merchant_id, "pos_id": p24.pos_id},
+        config={"merchant_id": p24.merchant_id, "pos_id": p24.pos_id, "blik": True},
         secrets={"api_key": p24.api_key, "crc": p24.crc},
     )
 
@@ -248,9 +248,12 @@ def test_blik_switched_off_for_the_store(shopper, order, account, p24):
     assert p24.requests == []
 
 
-def test_blik_default_setting_applies_without_an_account_setting(shopper, order, settings):
-    settings.PRZELEWY24_BLIK_ENABLED = False
-    assert shopper.get(url(order)).status_code == 302
+def test_blik_is_opt_in_when_the_account_does_not_say(shopper, order, account, settings):
+    account.config = {k: v for k, v in account.config.items() if k != "blik"}
+    account.save()
+    assert shopper.get(url(order)).status_code == 302  # off by default
+    settings.PRZELEWY24_BLIK_ENABLED = True
+    assert shopper.get(url(order)).status_code == 200
 
 
 def test_paid_or_other_provider_orders_are_not_offered_blik(shopper, store, order, p24):
@@ -320,3 +323,12 @@ def test_checkout_goes_straight_to_przelewy24_when_blik_is_off(shopper, store, a
         },
     )
     assert response.status_code == 302 and "/trnRequest/" in response["Location"]
+
+
+def test_try_again_after_a_failed_payment_offers_blik_again(shopper, order, p24):
+    Payment.objects.filter(order=order).update(status=Payment.Status.FAILED)
+    response = shopper.post(f"/zamowienie/{order.token}/zaplac/")
+    assert response.status_code == 302 and response["Location"] == url(order)
+    assert pay(shopper, order, "777123").status_code == 302
+    assert Payment.objects.filter(order=order, status=Payment.Status.PENDING).count() == 1
+    assert len(p24.calls("/blik/chargeByCode")) == 1
