@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable
 
@@ -48,22 +49,45 @@ def _take_token(key: str) -> None:
         sleep((1 - tokens) / rate)
 
 
+_pool: dict[tuple, httpx.Client] = {}
+_pool_lock = threading.Lock()
+POOL_SIZE = 32
+
+
+def _shared_client(base_url: str) -> httpx.Client:
+    """One pooled httpx client per carrier host and settings, kept for the worker's life: building
+    a client (SSL context) and a connection per call cost more than the call itself."""
+    timeout = (settings.CARRIER_HTTP_TIMEOUT_SECONDS, settings.CARRIER_HTTP_CONNECT_TIMEOUT_SECONDS)
+    key = (base_url, timeout, id(transport))
+    with _pool_lock:
+        client = _pool.get(key)
+        if client is None or client.is_closed:
+            if len(_pool) >= POOL_SIZE:
+                for old in _pool.values():
+                    old.close()
+                _pool.clear()
+            client = httpx.Client(
+                base_url=base_url,
+                headers={"User-Agent": "Koszyk-Carriers/1.0"},
+                timeout=httpx.Timeout(timeout[0], connect=timeout[1]),
+                transport=transport,
+                follow_redirects=False,
+                trust_env=False,
+            )
+            _pool[key] = client
+        return client
+
+
 class CarrierClient:
+    """Requests to one carrier account: its headers (credentials) on a shared pooled client."""
+
     def __init__(self, *, name: str, base_url: str, headers: dict[str, str] | None = None):
         self.name = name
-        self._client = httpx.Client(
-            base_url=base_url,
-            headers={"User-Agent": "Koszyk-Carriers/1.0", **(headers or {})},
-            timeout=httpx.Timeout(
-                settings.CARRIER_HTTP_TIMEOUT_SECONDS, connect=settings.CARRIER_HTTP_CONNECT_TIMEOUT_SECONDS
-            ),
-            transport=transport,
-            follow_redirects=False,
-            trust_env=False,
-        )
+        self.headers = dict(headers or {})
+        self._client = _shared_client(base_url)
 
     def close(self) -> None:
-        self._client.close()
+        """Nothing to close: the pooled client outlives one conversation."""
 
     def __enter__(self) -> CarrierClient:
         return self
@@ -117,7 +141,8 @@ class CarrierClient:
         """Stream the body and stop at ``CARRIER_LABEL_MAX_BYTES`` (labels are the big answers);
         a body cut short of its Content-Length is a transport error, never a short label."""
         limit = settings.CARRIER_LABEL_MAX_BYTES
-        request = self._client.build_request(method, url, **kwargs)
+        headers = {**self.headers, **(kwargs.pop("headers", None) or {})}
+        request = self._client.build_request(method, url, headers=headers, **kwargs)
         response = self._client.send(request, stream=True)
         try:
             chunks, size = [], 0
