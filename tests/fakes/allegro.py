@@ -115,6 +115,7 @@ class FakeAllegro:
         self.events: list[dict] = []
         self.forms: dict[str, dict] = {}
         self.fulfilment: list[tuple[str, str]] = []
+        self.shipments: dict[str, list[dict]] = {}
         self.fail_queue: list[tuple[str, FakeResponse]] = []
         # Answers sent *after* the next offer create was carried out (its answer "lost").
         self.lose_create_answers: list[FakeResponse] = []
@@ -337,6 +338,8 @@ class FakeAllegro:
             (r"/order/events", "GET", self._events),
             (r"/order/checkout-forms/([\w-]+)", "GET", self._form),
             (r"/order/checkout-forms/([\w-]+)/fulfillment", "PUT", self._fulfil),
+            (r"/order/checkout-forms/([\w-]+)/shipments", "GET", self._shipments),
+            (r"/order/checkout-forms/([\w-]+)/shipments", "POST", self._add_shipment),
         )
 
     # --- OAuth ----------------------------------------------------------------------------------
@@ -716,3 +719,38 @@ class FakeAllegro:
         form["fulfillment"] = {"status": status}
         self.fulfilment.append((form_id, status))
         return FakeResponse(204, b"")
+
+    def _shipments(self, request, form_id):
+        if form_id not in self.forms:
+            return _errors(404, ("NotFoundException", "Checkout form not found", ""))
+        return _json(200, {"shipments": self.shipments.get(form_id, [])})
+
+    def _add_shipment(self, request, form_id):
+        form = self.forms.get(form_id)
+        if form is None:
+            return _errors(404, ("NotFoundException", "Checkout form not found", ""))
+        body = json.loads(request.body)
+        carriers = {
+            "INPOST",
+            "DPD",
+            "DHL",
+            "POCZTA_POLSKA",
+            "GLS",
+            "UPS",
+            "FEDEX",
+            "ORLEN",
+            "ALLEGRO",
+            "OTHER",
+        }
+        if body.get("carrierId") not in carriers:
+            return _errors(422, ("InvalidCarrier", "Unknown carrier", "carrierId"))
+        if not body.get("waybill") or len(body["waybill"]) > 64:
+            return _errors(422, ("InvalidWaybill", "Waybill is required (max 64)", "waybill"))
+        if body["carrierId"] == "OTHER" and not body.get("carrierName"):
+            return _errors(422, ("MissingCarrierName", "carrierName is required for OTHER", "carrierName"))
+        known = {item["id"] for item in form["lineItems"]}
+        if any(item.get("id") not in known for item in body.get("lineItems") or []):
+            return _errors(422, ("InvalidLineItem", "Unknown line item", "lineItems"))
+        shipment = {"id": str(uuid.uuid4()), **body, "createdAt": "2026-11-23T09:00:00.000Z"}
+        self.shipments.setdefault(form_id, []).append(shipment)
+        return _json(201, shipment)

@@ -192,7 +192,20 @@ class AllegroConnector(ChannelConnector):
         return str(value) if value not in (None, "") else None
 
     def send_fulfilment(self, *, channel_order: ChannelOrder, status: str, order) -> None:
+        """The fulfilment status, and with SENT the order's parcel number (once)."""
+        from . import orders
+
         try:
+            if status == "SENT" and order.tracking_number:
+                raw = (channel_order.payload or {}).get("raw") or {}
+                items = raw.get("lineItems") if isinstance(raw, dict) else None
+                orders.send_tracking(
+                    self.client,
+                    form_id=channel_order.external_id,
+                    waybill=order.tracking_number,
+                    shipping_method_name=order.shipping_method_name,
+                    line_item_ids=[i.get("id") for i in items or [] if isinstance(i, dict)],
+                )
             self.client.put(
                 f"/order/checkout-forms/{channel_order.external_id}/fulfillment",
                 {"status": status},

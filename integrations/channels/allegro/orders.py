@@ -285,3 +285,51 @@ def fetch_checkout_form(client: AllegroClient, form_id: str) -> dict | None:
 
 def form_id_of(event: dict) -> str:
     return _text(_dict(_dict(event.get("order")).get("checkoutForm")).get("id"), 100)
+
+
+# Carrier ids of ``POST /order/checkout-forms/{id}/shipments``, found in the shipping method's name.
+CARRIERS = (
+    ("paczkomat", "INPOST"),
+    ("inpost", "INPOST"),
+    ("dpd", "DPD"),
+    ("dhl", "DHL"),
+    ("poczta", "POCZTA_POLSKA"),
+    ("pocztex", "POCZTA_POLSKA"),
+    ("gls", "GLS"),
+    ("ups", "UPS"),
+    ("fedex", "FEDEX"),
+    ("orlen", "ORLEN"),
+)
+
+
+def carrier_for(shipping_method_name: str) -> str:
+    name = (shipping_method_name or "").lower()
+    for word, carrier in CARRIERS:
+        if word in name:
+            return carrier
+    return "OTHER"
+
+
+def send_tracking(
+    client: AllegroClient, *, form_id: str, waybill: str, shipping_method_name: str, line_item_ids
+):
+    """Add the parcel number to the order on Allegro unless it is there already (the buyer sees
+    it and Allegro tracks it). Returns True when it was added now."""
+    waybill = (waybill or "").strip()[:64]
+    if not waybill:
+        return False
+    known = client.get(f"/order/checkout-forms/{form_id}/shipments")
+    shipments = known.get("shipments") if isinstance(known, dict) else None
+    if isinstance(shipments, list) and any(
+        isinstance(s, dict) and str(s.get("waybill") or "").strip() == waybill for s in shipments
+    ):
+        return False
+    carrier = carrier_for(shipping_method_name)
+    body: dict[str, Any] = {"carrierId": carrier, "waybill": waybill}
+    if carrier == "OTHER":
+        body["carrierName"] = (shipping_method_name or _("Courier"))[:30]
+    ids = [str(i) for i in line_item_ids if i]
+    if ids:
+        body["lineItems"] = [{"id": i} for i in ids]
+    client.post(f"/order/checkout-forms/{form_id}/shipments", body, ok=(200, 201))
+    return True

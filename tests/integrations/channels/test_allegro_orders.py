@@ -322,3 +322,30 @@ def test_own_status_map_and_its_validation(store, fake_allegro):
 
     with pytest.raises(ValidationError, match="Not Allegro fulfilment statuses"):
         allegro_config(store, fake_allegro, name="zly", status_map={"shipped": "WYSLANE"})
+
+
+def test_parcel_number_goes_with_sent_once(config, fake_allegro, store):
+    offerable_variant(store, sku="T-1", stock=3)
+    form = fake_allegro.add_order(lines=[{"sku": "T-1"}])
+    import_orders(config)
+    channel_order = ChannelOrder.objects.select_related("config").get(external_id=form["id"])
+    order = channel_order.order
+    change_status(order=order, status=Order.Status.PACKED)
+    Order.objects.filter(pk=order.pk).update(tracking_number="0000123456789")
+    change_status(order=order, status=Order.Status.SHIPPED)
+    # The first attempt adds the parcel, then the status fails: the retry must not add it again.
+    fake_allegro.fail_next("/fulfillment", FakeResponse(500), FakeResponse(500), FakeResponse(500))
+    with pytest.raises(Exception, match="500"):
+        channel_services.send_fulfilment(channel_order=channel_order, shop_status="shipped")
+    assert channel_services.send_fulfilment(channel_order=channel_order, shop_status="shipped") == "SENT"
+    shipments = fake_allegro.shipments[form["id"]]
+    assert len(shipments) == 1
+    assert shipments[0]["carrierId"] == "DPD" and shipments[0]["waybill"] == "0000123456789"
+    assert shipments[0]["lineItems"] == [{"id": item["id"]} for item in form["lineItems"]]
+    assert fake_allegro.fulfilment[-1] == (form["id"], "SENT")
+
+
+def test_carrier_is_read_from_the_shipping_method():
+    assert allegro_orders.carrier_for("Allegro Paczkomaty InPost (Paczkomat WAW01M)") == "INPOST"
+    assert allegro_orders.carrier_for("Pocztex Kurier 48") == "POCZTA_POLSKA"
+    assert allegro_orders.carrier_for("Kurier własny") == "OTHER"
