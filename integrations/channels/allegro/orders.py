@@ -260,8 +260,17 @@ def fetch_events(client: AllegroClient, cursor: dict) -> tuple[list[dict], str]:
     params: list[tuple[str, Any]] = [("type", t) for t in EVENT_TYPES]
     params.append(("limit", max(1, min(1000, settings.ALLEGRO_EVENTS_PAGE_SIZE))))
     if cursor.get("from"):
-        params.append(("from", str(cursor["from"])))
-    data = client.get("/order/events", params=params)
+        try:
+            data = client.get("/order/events", params=[*params, ("from", str(cursor["from"]))])
+        except AllegroAPIError as exc:
+            if exc.status not in (400, 422) or not any("from" in (i.path or i.message) for i in exc.items):
+                raise
+            # Allegro no longer knows our last event (it keeps events for a limited time): read
+            # from the oldest event it still has; orders seen before are recognised by their id.
+            log.warning("Allegro refused the order event cursor %s: %s", cursor["from"], exc)
+            data = client.get("/order/events", params=params)
+    else:
+        data = client.get("/order/events", params=params)
     events = data.get("events") if isinstance(data, dict) else None
     if not isinstance(events, list):
         from .client import AllegroMalformedResponse

@@ -349,3 +349,14 @@ def test_carrier_is_read_from_the_shipping_method():
     assert allegro_orders.carrier_for("Allegro Paczkomaty InPost (Paczkomat WAW01M)") == "INPOST"
     assert allegro_orders.carrier_for("Pocztex Kurier 48") == "POCZTA_POLSKA"
     assert allegro_orders.carrier_for("Kurier własny") == "OTHER"
+
+
+def test_a_cursor_allegro_no_longer_knows_restarts_from_the_oldest_event(config, fake_allegro, store):
+    offerable_variant(store, sku="E-1", stock=5)
+    form = fake_allegro.add_order(lines=[{"sku": "E-1"}])
+    config.state = {**config.state, channel_services.CURSOR_KEY: {"from": "999999"}}
+    config.save(update_fields=["state"])
+    run = import_orders(config)
+    assert run.status == SyncRun.Status.SUCCEEDED and run.created == 1
+    assert Order.objects.filter(external_reference=form["id"]).exists()
+    assert cursor(config) == {"from": fake_allegro.events[-1]["id"]}
