@@ -12,6 +12,7 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.defaultfilters import filesizeformat
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -21,6 +22,7 @@ from shop.events import safe_delay
 
 from . import services
 from .models import Feed, FeedRun
+from .offers import WARNING_LABELS
 from .tasks import generate_feed
 
 
@@ -172,7 +174,7 @@ class FeedAdmin(admin.ModelAdmin):
     def partner(self, obj: Feed) -> str:
         return obj.partner_label
 
-    @admin.display(description=gettext_lazy("size"), ordering="last_size")
+    @admin.display(description=gettext_lazy("file size"), ordering="last_size")
     def size_display(self, obj: Feed) -> str:
         if not obj.last_generated_at:
             return "—"
@@ -222,7 +224,7 @@ class FeedAdmin(admin.ModelAdmin):
             (
                 (
                     reverse("admin:integrations_feeds_feedrun_change", args=[run.pk]),
-                    run.started_at.strftime("%Y-%m-%d %H:%M:%S"),
+                    timezone.localtime(run.started_at).strftime("%Y-%m-%d %H:%M:%S"),
                     run.get_status_display(),
                     run.get_trigger_display(),
                     run.items,
@@ -366,7 +368,7 @@ class FeedRunAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
-    @admin.display(description=gettext_lazy("size"), ordering="size")
+    @admin.display(description=gettext_lazy("file size"), ordering="size")
     def size_display(self, obj: FeedRun) -> str:
         return _("%(size)s (gzip %(gzip)s)") % {
             "size": filesizeformat(obj.size),
@@ -382,9 +384,12 @@ class FeedRunAdmin(admin.ModelAdmin):
     def summary_table(self, obj: FeedRun):
         if not obj.warning_summary:
             return "—"
+        rows = sorted(
+            ((str(WARNING_LABELS.get(code, code)), count) for code, count in obj.warning_summary.items()),
+            key=lambda row: -row[1],
+        )
         return format_html(
-            "<ul>{}</ul>",
-            format_html_join("", "<li>{}: {}</li>", sorted(obj.warning_summary.items())),
+            "<table><tbody>{}</tbody></table>", format_html_join("", "<tr><td>{}</td><td>{}</td></tr>", rows)
         )
 
     @admin.display(description=gettext_lazy("warnings"))

@@ -28,6 +28,8 @@ from shop.models import Store
 
 TITLE_PLACEHOLDERS = ("name", "brand", "variant", "sku", "category")
 
+utm_validator = RegexValidator(r"^[\w.\-]*$", _("Use only letters, digits, dots, hyphens and underscores."))
+
 
 def new_token() -> str:
     """256 random bits, URL-safe (43 characters)."""
@@ -181,15 +183,9 @@ class Feed(models.Model):
             "Added to every price in this feed (e.g. to cover a partner's commission). Negative lowers."
         ),
     )
-    utm_source = models.CharField(
-        _("utm_source"), max_length=60, blank=True, validators=[RegexValidator(r"^[\w.\-]*$")]
-    )
-    utm_medium = models.CharField(
-        _("utm_medium"), max_length=60, blank=True, validators=[RegexValidator(r"^[\w.\-]*$")]
-    )
-    utm_campaign = models.CharField(
-        _("utm_campaign"), max_length=60, blank=True, validators=[RegexValidator(r"^[\w.\-]*$")]
-    )
+    utm_source = models.CharField(_("UTM source"), max_length=60, blank=True, validators=[utm_validator])
+    utm_medium = models.CharField(_("UTM medium"), max_length=60, blank=True, validators=[utm_validator])
+    utm_campaign = models.CharField(_("UTM campaign"), max_length=60, blank=True, validators=[utm_validator])
     google_product_category = models.CharField(
         _("Google product category"),
         max_length=250,
@@ -345,7 +341,7 @@ class FeedRun(models.Model):
         indexes = [models.Index(fields=["feed", "-started_at"], name="feeds_run_feed_idx")]
 
     def __str__(self) -> str:
-        return f"{self.feed} {self.started_at:%Y-%m-%d %H:%M}"
+        return f"{self.feed} {timezone.localtime(self.started_at):%Y-%m-%d %H:%M}"
 
     @property
     def duration(self):

@@ -25,6 +25,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.encoding import filepath_to_uri
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from catalog.models import Category, Product, ProductGroup, ProductImage, Variant
 from catalog.services import group_product_filter
@@ -61,6 +62,21 @@ P_ID_TOO_LONG = "id_too_long"
 P_ID_EMPTY = "id_empty"
 P_TITLE_EMPTY = "title_empty"
 P_PRICE = "price_not_positive"
+
+WARNING_LABELS = {
+    W_TITLE_SHORTENED: gettext_lazy("title shortened"),
+    W_DESCRIPTION_MISSING: gettext_lazy("no description"),
+    W_DESCRIPTION_SHORTENED: gettext_lazy("description shortened"),
+    W_IMAGE_MISSING: gettext_lazy("no image"),
+    W_BRAND_MISSING: gettext_lazy("no brand"),
+    W_GTIN_MISSING: gettext_lazy("no EAN/GTIN"),
+    W_GTIN_INVALID: gettext_lazy("invalid EAN/GTIN"),
+    W_DATE_FAR: gettext_lazy("available only after a year"),
+    P_ID_TOO_LONG: gettext_lazy("id too long"),
+    P_ID_EMPTY: gettext_lazy("empty id"),
+    P_TITLE_EMPTY: gettext_lazy("empty title"),
+    P_PRICE: gettext_lazy("price not above zero"),
+}
 
 
 def money(value: Decimal) -> Decimal:
