@@ -466,8 +466,9 @@ def check_order_point(event) -> None:
     )
     if order is None or not order.pickup_point or not settings.INPOST_POINTS_VALIDATE:
         return
+    # Marketplace orders carry the marketplace's own point ids (not always InPost's): not ours to judge.
     method = order.shipping_method
-    if method is not None and not method.needs_pickup_point:
+    if order.channel == Order.Channel.MARKETPLACE or method is None or not method.needs_pickup_point:
         return
     cod = order.payment_provider == "cod"
     try:

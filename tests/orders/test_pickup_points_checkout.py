@@ -323,3 +323,20 @@ def test_search_errors_are_polish_by_default(client, store, points_api):
     response = client.get(SEARCH, {"q": "<b>", "format": "json"})
     assert response.status_code == 400
     assert "Szukaj po kodzie pocztowym" in response.json()["error"]
+
+
+def test_marketplace_orders_are_not_judged_by_the_inpost_check(store, shop, points_api):
+    from orders.pickup_points import check_order_point
+    from tests.orders.factories import ready_cart
+
+    variant = VariantFactory(store=store, stock=5)
+    cart = ready_cart(store, [(variant, 1)], shipping=shop["locker"], answers={"pickup_point": "KRA01M"})
+    order = services.place_order(cart=cart)
+    Order.objects.filter(pk=order.pk).update(channel=Order.Channel.MARKETPLACE, pickup_point="ALLEGRO-123")
+    points_api.fail_with = FakeResponse(503, b"down")
+
+    class Event:
+        payload = {"order_id": order.pk}
+
+    check_order_point(Event())
+    assert not order.notes.exists()
