@@ -140,13 +140,17 @@ def _apply(kind: str, listings: list[ChannelListing], value, tasks: dict[str, di
             # NEW, or no task yet: the command id stays and the next run asks again.
             result.ok = False
             result.waiting = True
-            waiting = (
-                _("Allegro is still applying the stock change of offer %(offer)s; checked again next run.")
-                if kind == "quantity"
-                else _(
+            waiting = {
+                "quantity": _(
+                    "Allegro is still applying the stock change of offer %(offer)s; checked again next run."
+                ),
+                "price": _(
                     "Allegro is still applying the price change of offer %(offer)s; checked again next run."
-                )
-            )
+                ),
+                "publication": _(
+                    "Allegro is still ending or renewing offer %(offer)s; checked again next run."
+                ),
+            }[kind]
             result.error = waiting % {"offer": listing.external_id}
     ChannelListing.objects.bulk_update(listings, ["data", "last_pushed_at"], batch_size=500)
 
