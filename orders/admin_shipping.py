@@ -273,6 +273,19 @@ def print_labels_zpl(modeladmin, request, queryset):
     return _labels(modeladmin, request, queryset, "zpl")
 
 
+@admin.action(description=gettext_lazy("Print the handover list (Apaczka)"), permissions=["manage"])
+def print_handover(modeladmin, request, queryset):
+    shipments = list(
+        queryset.select_related("account").order_by("pk")[: settings.CARRIER_MAX_ORDERS_PER_BATCH]
+    )
+    try:
+        document = shipping.handover_document(shipments=shipments)
+    except shipping.ShipmentRefused as exc:
+        modeladmin.message_user(request, exc.message, messages.ERROR)
+        return None
+    return label_response(document, name=f"handover-{timezone.now():%Y%m%d-%H%M%S}")
+
+
 @admin.action(description=gettext_lazy("Retry failed shipments"), permissions=["manage"])
 def retry_shipments(modeladmin, request, queryset):
     done = 0
@@ -329,7 +342,14 @@ class ShipmentAdmin(admin.ModelAdmin):
     list_select_related = ["order", "account"]
     date_hierarchy = "created_at"
     inlines = [ShipmentEventInline]
-    actions = [print_labels_pdf, print_labels_zpl, retry_shipments, refresh_shipments, cancel_shipments]
+    actions = [
+        print_labels_pdf,
+        print_labels_zpl,
+        print_handover,
+        retry_shipments,
+        refresh_shipments,
+        cancel_shipments,
+    ]
     change_form_template = "orders/admin/shipments/shipment_form.html"
 
     def has_manage_permission(self, request, obj=None) -> bool:

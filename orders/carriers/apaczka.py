@@ -296,3 +296,15 @@ class Apaczka(CarrierBackend):
 
     def cancel(self, account, carrier_id: str) -> None:
         self.call(account, f"cancel_order/{carrier_id}/", retry=False)
+
+    supports_handover = True
+
+    def handover(self, account, carrier_ids: list[str]) -> LabelDocument:
+        result = self.call(account, "turn_in/", {"order_ids": [int(i) for i in carrier_ids]}, retry=True)
+        try:
+            pdf = base64.b64decode(str(result.get("turn_in") or ""), validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise CarrierError(_("Apaczka sent a handover list we cannot read."), retryable=True) from exc
+        if not pdf.startswith(b"%PDF"):
+            raise CarrierError(_("Apaczka sent a handover list that is not a PDF."), retryable=True)
+        return merge_labels([pdf], "pdf")

@@ -153,6 +153,12 @@ class CarrierBackend:
     def cancel(self, account, carrier_id: str) -> None:
         raise NotImplementedError
 
+    supports_handover = False
+
+    def handover(self, account, carrier_ids: list[str]) -> LabelDocument:
+        """The handover list (protokół nadania) the courier signs when taking the parcels."""
+        raise CarrierError(_("This carrier has no handover list."))
+
 
 # --- shared helpers ---------------------------------------------------------------------------------
 

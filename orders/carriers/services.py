@@ -667,6 +667,28 @@ def label_document(
         raise ShipmentRefused(exc.message) from exc
 
 
+def handover_document(*, shipments: list[Shipment]) -> LabelDocument:
+    """The handover list for parcels of one carrier account that have labels (Apaczka)."""
+    ready = [s for s in shipments if s.has_label]
+    accounts = {s.account_id for s in ready}
+    if not ready:
+        raise ShipmentRefused(_("None of the selected shipments has a label yet."))
+    if len(accounts) > 1:
+        raise ShipmentRefused(_("Choose shipments of one carrier account for a handover list."))
+    account = ready[0].account
+    backend = get_carrier(account.carrier)
+    if not backend.supports_handover:
+        raise ShipmentRefused(
+            _("%(carrier)s has no handover list.") % {"carrier": Carrier(account.carrier).label}
+        )
+    try:
+        return backend.handover(account, [s.carrier_shipment_id for s in ready])
+    except CarrierError as exc:
+        raise ShipmentRefused(
+            _("The handover list could not be fetched: %(e)s") % {"e": exc.message}
+        ) from exc
+
+
 def test_connection(account: CarrierAccount):
     check = get_carrier(account.carrier).test_connection(account)
     account.last_checked_at = timezone.now()

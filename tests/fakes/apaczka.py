@@ -140,6 +140,7 @@ class FakeApaczka:
             ("order/", self._order),
             ("waybill/", self._waybill),
             ("cancel_order/", self._cancel),
+            ("turn_in/", self._turn_in),
         ):
             if route == prefix or (prefix.endswith("/") and route.startswith(prefix) and prefix != "orders/"):
                 return handler(route, data)
@@ -218,3 +219,13 @@ class FakeApaczka:
             return self._answer(400, "Order cannot be cancelled")
         order.status = "CANCELLED"
         return self._answer(200, "", {"order": order.as_json()})
+
+    def _turn_in(self, route, data):
+        ids = data.get("order_ids") if isinstance(data, dict) else None
+        if not isinstance(ids, list) or not ids or any(not isinstance(i, int) for i in ids):
+            return self._answer(400, "order_ids: a list of order ids expected")
+        orders = [self.orders.get(i) for i in ids]
+        if any(o is None for o in orders):
+            return self._answer(404, "Order not found")
+        pdf = pdf_pages(1, marker=",".join(o.waybill_number for o in orders))
+        return self._answer(200, "", {"turn_in": base64.b64encode(pdf).decode()})

@@ -172,6 +172,11 @@ def test_merchant_ships_with_apaczka_from_the_order_page(
     assert shipment.tracking_number.encode() in page.content
     label = admin.get(reverse("admin:orders_shipment_label", args=[shipment.pk]))
     assert label.status_code == 200 and label.content.startswith(b"%PDF")
+    handover = admin.post(
+        reverse("admin:orders_shipment_changelist"),
+        {"action": "print_handover", "_selected_action": [shipment.pk]},
+    )
+    assert handover["Content-Type"] == "application/pdf" and handover.content.startswith(b"%PDF")
     # Apaczka has no ZPL: a clear message, not a broken file.
     response = admin.get(
         reverse("admin:orders_shipment_label", args=[shipment.pk]), {"format": "zpl"}, follow=True

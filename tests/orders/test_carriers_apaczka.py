@@ -304,3 +304,16 @@ def test_shipping_method_tracking_url_wins_in_the_email(
     order.refresh_from_db()
     assert tracking_url_for(order).startswith("https://www.apaczka.pl/sledz-przesylke/")
     assert Decimal(order.total) == Decimal("138.00")
+
+
+def test_handover_list_for_the_courier(store, account, fake, django_capture_on_commit_callbacks):
+    method = courier_method(store, carrier="apaczka")
+    created, _ = ship([ship_ready_order(store, method) for _ in range(2)], django_capture_on_commit_callbacks)
+    document = services.handover_document(shipments=created)
+    assert document.content.startswith(b"%PDF")
+    sent = parse_qs(fake.calls("turn_in/")[0].body.decode())["request"][0]
+    first, second = created[0].carrier_shipment_id, created[1].carrier_shipment_id
+    assert sent == f'{{"order_ids":[{first},{second}]}}'
+    fake.fail_with = FakeResponse(200, b'{"status":200,"message":"","response":{"turn_in":"bm90IGEgcGRm"}}')
+    with pytest.raises(services.ShipmentRefused, match="not a PDF"):
+        services.handover_document(shipments=created)

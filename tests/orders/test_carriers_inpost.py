@@ -436,3 +436,9 @@ def test_refresh_action_queues_a_check(store, account, shipx, django_capture_on_
         services.queue_tracking(shipment.pk)
     shipment.refresh_from_db()
     assert shipment.status == S.IN_TRANSIT
+
+
+def test_inpost_has_no_handover_list_here(store, account, shipx, django_capture_on_commit_callbacks):
+    (shipment,), _ = ship([ship_ready_order(store, locker_method(store))], django_capture_on_commit_callbacks)
+    with pytest.raises(services.ShipmentRefused, match="no handover list"):
+        services.handover_document(shipments=[shipment])
