@@ -143,3 +143,26 @@ def test_a_closed_locker_typed_by_hand_is_refused_in_the_browser(page, shop, poi
     page.wait_for_load_state()
     assert "Paczkomat KRA03X jest teraz nieczynny" in page.content()
     assert not Order.objects.exists()
+
+
+def test_shopper_picks_a_locker_on_the_map(page, shop, points_api, settings):
+    points_api.serve_geowidget()
+    settings.INPOST_GEOWIDGET_TOKEN = "geo-token"
+    settings.INPOST_GEOWIDGET_URL = points_api.url
+    to_delivery(page, shop)
+    page.check("input[name=shipping_method][data-kind=parcel_locker]")
+    page.get_by_text("Wybierz na mapie").click()
+    assert page.locator("inpost-geowidget").get_attribute("token") == "geo-token"
+    page.get_by_test_id("map-point").filter(has_text="KRA01M").click()
+    assert page.input_value("#id_pickup_point") == "KRA01M"
+    chosen = page.get_by_test_id("pickup-point-chosen")
+    assert "KRA01M" in chosen.inner_text() and "Pawia 5, 31-154 Kraków" in chosen.inner_text()
+    page.fill("#id_first_name", "Ola")
+    page.fill("#id_last_name", "Nowak")
+    page.fill("#id_phone", "600 100 200")
+    page.get_by_label("Płatność online", exact=False).check()
+    page.get_by_test_id("delivery-next").click()
+    page.wait_for_url("**/zamowienie/podsumowanie/")
+    from orders.models import Cart
+
+    assert Cart.objects.get().checkout["pickup_point"] == "KRA01M"

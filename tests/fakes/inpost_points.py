@@ -46,6 +46,39 @@ class FakeInPostPoints:
         self.server.route("GET", "/v1/points", self._list)
         self.server.route("GET", "/v1/points/", self._one)
 
+    def serve_geowidget(self) -> None:
+        """Serve a stand-in for geowidget.inpost.pl's ``inpost-geowidget.js``/``.css``: an
+        ``<inpost-geowidget>`` element that lists the fake's points as buttons and, when one is
+        clicked, dispatches the event named by its ``onpoint`` attribute on ``document`` with the
+        point as ``detail`` -- the documented Geowidget v5 contract, without the map."""
+        script = (
+            "customElements.define('inpost-geowidget', class extends HTMLElement {"
+            " connectedCallback() {"
+            "  const points = %s; const widget = this;"
+            "  points.forEach(function (point) {"
+            "   const b = document.createElement('button'); b.type = 'button';"
+            "   b.textContent = point.name; b.dataset.testid = 'map-point';"
+            "   b.addEventListener('click', function () {"
+            "    document.dispatchEvent(new CustomEvent(widget.getAttribute('onpoint'), {detail: point}));"
+            "   });"
+            "   widget.appendChild(b);"
+            "  });"
+            " }"
+            "});"
+        )
+
+        def js(request):
+            points = [p for p in self.points.values() if p["status"] == "Operating"]
+            body = (script % json.dumps(points, ensure_ascii=False)).encode()
+            return FakeResponse(200, body, {"Content-Type": "application/javascript"})
+
+        self.server.route("GET", "/inpost-geowidget.js", js)
+        self.server.route(
+            "GET",
+            "/inpost-geowidget.css",
+            FakeResponse(200, b"inpost-geowidget{display:block}", {"Content-Type": "text/css"}),
+        )
+
     def __enter__(self) -> FakeInPostPoints:
         self.server.start()
         return self
