@@ -162,6 +162,8 @@ def validate_choice(choice: ParcelChoice, *, carrier: str) -> str | None:
         return None
     if not (choice.length_mm and choice.width_mm and choice.height_mm and choice.weight_grams):
         return _("Enter the parcel's length, width, height and weight.")
+    if carrier == Carrier.INPOST and not choice.insurance_amount:
+        return _("InPost courier parcels must be insured: enter the insurance amount.")
     if carrier == Carrier.APACZKA and not choice.service.isdigit():
         return _("The Apaczka service must be its numeric id (see the service list).")
     return None
@@ -377,6 +379,11 @@ def apply_result(shipment: Shipment, result: CarrierShipment) -> None:
         setattr(shipment, name, value)
     if PROGRESS.get(status, 0) >= PROGRESS[S.CONFIRMED]:
         _on_confirmed(shipment)
+    if status in (S.IN_TRANSIT, S.DELIVERED):
+        # Found by reference after the parcel already left (a retry long after a timeout).
+        order = Order.objects.get(pk=shipment.order_id)
+        target = O.SHIPPED if status == S.IN_TRANSIT else O.DELIVERED
+        _advance_order(order, target, reason=_("Parcel %(n)s on its way") % {"n": shipment.tracking_number})
 
 
 def _on_confirmed(shipment: Shipment) -> None:

@@ -270,6 +270,7 @@ def test_the_create_form_answers_bad_parcels_with_errors_and_creates_nothing(
         {f"o{courier.pk}-insurance_amount": "1e9"},
         {f"o{courier.pk}-service": "x" * 500},
         {f"o{courier.pk}-weight_grams": ""},
+        {f"o{courier.pk}-insurance_amount": ""},  # InPost insures every courier parcel
     ]
     for bad in cases:
         response = post_create(admin, [locker, courier], django_capture_on_commit_callbacks, bad)

@@ -442,3 +442,22 @@ def test_inpost_has_no_handover_list_here(store, account, shipx, django_capture_
     (shipment,), _ = ship([ship_ready_order(store, locker_method(store))], django_capture_on_commit_callbacks)
     with pytest.raises(services.ShipmentRefused, match="no handover list"):
         services.handover_document(shipments=[shipment])
+
+
+def test_a_parcel_found_in_transit_by_reference_moves_the_order(
+    store, account, shipx, settings, django_capture_on_commit_callbacks
+):
+    settings.CARRIER_HTTP_TIMEOUT_SECONDS = 0.3
+    settings.CARRIER_SUBMIT_MAX_ATTEMPTS = 1
+    shipx.next_create, shipx.create_delay = "timeout", 1.0
+    order = ship_ready_order(store, locker_method(store))
+    (shipment,), _ = ship([order], django_capture_on_commit_callbacks)
+    assert shipment.status == S.ERROR  # gave up after one attempt; ShipX has the parcel anyway
+    parcel = shipx.by_reference(shipment.reference)
+    parcel.status, parcel.tracking_number = "taken_by_courier", "620000000000000000000099"
+    with django_capture_on_commit_callbacks(execute=True):
+        services.retry_shipment(shipment=shipment)
+    shipment.refresh_from_db()
+    order.refresh_from_db()
+    assert shipment.status == S.IN_TRANSIT and len(shipx.shipments) == 1
+    assert order.status == Order.Status.SHIPPED and order.tracking_number == "620000000000000000000099"
