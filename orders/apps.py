@@ -20,8 +20,6 @@ def install_order_schedules(**kwargs) -> None:
         every_seconds=300,
         description="Sends order emails that a broker outage or a mail error left unsent.",
     )
-    from django.conf import settings
-
     ensure_periodic_task(
         name="Follow parcel tracking",
         task="orders.carriers.tasks.follow_shipments",
