@@ -26,7 +26,7 @@ DEFAULTS = {
         "ceneo.pl",
     ],
     # Seconds a store's tag settings stay in the cache (saving them clears it at once).
-    "MARKETING_SETTINGS_CACHE_SECONDS": 300,
+    "MARKETING_SETTINGS_CACHE_SECONDS": 3600,
     # A purchase is reported only on a thank-you page seen within this many hours of placing the
     # order (an old order link opened weeks later is not this visit's sale).
     "MARKETING_PURCHASE_WINDOW_HOURS": 48,

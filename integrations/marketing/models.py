@@ -3,6 +3,7 @@ orders have already been reported as a purchase (so a reload never counts a sale
 
 from __future__ import annotations
 
+import logging
 import re
 from urllib.parse import urlsplit
 
@@ -175,8 +176,15 @@ class MarketingSettings(models.Model):
 
     def _forget_cached(self) -> None:
         key = settings_cache_key(self.store_id)
-        cache.delete(key)
-        transaction.on_commit(lambda: cache.delete(key))
+
+        def forget():
+            try:
+                cache.delete(key)
+            except Exception:  # a cache outage must not fail the save; the entry expires anyway
+                logging.getLogger(__name__).warning("Could not clear the cached marketing tags %s", key)
+
+        forget()
+        transaction.on_commit(forget)
 
 
 class PurchaseReport(models.Model):

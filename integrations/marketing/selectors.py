@@ -7,6 +7,7 @@ Money stays ``Decimal`` until the JSON boundary: analytics endpoints want JSON n
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -18,6 +19,7 @@ from django.utils import timezone
 from . import conf
 from .models import MarketingSettings, PurchaseReport, settings_cache_key
 
+log = logging.getLogger(__name__)
 CENT = Decimal("0.01")
 DISABLED = {"enabled": False}
 
@@ -58,13 +60,21 @@ def tag_config(store) -> dict:
     if store is None or not getattr(store, "pk", None):
         return DISABLED
     key = settings_cache_key(store.pk)
-    config = cache.get(key)
+    try:
+        config = cache.get(key)
+    except Exception:  # the cache is down: the database still answers (one query per page)
+        log.warning("Cache unavailable: reading the marketing tags of store %s from the database", store.pk)
+        config, key = None, None
     if config is None:
         tags = MarketingSettings.objects.filter(store_id=store.pk).first()
         if tags is not None:
             tags.store = store
         config = public_config(tags) if tags is not None and tags.any_enabled else DISABLED
-        cache.set(key, config, conf.get("MARKETING_SETTINGS_CACHE_SECONDS"))
+        if key is not None:
+            try:
+                cache.set(key, config, conf.get("MARKETING_SETTINGS_CACHE_SECONDS"))
+            except Exception:
+                log.warning("Could not cache the marketing tags of store %s", store.pk)
     return config
 
 

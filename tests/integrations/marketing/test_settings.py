@@ -266,3 +266,34 @@ def test_config_never_carries_ids_of_switched_off_tags():
     config = selectors.tag_config(store)
     assert config["pixel"] == "" and config["trustedShops"] == "" and config["ads"] == ADS
     assert config["version"] == "1.1"
+
+
+def test_a_cache_outage_still_serves_pages_and_saves(client, store, monkeypatch):
+    from django.core.cache import caches
+
+    from tests.catalog.factories import VariantFactory
+
+    variant = VariantFactory(store=store, stock=3)
+    tags = MarketingSettingsFactory(store=store)
+
+    def broken(*args, **kwargs):
+        raise ConnectionError("cache down")
+
+    backend = caches["default"]
+    for method in (
+        "get",
+        "get_many",
+        "set",
+        "add",
+        "incr",
+        "delete",
+        "get_or_set",
+        "set_many",
+        "delete_many",
+    ):
+        monkeypatch.setattr(backend, method, broken)
+    response = client.get(variant.product.get_absolute_url())
+    assert response.status_code == 200 and GA4 in response.content.decode()
+    tags.ga4_measurement_id = "G-CHANGED1234"
+    tags.save()  # a write still works
+    assert "G-CHANGED1234" in client.get(variant.product.get_absolute_url()).content.decode()
