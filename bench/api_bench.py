@@ -24,7 +24,6 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 import urllib.error
@@ -176,18 +175,11 @@ def main() -> int:
     load_before = os.getloadavg()
     try:
         common.log(f"setup: migrate + catalog of {args.products} x {args.variants}")
-        out = subprocess.run(
-            [PY, "-c", SETUP, str(args.products), str(args.variants), str(args.bulk_rows)],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if out.returncode != 0:
-            print(out.stderr[-4000:])
+        try:
+            setup = common.run_setup(PY, SETUP, [args.products, args.variants, args.bulk_rows], env)
+        except RuntimeError as error:
+            print(error)
             return 1
-        setup = json.loads(out.stdout.strip().splitlines()[-1])
         common.log(
             f"setup done in {setup['setup_s']} s: {setup['products']} products, queries {setup['queries']}"
         )
@@ -205,25 +197,17 @@ def main() -> int:
             ready_path="/api/v1/",
             ready_host=HOST,
         ) as server:
-            for name, path in setup["endpoints"].items():
-                url = server.base_url + path
-                common.http_get(url, host=HOST)
-                if args.warmup:
-                    common.run_load(url, use_wrk=bool(wrk), host=HOST, duration=args.warmup, connections=2)
-                    server.wait_idle()
-                cpu_before = server.cpu_seconds()
-                load = common.run_load(
-                    url, use_wrk=bool(wrk), host=HOST, duration=args.duration, connections=args.connections
-                )
-                cpu = server.cpu_seconds() - cpu_before
-                if load.requests:
-                    load.server_cpu_ms_per_request = round(cpu * 1000 / load.requests, 2)
-                server.wait_idle()
-                results[name] = {**load.to_dict(), **setup["queries"][name], "path": path}
-                common.log(
-                    f"{name:22} {load.rps:8.1f} req/s  p50 {load.p50_ms} ms  p99 {load.p99_ms} ms  "
-                    f"non-2xx {load.non_2xx}  queries {setup['queries'][name]['queries']}"
-                )
+            results = common.measure_paths(
+                server,
+                setup["endpoints"],
+                host=HOST,
+                duration=args.duration,
+                connections=args.connections,
+                warmup=args.warmup,
+                use_wrk=bool(wrk),
+            )
+            for name in results:
+                results[name].update(setup["queries"][name])
             auth = {"Authorization": f"Bearer {setup['key']}"}
             for i in range(args.bulk_repeats):
                 rows = [{"sku": sku, "quantity": 10 + i} for sku in setup["skus"]]
@@ -325,14 +309,14 @@ def main() -> int:
         "DATABASE_URL=postgres://postgres@127.0.0.1:5432/koszyk_bench_api .venv/bin/python bench/api_bench.py` "
         "(`--smoke` for a CI-sized run, `--json PATH` for the figures).",
     ]
-    markdown = "\n".join(lines)
-    print(markdown)
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(data, indent=2, default=str))
-    if not args.no_results and not args.smoke:
-        common.write_results(data, markdown, prefix="api")
-    return 0
+    common.finish(
+        data,
+        "\n".join(lines),
+        json_path=args.json,
+        prefix="api",
+        write_results_files=not (args.no_results or args.smoke),
+    )
+    return 1 if any(r["non_2xx"] for r in results.values()) else 0
 
 
 if __name__ == "__main__":

@@ -18,9 +18,7 @@ figures there (the suite's convention). Never part of the test suite.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -100,6 +98,7 @@ def main() -> int:
     parser.add_argument("--products", type=int, default=10_000)
     parser.add_argument("--variants", type=int, default=3)
     parser.add_argument("--duration", type=float, default=15.0, help="seconds per page")
+    parser.add_argument("--warmup", type=float, default=2.0, help="seconds of unmeasured load first")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--smoke", action="store_true", help="CI-sized: 300 products, 3 s per page")
@@ -107,7 +106,7 @@ def main() -> int:
     parser.add_argument("--no-results", action="store_true", help="do not write bench/results/")
     args = parser.parse_args()
     if args.smoke:
-        args.products, args.duration = 300, 3.0
+        args.products, args.duration, args.warmup = 300, 3.0, 1.0
 
     own_db = "DATABASE_URL" not in os.environ
     database_url = common.create_database("koszyk_bench_catalog") if own_db else os.environ["DATABASE_URL"]
@@ -117,21 +116,13 @@ def main() -> int:
     env = {**os.environ, **_env(database_url)}
     try:
         common.log(f"setup: migrate + catalog of {args.products} x {args.variants}")
-        out = subprocess.run(
-            [PY, "-c", SETUP, str(args.products), str(args.variants)],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if out.returncode != 0:
-            print(out.stderr[-4000:])
+        try:
+            setup = common.run_setup(PY, SETUP, [args.products, args.variants], env)
+        except RuntimeError as error:
+            print(error)
             return 1
-        setup = json.loads(out.stdout.strip().splitlines()[-1])
         common.log(f"setup done: {setup}")
         wrk = common.ensure_wrk(allow_install=False)
-        results = {}
         with common.Gunicorn(
             name="catalog-pages",
             python=PY,
@@ -142,22 +133,17 @@ def main() -> int:
             ready_path="/",
             ready_host=HOST,
         ) as server:
-            for name, path in setup["pages"].items():
-                url = server.base_url + path
-                common.http_get(url, host=HOST)  # warm up this page's caches (thumbnails, tree)
-                if wrk:
-                    load = common.run_wrk(
-                        url, host=HOST, duration=args.duration, connections=args.connections
-                    )
-                else:
-                    load = common.run_python_load(
-                        url, host=HOST, duration=args.duration, connections=args.connections
-                    )
-                results[name] = {**load.to_dict(), **setup["queries"][name], "path": path}
-                common.log(
-                    f"{name:18} {load.rps:8.1f} req/s  p50 {load.p50_ms} ms  p99 {load.p99_ms} ms  "
-                    f"non-2xx {load.non_2xx}  queries {setup['queries'][name]['queries']}"
-                )
+            results = common.measure_paths(
+                server,
+                setup["pages"],
+                host=HOST,
+                duration=args.duration,
+                connections=args.connections,
+                warmup=args.warmup,
+                use_wrk=bool(wrk),
+            )
+            for name in results:
+                results[name].update(setup["queries"][name])
             peak = server.worker_peak_kib
     finally:
         if own_db:
@@ -183,32 +169,38 @@ def main() -> int:
         f"- Machine: {machine.get('cpu_model')} · {machine.get('cores')} cores · {machine.get('memory_gib')} GiB RAM · "
         f"{machine.get('os', '')} · load average at start {machine.get('load_average_at_start')}",
         f"- Python {machine.get('python', sys.version.split()[0])}, PostgreSQL {setup.get('postgres', '?')}, "
-        f"gunicorn {args.workers} sync workers, DEBUG off, file cache; the server, PostgreSQL and the load "
+        f"gunicorn {args.workers} sync workers, DEBUG off, cache: "
+        f"{'Redis' if os.environ.get('REDIS_URL') else 'file'}; the server, PostgreSQL and the load "
         "tool share the machine",
         f"- Catalog: {setup['products']} products × {args.variants} variants "
         f"(bench/catalog_generate.py{'; generated in ' + str(setup['generated']['seconds']) + ' s' if setup['generated'] else ''})",
         f"- Load: {data['tool']} {data['wrk'] or ''}, {args.connections} connections, {args.duration:.0f} s per page",
         "",
-        "| page | path | req/s | p50 ms | p99 ms | non-2xx | SQL queries |",
-        "|---|---|---:|---:|---:|---:|---:|",
+        "| page | path | req/s | p50 ms | p99 ms | non-2xx | server CPU ms/req | SQL queries |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for name, r in results.items():
         lines.append(
-            f"| {name} | `{r['path']}` | {r['rps']:.1f} | {r['p50_ms']} | {r['p99_ms']} | {r['non_2xx']} | {r['queries']} |"
+            f"| {name} | `{r['path']}` | {r['rps']:.1f} | {r['p50_ms']} | {r['p99_ms']} | {r['non_2xx']} | "
+            f"{r['server_cpu_ms_per_request']} | {r['queries']} |"
         )
     lines += [
         "",
         "Reproduce: `createdb -h 127.0.0.1 -U postgres koszyk_bench && "
         "DATABASE_URL=postgres://postgres@127.0.0.1:5432/koszyk_bench .venv/bin/python bench/catalog_pages.py`",
     ]
-    markdown = "\n".join(lines)
-    print(markdown)
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(data, indent=2, default=str))
-    if not args.no_results and not args.smoke:
-        common.write_results(data, markdown, prefix="catalog")
-    return 0
+    data["figures"] = [
+        {"name": f"{name} req/s", "value": r["rps"], "server_cpu_ms": r["server_cpu_ms_per_request"]}
+        for name, r in results.items()
+    ]
+    common.finish(
+        data,
+        "\n".join(lines),
+        json_path=args.json,
+        prefix="catalog",
+        write_results_files=not (args.no_results or args.smoke),
+    )
+    return 1 if any(r["non_2xx"] for r in results.values()) else 0
 
 
 if __name__ == "__main__":

@@ -179,6 +179,65 @@ def create_database(name: str, *, replace: bool = True) -> str:
     return database_url(name)
 
 
+def area_database(area: str) -> str | None:
+    """A database of its own for an area script that the suite runs (``BENCH_PG_URL`` is set).
+
+    It is a copy (``CREATE DATABASE ... TEMPLATE``) of the suite's migrated Koszyk bench database
+    in ``DATABASE_URL``, so the script needs no migration and cannot disturb the next script;
+    without a usable template it is created empty and migrated. ``DATABASE_URL`` is pointed at
+    it (call this before Django is set up) and it is dropped when the process exits. Run
+    standalone (no ``BENCH_PG_URL``), a script keeps the ``DATABASE_URL`` it was given: returns
+    None.
+    """
+    import atexit
+
+    import psycopg
+
+    if not os.environ.get("BENCH_PG_URL"):
+        return None
+    name = f"koszyk_bench_area_{area}"
+    _check_name(name)
+    source = os.environ.get("DATABASE_URL", "").rsplit("/", 1)[-1].split("?", 1)[0]
+    drop_database(name)
+    copied = False
+    if "bench" in source and re.fullmatch(r"[a-z_][a-z0-9_]{2,62}", source):
+        try:
+            with psycopg.connect(admin_url(), autocommit=True, connect_timeout=5) as conn:
+                conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
+            copied = True
+        except psycopg.Error as error:  # e.g. someone is still connected to the template
+            log(f"could not copy {source} ({error}); migrating an empty database instead")
+    if not copied:
+        create_database(name)
+    os.environ["DATABASE_URL"] = database_url(name)
+    atexit.register(_drop_quietly, name)
+    if not copied:
+        subprocess.run(
+            [sys.executable, str(ROOT / "manage.py"), "migrate", "--verbosity", "0"],
+            cwd=ROOT,
+            env={**os.environ, "DJANGO_SETTINGS_MODULE": "shop.settings"},
+            check=True,
+        )
+    return name
+
+
+def _drop_quietly(name: str) -> None:
+    try:
+        drop_database(name)
+    except Exception as error:
+        log(f"could not drop {name}: {error}")
+
+
+def write_area_json(path: str | os.PathLike | None, area: str, figures: list[dict], **extra) -> None:
+    """The suite's machine-readable result of an area script (``--json PATH``): each figure as
+    ``{"name", "value", "unit", "floor", "ratio"}`` where it has a floor."""
+    if not path:
+        return
+    payload = {"area": area, "machine": machine_info(), "figures": figures, **extra}
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps(payload, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
 def database_exists(name: str) -> bool:
     import psycopg
 
@@ -657,6 +716,72 @@ def run_measured(
 
 def self_peak_rss_mib() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+# --- The shared shape of a storefront/API load script ---------------------------------------
+
+
+def run_setup(python: str, code: str, argv: list[str], env: dict) -> dict:
+    """Run a script's Django setup snippet (``python -c code argv...``) and return the JSON it
+    prints last; a failure raises ``RuntimeError`` with the end of its stderr."""
+    out = subprocess.run(
+        [python, "-c", code, *[str(a) for a in argv]],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if out.returncode != 0:
+        raise RuntimeError(f"setup failed (exit {out.returncode}):\n{out.stderr[-4000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def measure_paths(
+    server: Gunicorn,
+    paths: dict[str, str],
+    *,
+    host: str | None,
+    duration: float,
+    connections: int,
+    warmup: float = 0.0,
+    use_wrk: bool,
+) -> dict[str, dict]:
+    """Load each path of a running server in turn: one warming GET, ``warmup`` seconds of
+    unmeasured load, then ``duration`` seconds measured, with the workers' CPU per request
+    (drained before and after, so one path's backlog never counts against the next)."""
+    results = {}
+    for name, path in paths.items():
+        url = server.base_url + path
+        http_get(url, host=host)
+        if warmup:
+            run_load(url, use_wrk=use_wrk, host=host, duration=warmup, connections=min(2, connections))
+        server.wait_idle()
+        cpu_before = server.cpu_seconds()
+        load = run_load(url, use_wrk=use_wrk, host=host, duration=duration, connections=connections)
+        server.wait_idle()
+        cpu = server.cpu_seconds() - cpu_before
+        if load.requests:
+            load.server_cpu_ms_per_request = round(cpu * 1000 / load.requests, 3)
+        results[name] = {**load.to_dict(), "path": path}
+        log(
+            f"{name:22} {load.rps:8.1f} req/s  p50 {load.p50_ms} ms  p99 {load.p99_ms} ms  "
+            f"CPU {fmt(load.server_cpu_ms_per_request, 2)} ms/req  non-2xx {load.non_2xx}"
+        )
+    return results
+
+
+def finish(
+    data: dict, markdown: str, *, json_path: Path | None, prefix: str, write_results_files: bool
+) -> None:
+    """Print the report, write the suite's JSON (``--json``) and, unless told not to (smoke runs,
+    ``--no-results``), the dated ``bench/results/<prefix>-<date>.*`` pair."""
+    print(markdown)
+    if json_path:
+        Path(json_path).parent.mkdir(parents=True, exist_ok=True)
+        Path(json_path).write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+    if write_results_files:
+        write_results(data, markdown, prefix=prefix)
 
 
 # --- Results ---------------------------------------------------------------------------------

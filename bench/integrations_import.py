@@ -26,6 +26,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+import common  # noqa: E402
+
+if __name__ == "__main__" and "--child" not in sys.argv:
+    common.area_database("import")  # run by the suite: a copy of its database, dropped at exit
 
 WORDS = [
     "Sukienka",
@@ -224,7 +229,12 @@ def main() -> None:
     parser.add_argument("--feed")
     parser.add_argument("--domain")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results"))
+    parser.add_argument("--smoke", action="store_true", help="CI-sized: a feed of 300 variants")
+    parser.add_argument("--json", type=Path, help="also write the figures there (the suite's convention)")
     args = parser.parse_args()
+    if args.smoke:
+        args.sizes = [300]
+        args.out = str(common.WORK_DIR)  # a smoke run's tiny figures must not replace the real result
     if args.child:
         print(json.dumps(child(args.child, args.size, args.feed, args.domain)))
         return
@@ -250,6 +260,23 @@ def main() -> None:
         print(json.dumps(results[-1]), flush=True)
         feed.unlink()
     write_report(results, Path(args.out), load=(load_before, os.getloadavg()))
+    figures = []
+    for r in results:
+        for run, label in (("first", "first import"), ("again", "unchanged re-import")):
+            figures.append(
+                {
+                    "name": f"{label}, {r['size']:,} variants (s)",
+                    "value": r[run]["seconds"],
+                    "unit": "s",
+                    "floor": r["copy"]["seconds"],
+                    "floor_is": "the same rows parsed with lxml and COPYed into a plain table",
+                    "ratio": common.ratio(r[run]["seconds"], r["copy"]["seconds"]),
+                    "peak_rss_mb": r[run]["peak_rss_mb"],
+                }
+            )
+    common.write_area_json(
+        args.json, "integrations-import", figures, sizes={"variants": args.sizes, "smoke": args.smoke}
+    )
 
 
 def _load(load, i: int) -> str:

@@ -30,7 +30,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shop.settings")
+
+import common  # noqa: E402
+
+if __name__ == "__main__":
+    common.area_database("search")  # run by the suite: a copy of its database, dropped at exit
 
 import django  # noqa: E402
 
@@ -379,7 +385,7 @@ def _criteria(spec: dict) -> dict:
     return c
 
 
-def run(out: Path, repeat: int) -> None:
+def run(out: Path, repeat: int) -> list[dict]:
     store = Store.objects.get(domain="bench.example.pl")
     count = Order.objects.filter(store=store).count()
     lines = [
@@ -399,6 +405,7 @@ def run(out: Path, repeat: int) -> None:
         "| --- | ---: | ---: | ---: |",
     ]
     plans = []
+    figures = []
     for label, spec in searches(store):
         timings = []
         rows = 0
@@ -414,6 +421,17 @@ def run(out: Path, repeat: int) -> None:
         executed = re.search(r"Execution Time: ([\d.]+) ms", plan)
         server = float(executed.group(1)) if executed else float("nan")
         lines.append(f"| {label} `{spec}` | {median:.1f} | {server:.1f} | {rows} |")
+        figures.append(
+            {
+                "name": f"{label} (ms, median wall)",
+                "value": round(median, 2),
+                "unit": "ms",
+                "floor": round(server, 2),
+                "floor_is": "PostgreSQL's own execution time of the page query (EXPLAIN ANALYZE)",
+                "ratio": common.ratio(median, server),
+                "rows": rows,
+            }
+        )
         plans.append(f"### {label}\n\n```\n{plan}\n```\n")
         print(f"{label:<40} {median:8.1f} ms  (server {server:7.1f} ms)  {rows:>4} rows", flush=True)
     # The count the changelist shows (no full count: show_full_result_count = False).
@@ -430,13 +448,18 @@ def run(out: Path, repeat: int) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(lines))
     print(f"wrote {out}")
+    return figures
 
 
 def main() -> None:
     if connection.vendor != "postgresql":
         sys.exit("Set DATABASE_URL to a PostgreSQL database (see the module docstring).")
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("--orders", type=int, default=1_000_000, help="orders to generate (no subcommand)")
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--smoke", action="store_true", help="CI-sized: 2,000 orders, one run per search")
+    parser.add_argument("--json", type=Path, help="also write the figures there (the suite's convention)")
+    sub = parser.add_subparsers(dest="command")
     g = sub.add_parser("generate")
     g.add_argument("--orders", type=int, default=1_000_000)
     g.add_argument("--batch", type=int, default=100_000)
@@ -444,10 +467,29 @@ def main() -> None:
     r.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / f"order-search-{date.today()}.md")
     r.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
+    if args.smoke:
+        args.orders, args.repeat = 2_000, 1
     if args.command == "generate":
         generate(args.orders, args.batch)
+        return
+    if args.command is None:  # the suite's call: generate, then measure
+        generate(args.orders, 100_000)
+        # A smoke run's tiny figures must not replace the real result file.
+        out = (
+            common.WORK_DIR / f"order-search-smoke-{date.today()}.md"
+            if args.smoke
+            else ROOT / "bench" / "results" / f"order-search-{date.today()}.md"
+        )
     else:
-        run(args.out, args.repeat)
+        out = args.out
+    figures = run(out, args.repeat)
+    common.write_area_json(
+        args.json,
+        "order-search",
+        figures,
+        sizes={"orders": Order.objects.count(), "smoke": args.smoke},
+        report=str(out),
+    )
 
 
 if __name__ == "__main__":

@@ -32,6 +32,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+import common  # noqa: E402
+
+if __name__ == "__main__":
+    common.area_database("recovery")  # run by the suite: a copy of its database, dropped at exit
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/koszyk_bench_recovery"
 os.environ.setdefault("DATABASE_URL", DEFAULT_DB)
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shop.settings")
@@ -85,7 +90,7 @@ def generate(carts: int, due: int) -> dict:
     from shop.models import Store
 
     store, _ = Store.objects.get_or_create(
-        domain="bench.example.pl", defaults={"name": "Bench", "is_default": True}
+        domain="bench.example.pl", defaults={"name": "Bench", "is_default": not Store.objects.exists()}
     )
     ensure_default_campaign(store=store)
     product, _ = Product.objects.get_or_create(
@@ -335,7 +340,11 @@ def main() -> None:
     parser.add_argument("--due", type=int, default=100_000)
     parser.add_argument("--emails", type=int, default=10_000)
     parser.add_argument("--pipeline-emails", type=int, default=10_000)
+    parser.add_argument("--smoke", action="store_true", help="CI-sized: 2,000 carts, 100 emails")
+    parser.add_argument("--json", type=Path, help="also write the figures there (the suite's convention)")
     args = parser.parse_args()
+    if args.smoke:
+        args.carts, args.due, args.emails, args.pipeline_emails = 2_000, 200, 100, 100
     ensure_database()
     setup_django()
     from django.conf import settings
@@ -353,7 +362,38 @@ def main() -> None:
     send = run_sending(args.emails, args.pipeline_emails)
     print(send, flush=True)
     today = datetime.now(UTC).strftime("%Y-%m-%d")
-    path = ROOT / "bench" / "results" / f"recovery-{today}.md"
+    common.write_area_json(
+        args.json,
+        "recovery",
+        [
+            {
+                "name": "abandoned carts detected per second",
+                "value": round(det["abandoned"] / max(det["seconds"], 1e-9)),
+                "unit": "carts/s",
+                "floor": round(det["floor_count"] / max(det["floor_seconds"], 1e-9)),
+                "floor_is": "the same predicate as one SQL count (rows/s)",
+                "ratio": common.ratio(det["floor_seconds"], det["seconds"], 4),
+            },
+            {
+                "name": "due reminders claimed and queued per second",
+                "value": round(disp["claimed"] / max(disp["seconds"], 1e-9)),
+                "unit": "reminders/s",
+            },
+            {
+                "name": "emails sent per second (full send path, local aiosmtpd)",
+                "value": round(send["emails"] / max(send["pipeline_seconds"], 1e-9)),
+                "unit": "messages/s",
+                "floor": round(send["emails"] / max(send["raw_seconds"], 1e-9)),
+                "floor_is": "the channel alone with a pre-rendered message",
+                "ratio": common.ratio(send["raw_seconds"], send["pipeline_seconds"], 3),
+            },
+            {"name": "detection peak RSS", "value": round(det["rss_mb"]), "unit": "MiB"},
+        ],
+        sizes={"carts": args.carts, "due": args.due, "emails": args.emails, "smoke": args.smoke},
+    )
+    # A smoke run's tiny figures must not replace the real result file.
+    path = (common.WORK_DIR if args.smoke else ROOT / "bench" / "results") / f"recovery-{today}.md"
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(
         f"""# Cart recovery benchmark, {today}
 

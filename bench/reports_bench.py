@@ -29,6 +29,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+import common  # noqa: E402
+
+if __name__ == "__main__" and "--child" not in sys.argv:
+    common.area_database("reports")  # run by the suite: a copy of its database, dropped at exit
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shop.settings")
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/koszyk_bench_reports"
 START = date(2024, 1, 1)
@@ -170,7 +175,7 @@ def measure(mode: str, fmt: str, n: int, store_id: int) -> dict:
             store = Store.objects.get(pk=store_id)
             params = {
                 "date_from": START.isoformat(),
-                "date_to": (START + timedelta(days=n // PER_DAY - 1)).isoformat(),
+                "date_to": (START + timedelta(days=max(1, -(-n // PER_DAY)) - 1)).isoformat(),
             }
             report = services.build_report(store=store, kind="orders", params=params)
             n = report.row_count  # DST shifts the 86.4 s grid: the last local days hold a few orders less
@@ -243,7 +248,13 @@ def main() -> None:
     )
     parser.add_argument("--pdf-max", type=int, default=PDF_PRACTICAL, help="largest PDF to time")
     parser.add_argument("--child", nargs=4, metavar=("MODE", "FORMAT", "N", "STORE"))
+    parser.add_argument("--smoke", action="store_true", help="CI-sized: 200 rows, XLSX and PDF")
+    parser.add_argument("--json", type=Path, help="also write the figures there (the suite's convention)")
     args = parser.parse_args()
+    if args.smoke:
+        args.sizes, args.pdf_max = [200], 200
+        # A smoke run's tiny figures must not replace the real result file.
+        args.out = str(common.WORK_DIR / f"reports-smoke-{date.today():%Y-%m-%d}.md")
     os.environ.setdefault("DATABASE_URL", DEFAULT_DB)
     if args.child:
         mode, fmt, n, store_id = args.child
@@ -272,6 +283,26 @@ def main() -> None:
                 print(result, file=sys.stderr)
                 results.append(result)
     write_results(Path(args.out), results)
+    figures = []
+    by_size: dict = {}
+    for r in results:
+        by_size.setdefault((r["format"], r["rows"]), {})[r["mode"]] = r
+    for (fmt, n), modes in sorted(by_size.items()):
+        ours, floor = modes.get("koszyk", {}), modes.get("floor", {})
+        if "skipped" in ours:
+            continue
+        figures.append(
+            {
+                "name": f"order report {fmt.upper()}, {n:,} rows (s)",
+                "value": ours.get("seconds"),
+                "unit": "s",
+                "floor": floor.get("seconds"),
+                "floor_is": "the bare library writing the same rows from memory",
+                "ratio": common.ratio(ours.get("seconds"), floor.get("seconds")),
+                "peak_rss_mb": ours.get("peak_rss_mb"),
+            }
+        )
+    common.write_area_json(args.json, "reports", figures, sizes={"rows": args.sizes, "smoke": args.smoke})
 
 
 def write_results(path: Path, results: list[dict]) -> None:

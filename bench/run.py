@@ -1174,7 +1174,34 @@ def main(argv: list[str] | None = None) -> int:
         paths = common.write_results(data, markdown, prefix="bench-smoke" if smoke else "bench")
         log(f"wrote {paths[0].relative_to(ROOT)} and {paths[1].relative_to(ROOT)}")
     log(f"done in {data['wall_seconds']:.0f}s")
-    return 0
+    problems = broken(data)
+    for problem in problems:
+        log(f"BROKEN: {problem}")
+    return 1 if problems else 0
+
+
+def broken(data: dict) -> list[str]:
+    """What makes a run a failure (CI runs the smoke suite so that no script can rot): a Koszyk
+    page or API endpoint that did not answer 200, a load run with errors, an area script that
+    failed or timed out. Slow figures are not failures: they are for people to read."""
+    problems = []
+    queries = data.get("queries") or {}
+    for name, page in ((queries.get("koszyk") or {}).get("pages") or {}).items():
+        if page.get("status") != 200:
+            problems.append(f"Koszyk page {name} ({page.get('url')}) answered HTTP {page.get('status')}")
+    for name, endpoint in ((queries.get("koszyk") or {}).get("api") or {}).items():
+        if endpoint.get("status") != 200:
+            problems.append(
+                f"Koszyk API {name} ({endpoint.get('url')}) answered HTTP {endpoint.get('status')}"
+            )
+    for page, row in (data.get("load_summary") or {}).items():
+        ours = row.get("koszyk") if isinstance(row, dict) else None
+        if isinstance(ours, dict) and ours.get("non_2xx"):
+            problems.append(f"Koszyk {page} under load: {ours['non_2xx']} non-2xx answers")
+    for area in data.get("areas") or []:
+        if area.get("status") in ("failed", "timeout"):
+            problems.append(f"{area['script']} {area['status']} (exit {area.get('returncode')})")
+    return problems
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ from django.db import transaction
 from django.http import QueryDict
 from django.middleware.csrf import get_token
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.safestring import mark_safe
 
@@ -134,10 +135,14 @@ class PageCache:
         self.params = normalised_params(request, params_names)
         self.key = fragment_key(store.pk, language, page, ident, self.params)
         self._version_key = version_key(store.pk)
+        self._nav_key = f"catalog:nav:{store.pk}:{language}"
         tree_key = category_tree_key(store.pk)
         self.fragment: Fragment | None = None
+        self._nav = None
         try:
-            values = cache.get_many([self._version_key, self.key, tree_key] if self.enabled else [tree_key])
+            values = cache.get_many(
+                [self._version_key, self.key, self._nav_key, tree_key] if self.enabled else [tree_key]
+            )
         except Exception:
             log.exception("Catalog page cache unavailable")
             values, self.enabled = {}, False
@@ -160,6 +165,22 @@ class PageCache:
         cached = values.get(self.key)
         if isinstance(cached, Fragment) and cached.version == self.version:
             self.fragment = cached
+        nav = values.get(self._nav_key)
+        if isinstance(nav, tuple) and len(nav) == 2 and nav[0] == self.version:
+            self._nav = nav[1]
+
+    def nav_html(self) -> str | None:
+        """The category menu of the page header, rendered once per catalog version and language
+        (it is the same for every shopper); None when the cache is off (base.html renders it)."""
+        if not self.enabled:
+            return None
+        if self._nav is None:
+            self._nav = render_to_string("catalog/_nav.html", {"nav_categories": self.tree.roots})
+            try:
+                cache.set(self._nav_key, (self.version, self._nav), settings.CATALOG_PAGE_CACHE_SECONDS)
+            except Exception:
+                log.exception("Could not store the category menu")
+        return self._nav
 
     @property
     def tree(self):
@@ -196,6 +217,7 @@ class PageCache:
             "fragment_head": mark_safe(fragment.head),  # rendered by our own templates
             "fragment_body": mark_safe(body),  # rendered by our own templates
             "canonical": fragment.canonical,
+            "nav_html": None if (nav := self.nav_html()) is None else mark_safe(nav),
             **fragment.data,
             **(context or {}),
         }

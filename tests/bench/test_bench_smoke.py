@@ -128,3 +128,77 @@ def test_parse_wrk_with_no_completed_request_has_no_latency():
     assert parsed["rps"] == 0
     assert parsed["p50_ms"] is None
     assert parsed["p99_ms"] is None
+
+
+# --- The suite's contract with CI (make bench-smoke) ---------------------------------------
+
+AREA_SCRIPTS = [
+    "api_bench",
+    "catalog_pages",
+    "checkout_bench",
+    "order_search_bench",
+    "recovery_scan",
+    "reports_bench",
+    "integrations_import",
+]
+
+
+@pytest.mark.parametrize("name", AREA_SCRIPTS)
+def test_area_scripts_follow_the_smoke_and_json_convention(name):
+    run = _load("run")
+    script = BENCH / f"{name}.py"
+    assert script in run.discover_area_scripts()
+    assert run.script_convention(script) == {"smoke": True, "json": True}
+
+
+def test_a_failed_area_script_or_a_broken_page_fails_the_run():
+    run = _load("run")
+    healthy = {
+        "queries": {"koszyk": {"pages": {"home": {"status": 200, "url": "/"}}, "api": {}}},
+        "load_summary": {"home": {"koszyk": {"rps": 10.0, "non_2xx": 0}}},
+        "areas": [
+            {"script": "bench/a.py", "status": "ok"},
+            {"script": "bench/b.py", "status": "skipped (no --smoke: cannot run CI-sized)"},
+        ],
+    }
+    assert run.broken(healthy) == []
+    sick = json.loads(json.dumps(healthy))
+    sick["queries"]["koszyk"]["pages"]["home"]["status"] = 500
+    sick["load_summary"]["home"]["koszyk"]["non_2xx"] = 3
+    sick["areas"].append({"script": "bench/c.py", "status": "failed", "returncode": 1})
+    sick["areas"].append({"script": "bench/d.py", "status": "timeout", "returncode": -9})
+    problems = run.broken(sick)
+    assert len(problems) == 4
+    assert any("bench/c.py failed" in p for p in problems)
+    assert any("HTTP 500" in p for p in problems)
+
+
+def test_standalone_area_scripts_keep_their_own_database(monkeypatch):
+    monkeypatch.delenv("BENCH_PG_URL", raising=False)
+    monkeypatch.setenv("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/koszyk_bench_mine")
+    assert common.area_database("search") is None
+    assert common.area_database.__doc__ and "TEMPLATE" in common.area_database.__doc__
+    import os
+
+    assert os.environ["DATABASE_URL"].endswith("/koszyk_bench_mine")
+
+
+def test_area_json_has_figures_beside_their_floors(tmp_path):
+    path = tmp_path / "area.json"
+    common.write_area_json(
+        path,
+        "search",
+        [{"name": "x", "value": 2.0, "floor": 1.0, "ratio": 2.0}],
+        sizes={"orders": 10},
+    )
+    data = json.loads(path.read_text())
+    assert data["area"] == "search"
+    assert data["figures"][0]["floor"] == 1.0
+    assert data["sizes"] == {"orders": 10}
+    assert data["machine"]["cores"] >= 1
+    common.write_area_json(None, "search", [])  # no --json: nothing written, no error
+
+
+def test_ci_runs_the_bench_smoke_after_the_tests():
+    ci = (BENCH.parent / ".ci" / "run").read_text()
+    assert ci.index("make test") < ci.index("make bench-smoke")

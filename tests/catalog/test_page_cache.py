@@ -152,7 +152,10 @@ def test_a_renamed_category_a_new_relation_and_a_new_image_show_at_once(client, 
     category = shelf["category"]
     category.name = "Sukienki letnie"
     services.save_category(category=category)
-    assert "<h1>Sukienki letnie</h1>" in html(client.get("/k/sukienki/"))
+    page = html(client.get("/k/sukienki/"))
+    assert "<h1>Sukienki letnie</h1>" in page
+    menu = re.search(r'<nav class="categories".*?</nav>', page, re.S).group(0)
+    assert "Sukienki letnie" in menu  # the cached category menu too
 
     assert "Płaszcz wełniany" not in html(client.get("/p/sukienka-lniana/"))
     shelf["dress"].product.recommended.add(shelf["coat"].product)
