@@ -499,3 +499,23 @@ def test_a_big_push_costs_a_few_commands_and_a_bounded_number_of_queries(
     assert len([r for r in calls if r.method == "PUT"]) == 5
     assert len([r for r in calls if r.path.endswith("/tasks")]) == 5
     assert {o.quantity for o in fake_allegro.offers.values()} == {1, 2, 3}
+
+
+def test_command_timing_out_is_sent_again_under_the_same_id(config, fake_allegro, store, settings):
+    settings.INTEGRATIONS_HTTP_TIMEOUT = 0.3
+    listing = offered(config, fake_allegro, store, sku="TO", stock=7, pushed_quantity=1)
+    slow = FakeResponse(201, b"{}", delay=1.0)
+    fake_allegro.fail_next("/sale/offer-quantity-change-commands/", slow, slow, slow)
+    run = push(config)
+    assert run.status == SyncRun.Status.SUCCEEDED
+    listing.refresh_from_db()
+    command_id = listing.data["commands"]["quantity"]["id"]
+    assert "timed out" in listing.error and listing.push_due is True
+    assert fake_allegro.commands == {}
+
+    push(config)
+    listing.refresh_from_db()
+    puts = fake_allegro.calls("PUT", "/sale/offer-quantity-change-commands/")
+    assert {p.path.rsplit("/", 1)[1] for p in puts} == {command_id}
+    assert list(fake_allegro.commands) == [command_id]
+    assert listing.last_pushed_quantity == 7 and listing.error == "" and listing.push_due is False
