@@ -10,6 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
@@ -59,6 +60,11 @@ class GatewayAccountForm(forms.ModelForm):
     second_key = _secret("second_key")
     secret_key = _secret("secret_key")
     webhook_secret = _secret("webhook_secret")
+    blik = forms.BooleanField(
+        label=_("BLIK by code in the shop (Przelewy24)"),
+        required=False,
+        help_text=_("Only when BLIK is switched on for your Przelewy24 account (a separate service at P24)."),
+    )
 
     class Meta:
         model = GatewayAccount
@@ -69,6 +75,9 @@ class GatewayAccountForm(forms.ModelForm):
         masked = self.instance.masked_secrets() if self.instance.pk else {}
         for name in PUBLIC:
             self.fields[name].initial = self.instance.config.get(name, "")
+        self.fields["blik"].initial = bool(
+            (self.instance.config or {}).get("blik", settings.PRZELEWY24_BLIK_ENABLED)
+        )
         for name in SECRET:
             if masked.get(name):
                 self.fields[name].help_text = _("Stored: %(masked)s. Leave empty to keep it.") % {
@@ -101,6 +110,8 @@ class GatewayAccountForm(forms.ModelForm):
             for n in GatewayAccount.PUBLIC_FIELDS[provider]
             if self.cleaned_data.get(n)
         }
+        if provider == GatewayAccount.Provider.PRZELEWY24:
+            account.config["blik"] = bool(self.cleaned_data.get("blik"))
         account.set_secrets(
             **{n: self.cleaned_data.get(n, "").strip() for n in GatewayAccount.SECRET_FIELDS[provider]}
         )
@@ -118,7 +129,16 @@ class GatewayAccountAdmin(admin.ModelAdmin):
     actions = ["test_connection"]
 
     def get_fields(self, request, obj=None):
-        return ["store", "provider", "is_sandbox", "is_active", *PUBLIC, *SECRET, *self.readonly_fields]
+        return [
+            "store",
+            "provider",
+            "is_sandbox",
+            "is_active",
+            *PUBLIC,
+            "blik",
+            *SECRET,
+            *self.readonly_fields,
+        ]
 
     @admin.action(description=_("Test connection"), permissions=["change"])
     def test_connection(self, request, queryset):
