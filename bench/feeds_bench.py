@@ -15,7 +15,7 @@ needs an image). Every measurement runs in a fresh child process, so its peak RS
   written with the same ``etree.xmlfile`` loop, no Django, no availability rules, no checks;
 - ``floor (COPY)``: PostgreSQL ``COPY (that join) TO STDOUT`` read and thrown away.
 
-Uses its own database ``koszyk_feeds_bench`` (created and dropped; ``--keep-db`` keeps it) and
+Uses its own database ``koszyk_feeds_bench_<pid>`` (created and dropped; ``--keep-db`` keeps it) and
 writes ``bench/results/feeds-<date>.md`` (``--json PATH``: machine-readable figures).
 """
 
@@ -37,7 +37,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import common  # noqa: E402
 
-DB_NAME = "koszyk_feeds_bench"
+# One database per run (pid): a suite smoke run and a full run may overlap on a shared machine.
+DB_NAME = f"koszyk_feeds_bench_{os.getpid()}"
 G_NS = "http://base.google.com/ns/1.0"
 
 FLOOR_SQL = """
@@ -270,6 +271,7 @@ def main() -> int:
         "PYTHONPATH": f"{ROOT / 'bench'}:{os.environ.get('PYTHONPATH', '')}",
     }
     rows, figures = [], []
+    info = common.machine_info()  # before the run: its load average is the machine's, not ours
     try:
         common.log(f"preparing catalogs of {sizes} offers")
         prepared, measured = run_child(["--_child", "prepare", *map(str, sizes)], env)
@@ -328,7 +330,6 @@ def main() -> int:
             child.unlink() if child.is_file() else child.rmdir()
         private.rmdir()
 
-    info = common.machine_info()
     headers = [
         "feed",
         "offers",
