@@ -191,3 +191,15 @@ def test_delete_through_the_admin_removes_the_schedule(admin_client, store):
     assert response.status_code == 302
     assert not Feed.objects.exists()
     assert not PeriodicTask.objects.filter(name=f"feeds:{feed.pk}").exists()
+
+
+def test_change_page_queries_do_not_grow_with_runs(admin_client, store, django_assert_max_num_queries):
+    feed = FeedFactory(store=store)
+    for _ in range(15):
+        FeedRun.objects.create(feed=feed, trigger="schedule", status="succeeded", items=3)
+    url = reverse("admin:integrations_feeds_feed_change", args=[feed.pk])
+    admin_client.get(url)
+    with django_assert_max_num_queries(20):
+        response = admin_client.get(url)
+    assert response.status_code == 200
+    assert response.content.count(b"/admin/integrations_feeds/feedrun/") >= 10

@@ -114,3 +114,31 @@ def test_rotating_the_token_retires_the_old_url(client, feed):
 def test_other_methods_are_refused(client, feed):
     assert client.post(feed.url_path()).status_code == 405
     assert client.put(feed.url_path()).status_code == 405
+
+
+@pytest.mark.parametrize(
+    "header, gzipped",
+    [
+        ("gzip", True),
+        ("GZIP;Q=1.0", True),
+        ("deflate, gzip;q=0.5", True),
+        ("gzip;q=0", False),
+        ("gzip;q=0.000", False),
+        ("gzip;q=abc", False),
+        ("x-gzip-not", False),
+        ("identity", False),
+        ("", False),
+        ("gzip;" * 5000, False),
+        ("\x01gzip\x7f", False),
+    ],
+)
+def test_accept_encoding_parsing(client, feed, header, gzipped):
+    response = client.get(feed.url_path(), headers={"Accept-Encoding": header})
+    assert response.status_code == 200
+    assert ("Content-Encoding" in response) is gzipped
+
+
+def test_oversized_and_garbage_validators_are_ignored(client, feed):
+    for value in ('"' + "a" * 20_000 + '"', "W/", "*" * 3, ",,,", '"\x00"'):
+        assert client.get(feed.url_path(), headers={"If-None-Match": value}).status_code in (200, 304)
+    assert client.get(feed.url_path(), headers={"If-None-Match": "*"}).status_code == 304
