@@ -4,6 +4,8 @@ requests) and the connector's settings form."""
 from __future__ import annotations
 
 import datetime as dt
+import json
+from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -11,11 +13,17 @@ from django.urls import reverse
 from django.utils import timezone
 
 from integrations.channels.allegro import oauth
+from integrations.channels.models import ChannelListing
 from integrations.models import ConnectorConfig
 from tests.fakes.allegro import FakeAllegro
 from tests.shop.factories import StaffFactory, SuperuserFactory
 
-from .factories_allegro import allegro_config, fast_allegro  # noqa: F401
+from .factories_allegro import (  # noqa: F401
+    ChannelListingFactory,
+    allegro_config,
+    fast_allegro,
+    offerable_variant,
+)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_allegro")]
 
@@ -133,3 +141,26 @@ def test_settings_reject_malformed_mappings(store, fake_allegro):
         allegro_config(store, fake_allegro, category_map="{not json")
     with pytest.raises(ValidationError):
         allegro_config(store, fake_allegro, price_markup_percent="1e9")
+
+
+def test_send_all_offers_again_patches_every_offer(admin, store, fake_allegro):
+    config = allegro_config(store, fake_allegro, price_markup_percent="5")
+    variant = offerable_variant(store, sku="UPD-1", stock=4, price="100.00", name="Nowa nazwa produktu")
+    offer = fake_allegro.add_offer("UPD-1", quantity=1, price="90.00")
+    listing = ChannelListingFactory(
+        config=config,
+        variant=variant,
+        external_id=offer.id,
+        status=ChannelListing.Status.ACTIVE,
+        push_due=False,
+    )
+    admin.post(action(config, "update_offers"))
+    patch = fake_allegro.calls("PATCH", f"/sale/product-offers/{offer.id}")
+    assert len(patch) == 1
+    body = json.loads(patch[0].body)
+    assert body["name"].startswith("Nowa nazwa produktu")
+    assert body["sellingMode"]["price"]["amount"] == "105.00"
+    assert offer.quantity == 4 and offer.price == "105.00"
+    listing.refresh_from_db()
+    assert listing.status == ChannelListing.Status.ACTIVE
+    assert listing.last_pushed_quantity == 4 and listing.last_pushed_price == Decimal("100.00")
