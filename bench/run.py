@@ -1078,6 +1078,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep-dbs", action="store_true", help="keep the bench databases afterwards")
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0"))
     parser.add_argument("--no-write", action="store_true", help="print only; write no result files")
+    parser.add_argument(
+        "--prefix",
+        help="result file name prefix (default bench, bench-smoke); e.g. bench-storefront for a partial run",
+    )
     args = parser.parse_args(argv)
     smoke = args.smoke
     args.products = args.products or (200 if smoke else 10_000)
@@ -1171,7 +1175,9 @@ def main(argv: list[str] | None = None) -> int:
     markdown = render_markdown(data)
     print_table(data)
     if not args.no_write:
-        paths = common.write_results(data, markdown, prefix="bench-smoke" if smoke else "bench")
+        paths = common.write_results(
+            data, markdown, prefix=args.prefix or ("bench-smoke" if smoke else "bench")
+        )
         log(f"wrote {paths[0].relative_to(ROOT)} and {paths[1].relative_to(ROOT)}")
     log(f"done in {data['wall_seconds']:.0f}s")
     problems = broken(data)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import time
 from dataclasses import dataclass, field
 
@@ -28,7 +29,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.cache import cache
 from django.db import transaction
-from django.http import QueryDict
+from django.http import HttpResponse, QueryDict
 from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.template.loader import render_to_string
@@ -104,6 +105,19 @@ class Fragment:
     headers: dict = field(default_factory=dict)
 
 
+# Cookies that do not make a page someone's own: the language choice is part of every key and the
+# CSRF token is put in per request. A session (cart, login, flash messages), a consent choice or
+# any other cookie means the page is built around the cached body instead.
+ANONYMOUS_COOKIES = frozenset({settings.LANGUAGE_COOKIE_NAME, settings.CSRF_COOKIE_NAME})
+
+_CSRF_INPUT = re.compile(r'(name="csrfmiddlewaretoken" value=")[^"]*(")')
+
+
+def full_page_key(store_id: int, language: str, full_path: str) -> str:
+    digest = hashlib.sha256(full_path[:4096].encode("utf-8", "surrogatepass")).hexdigest()[:40]
+    return f"catalog:full:{store_id}:{language}:{digest}"
+
+
 def normalised_params(request, names) -> list[tuple[str, list[str]]]:
     """The page-changing parameters of a request, in a stable order (values kept as sent)."""
     out = []
@@ -139,10 +153,17 @@ class PageCache:
         tree_key = category_tree_key(store.pk)
         self.fragment: Fragment | None = None
         self._nav = None
+        self._page = None
+        # A visitor without cookies (a first visit: search engines, ads, links) has nothing of
+        # their own on the page but a CSRF token: the whole page is cached for them too.
+        self.full_key = None
+        if self.enabled and request.method == "GET" and set(request.COOKIES) <= ANONYMOUS_COOKIES:
+            self.full_key = full_page_key(store.pk, language, request.get_full_path())
+        keys = [self._version_key, self.key, self._nav_key, tree_key] if self.enabled else [tree_key]
+        if self.full_key:
+            keys.append(self.full_key)
         try:
-            values = cache.get_many(
-                [self._version_key, self.key, self._nav_key, tree_key] if self.enabled else [tree_key]
-            )
+            values = cache.get_many(keys)
         except Exception:
             log.exception("Catalog page cache unavailable")
             values, self.enabled = {}, False
@@ -168,6 +189,34 @@ class PageCache:
         nav = values.get(self._nav_key)
         if isinstance(nav, tuple) and len(nav) == 2 and nav[0] == self.version:
             self._nav = nav[1]
+        page = values.get(self.full_key) if self.full_key else None
+        if isinstance(page, tuple) and len(page) == 3 and page[0] == self.version:
+            self._page = page
+
+    def full_response(self) -> HttpResponse | None:
+        """The whole cached page for a visitor without cookies, with their own CSRF token."""
+        if self._page is None:
+            return None
+        _version, body, headers = self._page
+        if CSRF_PLACEHOLDER in body:
+            body = body.replace(CSRF_PLACEHOLDER, get_token(self.request))
+        response = HttpResponse(body)
+        for name, value in headers.items():
+            response.headers[name] = value
+        return response
+
+    def _save_full_page(self, response) -> None:
+        if not self.full_key or response.status_code != 200 or self.fragment.messages:
+            return
+        storage = getattr(self.request, "_messages", None)
+        if storage is not None and getattr(storage, "_queued_messages", None):
+            return
+        body = _CSRF_INPUT.sub(rf"\g<1>{CSRF_PLACEHOLDER}\g<2>", response.content.decode(response.charset))
+        headers = {"Content-Type": response.headers["Content-Type"], **self.fragment.headers}
+        try:
+            cache.set(self.full_key, (self.version, body, headers), settings.CATALOG_PAGE_CACHE_SECONDS)
+        except Exception:
+            log.exception("Could not store a catalog page")
 
     def nav_html(self) -> str | None:
         """The category menu of the page header, rendered once per catalog version and language
@@ -203,7 +252,7 @@ class PageCache:
                 log.exception("Could not store a catalog page fragment")
         return fragment
 
-    def render(self, template: str, context: dict | None = None, *, hit: bool | None = None):
+    def render(self, template: str, context: dict | None = None):
         """The page: the shopper's own header and messages around the (cached) fragment."""
         request = self.request
         fragment = self.fragment
@@ -224,6 +273,7 @@ class PageCache:
         response = render(request, template, page_context)
         for name, value in fragment.headers.items():
             response.headers[name] = value
+        self._save_full_page(response)
         return response
 
 

@@ -107,6 +107,8 @@ def _describe(text: str, length: int = 160) -> str:
 @require_GET
 def home(request):
     page_cache = PageCache(request, "home", params_names=())
+    if (cached := page_cache.full_response()) is not None:
+        return cached
     if page_cache.fragment is None:
         store = request.store
         base = selectors.published_products(store)
@@ -128,6 +130,8 @@ def home(request):
 @require_GET
 def category(request, slug: str):
     page_cache = PageCache(request, "category", slug)
+    if (cached := page_cache.full_response()) is not None:
+        return cached
     if page_cache.fragment is None:
         tree = page_cache.tree
         node = tree.by_slug.get(slug)
@@ -191,6 +195,8 @@ def group(request, slug: str):
 @require_GET
 def search(request):
     page_cache = PageCache(request, "search")
+    if (cached := page_cache.full_response()) is not None:
+        return cached
     query, shortened = clean_query(request.GET.get("q"))
     if page_cache.fragment is None:
         notes = []
@@ -322,6 +328,8 @@ def _structured_data(request, page: selectors.ProductPage, image_urls: list[str]
 @require_GET
 def product(request, slug: str):
     page_cache = PageCache(request, "product", slug, params_names=PRODUCT_PARAMS)
+    if (cached := page_cache.full_response()) is not None:
+        return cached
     if page_cache.fragment is None:
         page = selectors.product_page(request.store, slug, tree=page_cache.tree)
         if page is None or not page.variants:

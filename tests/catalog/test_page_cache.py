@@ -250,9 +250,13 @@ def test_tracking_parameters_neither_split_the_cache_nor_reach_the_links(client,
     first = main(client.get("/k/sukienki/?utm_source=newsletter&fbclid=abc123"))
     assert "utm_source" not in first and "fbclid" not in first
     assert 'href="?page=2"' in first
-    keys_before = set(cache._cache.keys())
+
+    def body_keys():  # whole pages are kept per full URL; the bodies must not split
+        return {key for key in cache._cache if ":catalog:full:" not in key}
+
+    keys_before = body_keys()
     html(client.get("/k/sukienki/?utm_source=other&gclid=zzz"))
-    assert set(cache._cache.keys()) == keys_before
+    assert body_keys() == keys_before
 
 
 @pytest.mark.parametrize(
@@ -310,3 +314,32 @@ def test_page_cache_can_be_turned_off(client, shelf, settings, django_assert_max
     with django_assert_max_num_queries(8) as captured:
         html(client.get("/k/sukienki/"))
     assert len(captured.captured_queries) > 0
+
+
+def test_a_visitor_without_cookies_gets_the_whole_cached_page_with_their_own_token(shelf):
+    def full_pages():
+        return {key for key in cache._cache if ":catalog:full:" in key}
+
+    first = Client(enforce_csrf_checks=True)
+    html(first.get("/p/sukienka-lniana/"))
+    assert len(full_pages()) == 1  # kept for the next visitor without cookies
+
+    second = Client(enforce_csrf_checks=True)
+    page = second.get("/p/sukienka-lniana/")
+    secret = second.cookies[django_settings.CSRF_COOKIE_NAME].value
+    assert {_unmask_cipher_token(v) for v in csrf_values(page)} == {secret}
+    assert page["Content-Type"].startswith("text/html")
+    assert page["Content-Language"] == "pl"
+    token = csrf_values(page)[0]
+    added = second.post("/koszyk/dodaj/", {"csrfmiddlewaretoken": token, "variant": shelf["dress"].pk})
+    assert added.status_code in (200, 302)
+
+
+def test_a_session_or_consent_cookie_never_gets_a_whole_cached_page(client, shelf):
+    html(Client().get("/k/sukienki/"))  # a cookie-less visitor fills the whole-page cache
+    before = {key for key in cache._cache if ":catalog:full:" in key}
+    for cookie in ("sessionid", "messages", "marketing_consent"):
+        visitor = Client()
+        visitor.cookies[cookie] = "x"
+        assert "Sukienka lniana" in cards(visitor.get("/k/sukienki/"))
+    assert {key for key in cache._cache if ":catalog:full:" in key} == before
