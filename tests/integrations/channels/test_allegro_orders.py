@@ -137,11 +137,10 @@ def test_a_crash_in_the_middle_of_a_page_resumes_without_duplicates(config, fake
     assert cursor(config) == {"from": fake_allegro.events[-1]["id"]}
 
 
-def test_cancellation_cancels_the_shop_order_and_releases_stock(config, fake_allegro, store):
-    # Cash on delivery: cancelling a *paid* marketplace order currently stops in orders' automatic
-    # refunds (no payment provider "allegro"); reported to the lead, see the Allegro decisions.
+@pytest.mark.parametrize("paid", [True, False], ids=["paid online", "cash on delivery"])
+def test_cancellation_cancels_the_shop_order_and_releases_stock(config, fake_allegro, store, paid):
     variant = offerable_variant(store, sku="X-1", stock=4)
-    form = fake_allegro.add_order(lines=[{"sku": "X-1", "quantity": 3}], cod=True, paid=False)
+    form = fake_allegro.add_order(lines=[{"sku": "X-1", "quantity": 3}], cod=not paid, paid=paid)
     import_orders(config)
     assert on_hand(variant) == 1
     fake_allegro.cancel(form["id"], "BUYER_CANCELLED")
