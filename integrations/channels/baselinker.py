@@ -111,7 +111,9 @@ class BaseLinkerClient:
                     % {"method": method, "n": self.max_bytes}
                 )
             try:
-                data = response.json()
+                # NaN/Infinity (valid for Python's json, not for PostgreSQL's) stay strings: the
+                # value is refused where it is used, and the raw order can still be stored.
+                data = json.loads(response.content, parse_constant=str)
             except ValueError:
                 raise BaseLinkerError(
                     _("BaseLinker's answer to %(method)s is not JSON.") % {"method": method}

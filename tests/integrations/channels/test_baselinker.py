@@ -341,3 +341,51 @@ def test_orders_answer_without_a_list_fails_the_run(store, bl):
     bl.script = [FakeResponse(200, b'{"status": "SUCCESS", "orders": "none"}')]
     result = run(config, "orders")
     assert result.status == SyncRun.Status.FAILED and "malformed" in result.error
+
+
+def test_oversized_answer_is_refused_and_nothing_is_lost(store, bl, settings):
+    settings.CHANNELS_MAX_RESPONSE_BYTES = 200
+    config = bl_config(store, bl)
+    v = VariantFactory(store=store, sku="S-1", stock=3)
+    ChannelListingFactory(config=config, variant=v, external_id=bl.add_product(sku="S-1"))
+    bl.script = [FakeResponse(200, b'{"status": "SUCCESS", "counter": 1, "pad": "' + b"x" * 5000 + b'"}')]
+    result = run(config, "push")
+    assert result.status == SyncRun.Status.FAILED and "larger than 200 bytes" in result.error
+    assert ChannelListing.objects.get().push_due
+
+
+def test_hostile_journal_and_order_values_are_survived(store, bl):
+    VariantFactory(store=store, sku="KUB-1", stock=10)
+    config = bl_config(store, bl, cancelled_status_ids=[666])
+    good = bl.add_order(
+        products=[{"sku": "KUB-1", "quantity": 1, "price_brutto": 10}],
+        email="<script>alert(1)</script>",
+        delivery_fullname="x" * 10_000,
+        delivery_point_id="P" * 500,
+        user_comments="'; DROP TABLE orders_order; --",
+    )
+    bl.add_order(products=[{"sku": "KUB-1", "quantity": 1, "price_brutto": "NaN"}])
+    bl.journal.extend([{"log_id": "x"}, "garbage", {"log_id": 99, "log_type": 18, "order_id": None}])
+    result = run(config, "orders")
+    assert result.status == SyncRun.Status.SUCCEEDED, result.error
+    order = Order.objects.get(external_reference=str(good["order_id"]))
+    assert order.email == "" and "not valid" in order.customer_note
+    assert "DROP TABLE" in order.customer_note and len(order.pickup_point) == 32
+    assert result.created == 1 and result.failed == 1
+
+
+def test_the_scheduled_task_pushes_due_listings(store, bl, django_capture_on_commit_callbacks):
+    from catalog import stock
+    from integrations.tasks import run_connector
+
+    config = bl_config(store, bl)
+    v = VariantFactory(store=store, sku="S-1", stock=5)
+    pid = bl.add_product(sku="S-1")
+    ChannelListingFactory(config=config, variant=v, external_id=pid)
+    run_connector(config.pk, "push")
+    assert bl.products[pid]["stock"] == {"bl_206": 5}
+    with django_capture_on_commit_callbacks(execute=True):
+        stock.sell_now(lines=[(v, 2)], reference="shop-sale", store=store)
+    assert ChannelListing.objects.get().push_due  # marked by the stock.changed handler
+    run_connector(config.pk, "push")  # what the beat entry runs every push_every_seconds
+    assert bl.products[pid]["stock"] == {"bl_206": 3}
