@@ -15,6 +15,7 @@ urlpatterns = [
     path("r/", include("recovery.urls")),
     path("api/", include("shop.api.urls")),
     path("feeds/", include("integrations.feeds.urls")),
+    path("", include("integrations.marketing.urls")),
     path("", include("orders.urls")),
     path("", include("catalog.urls")),
 ]

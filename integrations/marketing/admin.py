@@ -10,7 +10,7 @@ from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from .models import MarketingSettings
+from .models import ConsentLog, MarketingSettings
 
 MANAGE = "integrations_marketing.manage_marketing_tags"
 
@@ -93,3 +93,27 @@ class MarketingSettingsAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return request.user.has_perm(MANAGE)
+
+
+@admin.register(ConsentLog)
+class ConsentLogAdmin(admin.ModelAdmin):
+    """Proofs of cookie choices: read-only; search by the consent ID a shopper quotes."""
+
+    list_display = ("created_at", "store", "consent_id", "version", "analytics", "marketing")
+    list_filter = ("store", "analytics", "marketing", "version")
+    search_fields = ("=consent_id",)
+    date_hierarchy = "created_at"
+    list_select_related = ("store",)
+    show_full_result_count = False
+
+    def has_view_permission(self, request, obj=None):
+        return super().has_view_permission(request, obj) or request.user.has_perm(MANAGE)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -30,6 +30,9 @@ DEFAULTS = {
     # A purchase is reported only on a thank-you page seen within this many hours of placing the
     # order (an old order link opened weeks later is not this visit's sale).
     "MARKETING_PURCHASE_WINDOW_HOURS": 48,
+    # Consent choices kept as proof (days), and how many a browser (IP) may record per hour.
+    "MARKETING_CONSENT_LOG_RETENTION_DAYS": 1095,
+    "MARKETING_CONSENT_LOG_RATE_LIMIT": 30,
     # Most events carried from a cart change to the next page (a flood of POSTs cannot grow the
     # session without bound).
     "MARKETING_MAX_PENDING_EVENTS": 10,

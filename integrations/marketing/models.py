@@ -185,6 +185,11 @@ class MarketingSettings(models.Model):
 
         forget()
         transaction.on_commit(forget)
+        # Whole catalog pages are cached for visitors without cookies, banner and tag
+        # configuration included: they must be rebuilt with the new tags.
+        from catalog.pagecache import bump
+
+        bump(self.store_id)
 
 
 class PurchaseReport(models.Model):
@@ -203,3 +208,27 @@ class PurchaseReport(models.Model):
 
     def __str__(self) -> str:
         return str(self.order_id)
+
+
+class ConsentLog(models.Model):
+    """Proof of one cookie choice (GDPR art. 7(1): the shop must be able to show the consent):
+    which banner version, which categories, when. No IP address, user agent or account is
+    stored; the random consent id in the shopper's own cookie is the only link to a browser."""
+
+    store = models.ForeignKey(
+        "shop.Store", on_delete=models.CASCADE, related_name="+", verbose_name=_("store")
+    )
+    consent_id = models.CharField(_("consent ID"), max_length=40)
+    version = models.CharField(_("banner version"), max_length=20)
+    analytics = models.BooleanField(_("analytics"))
+    marketing = models.BooleanField(_("marketing"))
+    created_at = models.DateTimeField(_("chosen at"), default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("cookie consent")
+        verbose_name_plural = _("cookie consents")
+        indexes = [models.Index(fields=["store", "consent_id"], name="mkt_consent_store_id_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.consent_id} {self.created_at:%Y-%m-%d %H:%M}"

@@ -14,6 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from urllib.parse import parse_qs
 
 from django.core.cache import cache
+from django.urls import reverse
 from django.utils import timezone
 
 from . import conf
@@ -45,6 +46,7 @@ def public_config(tags: MarketingSettings) -> dict:
         "waitForUpdate": conf.get("MARKETING_CONSENT_WAIT_FOR_UPDATE_MS"),
         "currency": tags.store.currency if tags.store_id else "PLN",
         "privacyUrl": tags.privacy_policy_url,
+        "logUrl": reverse("marketing:consent-log"),
         "ga4": tags.ga4_measurement_id if tags.ga4_enabled else "",
         "ads": tags.google_ads_conversion_id if tags.google_ads_enabled else "",
         "adsPurchaseLabel": tags.google_ads_purchase_label if tags.google_ads_enabled else "",

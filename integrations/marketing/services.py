@@ -3,11 +3,13 @@ once-only claim of an order's purchase event."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.db import connection
 from django.utils import timezone
 
 from . import conf
-from .models import PurchaseReport
+from .models import ConsentLog, PurchaseReport
 
 SESSION_KEY = "marketing_events"
 
@@ -49,3 +51,18 @@ def claim_purchase(*, order) -> bool:
             [order.pk, timezone.now()],
         )
         return cursor.fetchone() is not None
+
+
+def log_consent(*, store, consent_id: str, version: str, analytics: bool, marketing: bool) -> ConsentLog:
+    """Keep the proof of one cookie choice."""
+    return ConsentLog.objects.create(
+        store=store, consent_id=consent_id, version=version, analytics=analytics, marketing=marketing
+    )
+
+
+def delete_old_consent_logs(*, now=None) -> int:
+    """Forget choices older than ``MARKETING_CONSENT_LOG_RETENTION_DAYS``; returns how many."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=conf.get("MARKETING_CONSENT_LOG_RETENTION_DAYS"))
+    deleted, _ = ConsentLog.objects.filter(created_at__lt=cutoff).delete()
+    return deleted

@@ -4,7 +4,8 @@
 // only carries JSON data blocks (#marketing-config, script[id^="marketing-event-"]). After
 // consent this file sets Consent Mode's defaults (all denied), updates them to the choice, loads
 // the tags the choice allows and replays the page's e-commerce events into gtag/fbq.
-// The choice lives in a first-party cookie: v=<version>&a=<0|1>&m=<0|1>&t=<unix seconds>.
+// The choice lives in a first-party cookie: v=<version>&a=<0|1>&m=<0|1>&t=<unix seconds>&id=<random>,
+// and each choice is recorded by the shop as proof under that random id (no IP, no account).
 (function () {
   "use strict";
   var configEl = document.getElementById("marketing-config");
@@ -29,14 +30,38 @@
         if (kv.length === 2) values[kv[0]] = kv[1];
       });
       if (values.v !== cfg.version || !/^[01]$/.test(values.a || "") || !/^[01]$/.test(values.m || "")) return null;
-      return {analytics: values.a === "1", marketing: values.m === "1"};
+      var id = /^[A-Za-z0-9_-]{16,40}$/.test(values.id || "") ? values.id : "";
+      return {analytics: values.a === "1", marketing: values.m === "1", id: id};
     }
     return null;
   }
 
+  function newId() {
+    var bytes = new Uint8Array(22), chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", id = "";
+    window.crypto.getRandomValues(bytes);
+    for (var i = 0; i < bytes.length; i++) id += chars[bytes[i] & 63];
+    return id;
+  }
+
+  function logChoice(choice) {
+    if (!cfg.logUrl || !window.fetch || !window.FormData) return;
+    var token = document.querySelector('#consent-settings [name="csrfmiddlewaretoken"]');
+    var body = new FormData();
+    body.append("id", choice.id);
+    body.append("v", cfg.version);
+    body.append("a", choice.analytics ? "1" : "0");
+    body.append("m", choice.marketing ? "1" : "0");
+    var headers = {"Accept": "application/json"};
+    if (token) { body.append("csrfmiddlewaretoken", token.value); headers["X-CSRFToken"] = token.value; }
+    fetch(cfg.logUrl, {method: "POST", body: body, headers: headers, credentials: "same-origin", keepalive: true})
+      .catch(function () { /* the choice itself is in the cookie; the proof is best effort */ });
+  }
+
   function writeChoice(choice) {
+    var previous = readChoice();
+    choice.id = (previous && previous.id) || newId();
     var value = "v=" + cfg.version + "&a=" + (choice.analytics ? 1 : 0) + "&m=" + (choice.marketing ? 1 : 0) +
-      "&t=" + Math.floor(Date.now() / 1000);
+      "&t=" + Math.floor(Date.now() / 1000) + "&id=" + choice.id;
     document.cookie = cfg.cookie + "=" + value + "; Max-Age=" + (cfg.maxAgeDays * 86400) +
       "; Path=/; SameSite=Lax" + (location.protocol === "https:" ? "; Secure" : "");
   }
@@ -227,6 +252,8 @@
     form.elements.analytics.checked = current.analytics && !form.elements.analytics.disabled;
     form.elements.marketing.checked = current.marketing && !form.elements.marketing.disabled;
     form.hidden = !withSettings;
+    var idBox = banner.querySelector(".consent-id");
+    if (idBox && current.id) { idBox.querySelector("[data-consent-id]").textContent = current.id; idBox.hidden = false; }
     toggle.setAttribute("aria-expanded", withSettings ? "true" : "false");
     banner.hidden = false;
     if (withSettings) {
@@ -238,6 +265,7 @@
 
   function choose(choice) {
     writeChoice(choice);
+    logChoice(choice);
     banner.hidden = true;
     apply(choice);
   }

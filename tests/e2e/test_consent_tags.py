@@ -15,6 +15,7 @@ from decimal import Decimal
 
 import pytest
 
+from integrations.marketing.models import ConsentLog
 from orders.models import Order
 from tests.catalog.factories import CategoryFactory, ProductFactory, VariantFactory
 from tests.integrations.marketing.factories import ADS, ADS_LABEL, GA4, PIXEL, TSID, MarketingSettingsFactory
@@ -118,11 +119,17 @@ def test_tags_only_after_consent_with_real_values_and_one_purchase(
     html = page.content()
     assert "gtag(" not in html and "fbq(" not in html
 
-    # 2. "Reject all": still nothing, on this page and the next.
-    reject.click()
+    # 2. "Reject all": still nothing, on this page and the next; the choice is kept as proof.
+    with page.expect_response("**/zgody-cookies/") as logged:
+        reject.click()
+    assert logged.value.status == 204
     assert banner.is_hidden()
     cookie = next(c for c in page.context.cookies() if c["name"] == "koszyk_consent")
     assert "a=0" in cookie["value"] and "m=0" in cookie["value"] and cookie["sameSite"] == "Lax"
+    consent_id = re.search(r"id=([A-Za-z0-9_-]{22})", cookie["value"]).group(1)
+    assert list(ConsentLog.objects.values_list("consent_id", "analytics", "marketing")) == [
+        (consent_id, False, False)
+    ]
     page.reload()
     page.wait_for_load_state("networkidle")
     assert banner.is_hidden() and outside == [] and nothing_tracked(page)
@@ -135,7 +142,9 @@ def test_tags_only_after_consent_with_real_values_and_one_purchase(
     page.keyboard.press("Escape")  # a choice exists: the banner may close without a new one
     assert banner.is_hidden()
     page.get_by_test_id("consent-settings-link").click()
-    accept.click()
+    assert page.locator("[data-consent-id]").inner_text() == consent_id  # to quote in a request
+    with page.expect_response("**/zgody-cookies/"):
+        accept.click()
     [view_item] = wait_for_event(page, "view_item")
     assert any(GA4 in url for url in outside)
     recorded = calls(page)
@@ -163,7 +172,8 @@ def test_tags_only_after_consent_with_real_values_and_one_purchase(
     page.wait_for_function("() => window.__trustbadge === 1")
     assert any(TSID in url for url in outside)
     cookie = next(c for c in page.context.cookies() if c["name"] == "koszyk_consent")
-    assert "a=1" in cookie["value"] and "m=1" in cookie["value"]
+    assert "a=1" in cookie["value"] and "m=1" in cookie["value"] and f"id={consent_id}" in cookie["value"]
+    assert ConsentLog.objects.filter(consent_id=consent_id, analytics=True, marketing=True).count() == 1
     assert cookie["expires"] > __import__("time").time() + 360 * 86400  # about 12 months
     assert all(TAG_HOSTS.match(url) for url in outside), outside
 
@@ -236,3 +246,13 @@ def test_tags_only_after_consent_with_real_values_and_one_purchase(
     assert configs == [GA4]
     assert not any("facebook" in url or "trustedshops" in url for url in outside)
     assert page.evaluate("() => typeof window.fbq === 'undefined' && !window.__trustbadge")
+    # The proof of this third choice arrived too (sent with keepalive before the reload).
+    for _ in range(100):
+        if ConsentLog.objects.filter(consent_id=consent_id).count() == 3:
+            break
+        page.wait_for_timeout(100)
+    assert list(ConsentLog.objects.order_by("pk").values_list("analytics", "marketing")) == [
+        (False, False),
+        (True, True),
+        (True, False),
+    ]

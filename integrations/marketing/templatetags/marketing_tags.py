@@ -50,7 +50,7 @@ def marketing_head(context):
 @register.inclusion_tag("marketing/banner.html", takes_context=True)
 def marketing_banner(context):
     _, config = _config(context)
-    return {"config": config}
+    return {"config": config, "csrf_token": context.get("csrf_token")}
 
 
 @register.inclusion_tag("marketing/settings_link.html", takes_context=True)

@@ -532,3 +532,17 @@ def test_product_without_category_or_brand(client, store, tags):
     [event] = events(client.get(variant.product.get_absolute_url()), "view_item")
     item = event["ga"][1]["items"][0]
     assert item["item_id"] == "G-1" and "item_category" not in item and "item_brand" not in item
+
+
+def test_changing_the_tags_rebuilds_cached_catalog_pages(client, store, mug):
+    url = mug.product.get_absolute_url()
+    first = client.get(url)
+    assert config(first) is None
+    assert config(client.get(url)) is None  # served from the page cache now
+    tags = MarketingSettingsFactory(store=store)
+    assert config(client.get(url))["ga4"] == GA4
+    tags.ga4_measurement_id = "G-NEWID123456"
+    tags.save()
+    assert config(client.get(url))["ga4"] == "G-NEWID123456"
+    tags.delete()
+    assert config(client.get(url)) is None
