@@ -23,13 +23,10 @@ What the connector does:
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
-from collections.abc import Callable
-from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -37,138 +34,18 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from ..connectors import ConfigField, register
-from ..http import IntegrationHTTPError
-from .base import ChannelConnector, ExternalAddress, ExternalLine, ExternalOrder, ListingUpdate, PushResult
+from ...connectors import ConfigField, register
+from ..base import ChannelConnector, ExternalOrder, ListingUpdate, PushResult
+from .client import API_URL, AUTH_CODES, BaseLinkerClient, BaseLinkerError, _warnings
+from .orders import parse_order
 
 log = logging.getLogger(__name__)
 
-API_URL = "https://api.baselinker.com/connector.php"
 MAX_BATCH = 1000
 ORDERS_PER_PAGE = 100
 WAREHOUSE_RE = re.compile(r"^(bl|shop|warehouse)_\d{1,12}$")
 # Journal entry types (getJournalList): 3 payment of the order, 18 order status change.
 JOURNAL_PAYMENT, JOURNAL_STATUS = 3, 18
-AUTH_CODES = {"ERROR_BAD_TOKEN", "ERROR_USER_ACCOUNT_BLOCKED", "ERROR_NO_TOKEN", "ERROR_TOKEN"}
-
-
-class BaseLinkerError(IntegrationHTTPError):
-    """BaseLinker answered ERROR (``code``) or something that is not its protocol."""
-
-    def __init__(self, message: str, *, code: str = ""):
-        super().__init__(message)
-        self.code = code
-
-
-def is_limit_error(code: str, message: str) -> bool:
-    text = f"{code} {message}".lower()
-    return "limit" in text and ("exceed" in text or "request" in text or "query" in text or "blocked" in text)
-
-
-class BaseLinkerClient:
-    """``call(method, parameters) -> dict`` on top of the shared :class:`ConnectorClient`."""
-
-    def __init__(
-        self,
-        *,
-        http,
-        url: str,
-        limit_retries: int | None = None,
-        limit_wait: float | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        max_bytes: int | None = None,
-    ):
-        self.http = http
-        self.url = url
-        self.limit_retries = (
-            settings.CHANNELS_BASELINKER_LIMIT_RETRIES if limit_retries is None else limit_retries
-        )
-        self.limit_wait = (
-            settings.CHANNELS_BASELINKER_LIMIT_WAIT_SECONDS if limit_wait is None else limit_wait
-        )
-        self.max_bytes = settings.CHANNELS_MAX_RESPONSE_BYTES if max_bytes is None else max_bytes
-        self.sleep = sleep
-        self.calls = 0
-
-    def call(self, method: str, parameters: dict[str, Any] | None = None) -> dict[str, Any]:
-        body = {"method": method, "parameters": json.dumps(parameters or {}, ensure_ascii=False)}
-        for attempt in range(self.limit_retries + 1):
-            self.calls += 1
-            response = self.http.request("POST", self.url, data=body)
-            if response.status_code in (401, 403):
-                raise BaseLinkerError(
-                    _("BaseLinker refused the API token (HTTP %(code)d).") % {"code": response.status_code},
-                    code="ERROR_BAD_TOKEN",
-                )
-            if response.status_code != 200:
-                raise BaseLinkerError(
-                    _("BaseLinker answered HTTP %(code)d to %(method)s.")
-                    % {"code": response.status_code, "method": method}
-                )
-            if len(response.content) > self.max_bytes:
-                raise BaseLinkerError(
-                    _("BaseLinker's answer to %(method)s is larger than %(n)d bytes.")
-                    % {"method": method, "n": self.max_bytes}
-                )
-            try:
-                # NaN/Infinity (valid for Python's json, not for PostgreSQL's) stay strings: the
-                # value is refused where it is used, and the raw order can still be stored.
-                data = json.loads(response.content, parse_constant=str)
-            except ValueError:
-                raise BaseLinkerError(
-                    _("BaseLinker's answer to %(method)s is not JSON.") % {"method": method}
-                ) from None
-            if not isinstance(data, dict) or data.get("status") not in ("SUCCESS", "ERROR"):
-                raise BaseLinkerError(
-                    _("BaseLinker's answer to %(method)s has no status.") % {"method": method}
-                )
-            if data["status"] == "SUCCESS":
-                return data
-            code = str(data.get("error_code") or "")[:60]
-            message = str(data.get("error_message") or "")[:500]
-            if is_limit_error(code, message) and attempt < self.limit_retries:
-                log.info("BaseLinker limit reached (%s); waiting %s s", code, self.limit_wait)
-                self.sleep(self.limit_wait)
-                continue
-            if code in AUTH_CODES:
-                raise BaseLinkerError(
-                    _("BaseLinker refused the API token: %(message)s (%(code)s)")
-                    % {"message": message, "code": code},
-                    code=code,
-                )
-            raise BaseLinkerError(
-                _("BaseLinker refused %(method)s: %(message)s (%(code)s)")
-                % {"method": method, "message": message, "code": code},
-                code=code,
-            )
-        raise BaseLinkerError(
-            _("BaseLinker's request limit is still exceeded."), code="LIMIT"
-        )  # pragma: no cover
-
-
-def _warnings(data: dict) -> dict[str, str]:
-    """``warnings`` is an object {product id: message}; BaseLinker sends "" or [] for none."""
-    raw = data.get("warnings")
-    if isinstance(raw, dict):
-        return {str(k): str(v)[:500] for k, v in raw.items()}
-    return {}
-
-
-def _decimal(value, default: str = "0") -> Decimal:
-    try:
-        number = Decimal(str(value if value not in (None, "") else default).replace(",", "."))
-    except (InvalidOperation, ValueError):
-        raise ValueError(f"not a number: {str(value)[:40]!r}") from None
-    if not number.is_finite():
-        raise ValueError(f"not a number: {str(value)[:40]!r}")
-    return number
-
-
-def _split_name(full: str) -> tuple[str, str]:
-    parts = (full or "").strip().split(None, 1)
-    if not parts:
-        return "", ""
-    return parts[0], parts[1] if len(parts) > 1 else ""
 
 
 @register
@@ -324,7 +201,7 @@ class BaseLinkerConnector(ChannelConnector):
         existing = self._inventory_skus()
         create = self.options.get("create_products", True)
         parents: dict[int, str] = {}
-        from .models import ChannelListing
+        from ..models import ChannelListing
 
         product_ids = {listing.variant.product_id for listing in listings}
         for data in ChannelListing.objects.filter(
@@ -464,7 +341,7 @@ class BaseLinkerConnector(ChannelConnector):
 
     def _journal(self, cursor: dict[str, Any]) -> tuple[list[ExternalOrder], dict[str, Any]]:
         """Payments and status changes of orders already imported, from the order journal."""
-        from .models import ChannelOrder
+        from ..models import ChannelOrder
 
         last = cursor.get("last_log_id") if isinstance(cursor.get("last_log_id"), int) else 0
         try:
@@ -517,92 +394,7 @@ class BaseLinkerConnector(ChannelConnector):
         return updates, {**cursor, "last_log_id": last}
 
     def parse_order(self, raw: dict[str, Any]) -> ExternalOrder:
-        if not isinstance(raw, dict):
-            raise TypeError("an order must be an object")
-        order_id = raw.get("order_id")
-        if order_id in (None, ""):
-            raise KeyError("order_id")
-        products = raw.get("products")
-        if not isinstance(products, list):
-            raise TypeError("products must be a list")
-        lines = []
-        subtotal = Decimal("0")
-        for product in products:
-            if not isinstance(product, dict):
-                raise TypeError("a product must be an object")
-            quantity = product.get("quantity")
-            if isinstance(quantity, str) and quantity.strip().isdigit():
-                quantity = int(quantity)
-            if not isinstance(quantity, int) or isinstance(quantity, bool):
-                raise ValueError(
-                    f"quantity {str(quantity)[:20]!r} of {product.get('sku')!r} is not a whole number"
-                )
-            price = _decimal(product.get("price_brutto"))
-            lines.append(
-                ExternalLine(
-                    quantity=quantity,
-                    unit_price=price,
-                    sku=str(product.get("sku") or "")[:64],
-                    ean=str(product.get("ean") or "")[:14],
-                    name=str(product.get("name") or "")[:200],
-                    external_id=str(product.get("order_product_id") or ""),
-                )
-            )
-            subtotal += price * quantity
-        shipping_cost = _decimal(raw.get("delivery_price"))
-        paid_amount = _decimal(raw.get("payment_done"))
-        total = subtotal + shipping_cost
-        status = str(raw.get("order_status_id") or "")
-        cancelled_ids = {str(i) for i in self.options.get("cancelled_status_ids") or []}
-        cod = str(raw.get("payment_method_cod") or "0") in ("1", "true", "True")
-        first, last = _split_name(str(raw.get("delivery_fullname") or ""))
-        shipping = ExternalAddress(
-            first_name=first,
-            last_name=last,
-            company_name=str(raw.get("delivery_company") or ""),
-            street=str(raw.get("delivery_address") or ""),
-            postal_code=str(raw.get("delivery_postcode") or ""),
-            city=str(raw.get("delivery_city") or ""),
-            country=str(raw.get("delivery_country_code") or "PL"),
-            phone=str(raw.get("phone") or ""),
-        )
-        wants_invoice = str(raw.get("want_invoice") or "0") in ("1", "true", "True")
-        billing = None
-        if wants_invoice or raw.get("invoice_nip"):
-            ifirst, ilast = _split_name(str(raw.get("invoice_fullname") or ""))
-            billing = ExternalAddress(
-                first_name=ifirst,
-                last_name=ilast,
-                company_name=str(raw.get("invoice_company") or ""),
-                tax_id=str(raw.get("invoice_nip") or ""),
-                street=str(raw.get("invoice_address") or ""),
-                postal_code=str(raw.get("invoice_postcode") or ""),
-                city=str(raw.get("invoice_city") or ""),
-                country=str(raw.get("invoice_country_code") or "PL"),
-            )
-        placed = raw.get("date_confirmed") or raw.get("date_add")
-        return ExternalOrder(
-            external_id=str(order_id),
-            status=status,
-            lines=lines,
-            raw=raw,
-            paid=total > 0 and paid_amount >= total - Decimal("0.01"),
-            cancelled=status in cancelled_ids,
-            email=str(raw.get("email") or "")[:254],
-            phone=str(raw.get("phone") or "")[:32],
-            currency=str(raw.get("currency") or "")[:3],
-            shipping_address=shipping,
-            billing_address=billing,
-            wants_invoice=wants_invoice,
-            pickup_point=str(raw.get("delivery_point_id") or "")[:32],
-            shipping_method_name=str(raw.get("delivery_method") or "")[:120],
-            shipping_cost=shipping_cost,
-            payment_method_name=str(raw.get("payment_method") or "")[:120],
-            cash_on_delivery=cod,
-            payment_reference=str(raw.get("order_id")),
-            placed_at=datetime.fromtimestamp(placed, tz=UTC) if isinstance(placed, int) else None,
-            note=str(raw.get("user_comments") or "")[:2000],
-        )
+        return parse_order(raw, cancelled_status_ids=self.options.get("cancelled_status_ids") or [])
 
     def send_fulfilment(self, *, channel_order, status: str, order) -> None:
         self.client.call(
