@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.utils.functional import SimpleLazyObject
 
+from .pagecache import request_tree
 from .selectors import category_tree
 
 
@@ -18,7 +19,6 @@ def navigation(request):
 
     def roots():
         # A catalog page fetched the tree with its own cache look-up (catalog.pagecache).
-        tree = getattr(request, "_catalog_tree", None) or category_tree(store)
-        return tree.roots
+        return request_tree(request, category_tree).roots
 
     return {"nav_categories": SimpleLazyObject(roots)}

@@ -114,17 +114,18 @@ _CSRF_INPUT = re.compile(r'(name="csrfmiddlewaretoken" value=")[^"]*(")')
 
 
 def full_page_key(store_id: int, language: str, full_path: str) -> str:
-    digest = hashlib.sha256(full_path[:4096].encode("utf-8", "surrogatepass")).hexdigest()[:40]
+    digest = hashlib.sha256(full_path.encode("utf-8", "surrogatepass")).hexdigest()[:40]
     return f"catalog:full:{store_id}:{language}:{digest}"
 
 
 def normalised_params(request, names) -> list[tuple[str, list[str]]]:
-    """The page-changing parameters of a request, in a stable order (values kept as sent)."""
+    """The page-changing parameters of a request, in a stable order (values kept as sent; the
+    key hashes them, so no length is cut and two different values never share a page)."""
     out = []
     for name in names:
         values = request.GET.getlist(name)
         if values:
-            out.append((name, sorted(v[:200] for v in values)))
+            out.append((name, sorted(values)))
     return out
 
 
@@ -167,11 +168,8 @@ class PageCache:
         except Exception:
             log.exception("Catalog page cache unavailable")
             values, self.enabled = {}, False
-        rows = values.get(tree_key)
-        if rows is not None:
-            from .selectors import CategoryTree
-
-            request._catalog_tree = CategoryTree(rows)
+        # The tree is built only if the page needs it (not for a whole cached page).
+        request._catalog_tree_rows = values.get(tree_key)
         if not self.enabled:
             self.version = None
             return
@@ -235,10 +233,7 @@ class PageCache:
     def tree(self):
         from .selectors import category_tree
 
-        tree = getattr(self.request, "_catalog_tree", None)
-        if tree is None:
-            tree = self.request._catalog_tree = category_tree(self.request.store)
-        return tree
+        return request_tree(self.request, category_tree)
 
     def new_fragment(self, **kwargs) -> Fragment:
         return Fragment(version=self.version or 0, **kwargs)
@@ -275,6 +270,22 @@ class PageCache:
             response.headers[name] = value
         self._save_full_page(response)
         return response
+
+
+def request_tree(request, category_tree):
+    """The category tree for this request: built once, from the rows the page's cache look-up
+    brought along when it did, else through ``category_tree`` (its own cache, then SQL)."""
+    tree = getattr(request, "_catalog_tree", None)
+    if tree is None:
+        rows = getattr(request, "_catalog_tree_rows", None)
+        if rows is not None:
+            from .selectors import CategoryTree
+
+            tree = CategoryTree(rows)
+        else:
+            tree = category_tree(request.store)
+        request._catalog_tree = tree
+    return tree
 
 
 def fragment_context(page_cache: PageCache, **context) -> dict:
