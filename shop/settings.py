@@ -543,6 +543,32 @@ INTEGRATIONS_PO_RETRY_BASE_SECONDS = env.float("INTEGRATIONS_PO_RETRY_BASE_SECON
 INTEGRATIONS_PO_RETRY_EVERY_SECONDS = env.int("INTEGRATIONS_PO_RETRY_EVERY_SECONDS", default=300)
 # Image URLs come from third-party feeds: refuse ones pointing into private networks (SSRF).
 INTEGRATIONS_IMAGE_ALLOW_PRIVATE_HOSTS = env.bool("INTEGRATIONS_IMAGE_ALLOW_PRIVATE_HOSTS", default=False)
+# Product feeds (integrations.feeds): variants read per chunk, debounce of stock changes (quiet
+# period, longest wait, how often the sweep looks), stale-run takeover, stored warnings and runs.
+FEEDS_CHUNK_SIZE = env.int("FEEDS_CHUNK_SIZE", default=2000)
+FEEDS_CHANGE_QUIET_SECONDS = env.int("FEEDS_CHANGE_QUIET_SECONDS", default=120)
+FEEDS_CHANGE_MAX_DELAY_SECONDS = env.int("FEEDS_CHANGE_MAX_DELAY_SECONDS", default=900)
+FEEDS_CHANGE_SWEEP_SECONDS = env.int("FEEDS_CHANGE_SWEEP_SECONDS", default=60)
+FEEDS_RUN_STALE_SECONDS = env.int("FEEDS_RUN_STALE_SECONDS", default=1800)
+FEEDS_MAX_STORED_WARNINGS = env.int("FEEDS_MAX_STORED_WARNINGS", default=500)
+FEEDS_RUNS_KEPT = env.int("FEEDS_RUNS_KEPT", default=50)
+FEEDS_GZIP_LEVEL = env.int("FEEDS_GZIP_LEVEL", default=6)
+# Accounting and POS documents (integrations.accounting): attempts before a document fails, the
+# backoff between them, how often the sweep sends what is due, and where POS receipt files go.
+ACCOUNTING_MAX_ATTEMPTS = env.int("ACCOUNTING_MAX_ATTEMPTS", default=8)
+ACCOUNTING_RETRY_BASE_SECONDS = env.float("ACCOUNTING_RETRY_BASE_SECONDS", default=60)
+ACCOUNTING_RETRY_MAX_SECONDS = env.float("ACCOUNTING_RETRY_MAX_SECONDS", default=6 * 3600)
+ACCOUNTING_SWEEP_EVERY_SECONDS = env.int("ACCOUNTING_SWEEP_EVERY_SECONDS", default=300)
+ACCOUNTING_SWEEP_BATCH = env.int("ACCOUNTING_SWEEP_BATCH", default=200)
+ACCOUNTING_POS_DROP_ROOT = Path(env.str("ACCOUNTING_POS_DROP_ROOT", default=str(VAR_DIR / "pos-drop")))
+# Allegro (integrations/channels/allegro; docs/integrations.md "Allegro").
+ALLEGRO_COMMAND_BATCH_SIZE = env.int("ALLEGRO_COMMAND_BATCH_SIZE", default=1000)  # offers per command
+ALLEGRO_COMMAND_POLL_ATTEMPTS = env.int("ALLEGRO_COMMAND_POLL_ATTEMPTS", default=6)
+ALLEGRO_COMMAND_POLL_SECONDS = env.float("ALLEGRO_COMMAND_POLL_SECONDS", default=2.0)
+ALLEGRO_OPERATION_POLL_SECONDS = env.float("ALLEGRO_OPERATION_POLL_SECONDS", default=5.0)
+ALLEGRO_OPERATION_GIVE_UP_SECONDS = env.int("ALLEGRO_OPERATION_GIVE_UP_SECONDS", default=6 * 3600)
+ALLEGRO_EVENTS_PAGE_SIZE = env.int("ALLEGRO_EVENTS_PAGE_SIZE", default=100)  # Allegro allows 1..1000
+ALLEGRO_TOKEN_REFRESH_MARGIN_SECONDS = env.int("ALLEGRO_TOKEN_REFRESH_MARGIN_SECONDS", default=300)
 
 # --- Reports (reports app; docs/reports.md explains every one) ----------------------------------
 # Exports with more rows than this run as a background job (progress in the admin, email when
@@ -571,29 +597,3 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
-# Product feeds (integrations.feeds): variants read per chunk, debounce of stock changes (quiet
-# period, longest wait, how often the sweep looks), stale-run takeover, stored warnings and runs.
-FEEDS_CHUNK_SIZE = env.int("FEEDS_CHUNK_SIZE", default=2000)
-FEEDS_CHANGE_QUIET_SECONDS = env.int("FEEDS_CHANGE_QUIET_SECONDS", default=120)
-FEEDS_CHANGE_MAX_DELAY_SECONDS = env.int("FEEDS_CHANGE_MAX_DELAY_SECONDS", default=900)
-FEEDS_CHANGE_SWEEP_SECONDS = env.int("FEEDS_CHANGE_SWEEP_SECONDS", default=60)
-FEEDS_RUN_STALE_SECONDS = env.int("FEEDS_RUN_STALE_SECONDS", default=1800)
-FEEDS_MAX_STORED_WARNINGS = env.int("FEEDS_MAX_STORED_WARNINGS", default=500)
-FEEDS_RUNS_KEPT = env.int("FEEDS_RUNS_KEPT", default=50)
-FEEDS_GZIP_LEVEL = env.int("FEEDS_GZIP_LEVEL", default=6)
-# Accounting and POS documents (integrations.accounting): attempts before a document fails, the
-# backoff between them, how often the sweep sends what is due, and where POS receipt files go.
-ACCOUNTING_MAX_ATTEMPTS = env.int("ACCOUNTING_MAX_ATTEMPTS", default=8)
-ACCOUNTING_RETRY_BASE_SECONDS = env.float("ACCOUNTING_RETRY_BASE_SECONDS", default=60)
-ACCOUNTING_RETRY_MAX_SECONDS = env.float("ACCOUNTING_RETRY_MAX_SECONDS", default=6 * 3600)
-ACCOUNTING_SWEEP_EVERY_SECONDS = env.int("ACCOUNTING_SWEEP_EVERY_SECONDS", default=300)
-ACCOUNTING_SWEEP_BATCH = env.int("ACCOUNTING_SWEEP_BATCH", default=200)
-ACCOUNTING_POS_DROP_ROOT = Path(env.str("ACCOUNTING_POS_DROP_ROOT", default=str(VAR_DIR / "pos-drop")))
-# Allegro (integrations/channels/allegro; docs/integrations.md "Allegro").
-ALLEGRO_COMMAND_BATCH_SIZE = env.int("ALLEGRO_COMMAND_BATCH_SIZE", default=1000)  # offers per command
-ALLEGRO_COMMAND_POLL_ATTEMPTS = env.int("ALLEGRO_COMMAND_POLL_ATTEMPTS", default=6)
-ALLEGRO_COMMAND_POLL_SECONDS = env.float("ALLEGRO_COMMAND_POLL_SECONDS", default=2.0)
-ALLEGRO_OPERATION_POLL_SECONDS = env.float("ALLEGRO_OPERATION_POLL_SECONDS", default=5.0)
-ALLEGRO_OPERATION_GIVE_UP_SECONDS = env.int("ALLEGRO_OPERATION_GIVE_UP_SECONDS", default=6 * 3600)
-ALLEGRO_EVENTS_PAGE_SIZE = env.int("ALLEGRO_EVENTS_PAGE_SIZE", default=100)  # Allegro allows 1..1000
-ALLEGRO_TOKEN_REFRESH_MARGIN_SECONDS = env.int("ALLEGRO_TOKEN_REFRESH_MARGIN_SECONDS", default=300)
