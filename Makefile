@@ -32,9 +32,7 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 
 messages: $(STAMP)
-	$(PY) manage.py makemessages -l pl --ignore=.venv --ignore=var --ignore=bench --ignore=tests --ignore=staticfiles $(foreach a,$(APPS),--ignore=$(a))
-	for app in $(APPS); do if [ -d $$app/locale ]; then (cd $$app && DJANGO_SETTINGS_MODULE=shop.settings ../$(PY) -m django makemessages -l pl); fi; done
-	$(PY) manage.py compilemessages --ignore=.venv
+	$(PY) scripts/make_messages.py
 
 bench: $(STAMP)
 	$(PY) bench/run.py
