@@ -28,6 +28,7 @@ class Direction(models.TextChoices):
     PUSH = "push", _("stock and prices export")
     EXPORT = "export", _("feed export")
     ORDERS = "orders", _("orders import")
+    DOCUMENTS = "documents", _("invoices and receipts sent")
 
 
 class ConnectorConfig(models.Model):

@@ -27,14 +27,14 @@ from shop.events import safe_delay
 
 from ..connectors.base import get_connector_class
 from ..crypto import SecretsUnreadable
-from ..models import ConnectorConfig, SyncRun, SyncRunError
+from ..models import ConnectorConfig, Direction, SyncRun, SyncRunError
 from . import documents
 from .models import ExternalDocument
 from .sink import AmbiguousOutcome, DocumentRejected, DocumentSink, SinkError, TemporaryFailure
 
 log = logging.getLogger(__name__)
 
-RUN_DIRECTION = "documents"
+RUN_DIRECTION = Direction.DOCUMENTS
 
 
 # --- connectors -----------------------------------------------------------------------------------
