@@ -161,6 +161,10 @@ def order_detail(request, number: str):
         raise Http404
     context = _order_page_context(order)
     context["section"] = "orders"
+    if order.tracking_number:
+        from .carriers import tracking_url_for
+
+        context["tracking_url"] = tracking_url_for(order)
     return render(request, "orders/account/order_detail.html", context)
 
 

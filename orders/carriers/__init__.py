@@ -26,7 +26,13 @@ def get_carrier(code: str) -> CarrierBackend:
 
 def tracking_url_for(order) -> str:
     """The shopper's tracking link: the shipping method's own pattern, else the link the carrier
-    gave for the parcel, else the carrier's public tracking page."""
+    gave for the parcel, else the carrier's public tracking page. Only http(s) links are given
+    out (a link from a carrier's answer ends up in shoppers' emails and pages)."""
+    url = _tracking_url_for(order)
+    return url if url.startswith(("https://", "http://")) else ""
+
+
+def _tracking_url_for(order) -> str:
     number = order.tracking_number
     if not number:
         return ""

@@ -253,7 +253,17 @@ def order_detail(request, token: str):
     # After-sales for guests, by the same unguessable order token: invoice and quick returns.
     context["invoice"] = accounts.invoice_for(order)
     context["can_return"] = returns.can_request_return(order, context["lines"])
+    context["tracking_url"] = _tracking_url(order)
     return render(request, "orders/order.html", context)
+
+
+def _tracking_url(order) -> str:
+    """The carrier's tracking page for a shipped order (no query for an order not shipped yet)."""
+    if not order.tracking_number:
+        return ""
+    from ..carriers import tracking_url_for
+
+    return tracking_url_for(order)
 
 
 @require_POST
