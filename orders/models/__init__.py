@@ -22,10 +22,10 @@ from .vouchers import GiftCard, GiftCardTransaction, Voucher, VoucherRedemption
 __all__ = [
     "MONEY",
     "Address",
-    "Cart",
-    "CartLine",
     "Carrier",
     "CarrierAccount",
+    "Cart",
+    "CartLine",
     "ConsentRecord",
     "GatewayAccount",
     "GatewaySession",
