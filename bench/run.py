@@ -1071,7 +1071,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-load", action="store_true", help="queries only, no servers")
     parser.add_argument("--skip-areas", action="store_true", help="do not run other areas' scripts")
     parser.add_argument("--areas", help="comma-separated area scripts or prefixes to run (default: all)")
-    parser.add_argument("--area-timeout", type=float, help="seconds per area script (default 1800; smoke 180)")
+    parser.add_argument(
+        "--area-timeout", type=float, help="seconds per area script (default 1800; smoke 180)"
+    )
     parser.add_argument(
         "--profile", action="store_true", help="py-spy the category/product/search pages into docs/img/perf-*"
     )
