@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from shop import crypto
+
 MONEY = {"max_digits": 12, "decimal_places": 2}
 CENT = Decimal("0.01")
 
@@ -11,3 +17,55 @@ CENT = Decimal("0.01")
 def money(value) -> Decimal:
     """Round half-up to 0.01 -- the house rule, applied once at the line total."""
     return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+class ExternalAccount(models.Model):
+    """A store's credentials at an outside service (payment gateway, carrier): public options in
+    ``config``, secrets Fernet-encrypted under ``SECRETS_PURPOSE``, a sandbox/production base URL
+    from the settings named in ``URL_SETTINGS[<kind>]``, and the last connection test."""
+
+    SECRETS_PURPOSE: str = ""
+    KIND_FIELD: str = ""  # the field naming the service ("provider", "carrier")
+    URL_SETTINGS: dict = {}
+
+    is_active = models.BooleanField(_("active"), default=True)
+    config = models.JSONField(_("settings"), default=dict, blank=True)
+    secrets_encrypted = models.TextField(_("secrets (encrypted)"), blank=True, editable=False)
+    last_checked_at = models.DateTimeField(_("last connection test"), null=True, blank=True, editable=False)
+    last_check_ok = models.BooleanField(_("connection works"), null=True, editable=False)
+    last_check_message = models.CharField(
+        _("connection test result"), max_length=255, blank=True, editable=False
+    )
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        mode = _("sandbox") if self.is_sandbox else _("production")
+        return f"{getattr(self, f'get_{self.KIND_FIELD}_display')()} ({mode})"
+
+    def secrets(self) -> dict[str, str]:
+        return crypto.decrypt_secrets(self.secrets_encrypted, purpose=self.SECRETS_PURPOSE)
+
+    def secret(self, name: str) -> str:
+        return self.secrets().get(name, "")
+
+    def set_secrets(self, **values: str) -> None:
+        """Store the given secrets encrypted; an empty value keeps the one already stored."""
+        current = self.secrets() if self.secrets_encrypted else {}
+        current.update({k: v for k, v in values.items() if v})
+        self.secrets_encrypted = crypto.encrypt_secrets(current, purpose=self.SECRETS_PURPOSE)
+
+    def masked_secrets(self) -> dict[str, str]:
+        try:
+            return {k: crypto.mask(v) for k, v in self.secrets().items()}
+        except crypto.SecretsUnreadable:
+            return {}
+
+    def get(self, name: str, default: str = "") -> str:
+        return str(self.config.get(name, default) or default)
+
+    @property
+    def base_url(self) -> str:
+        production, sandbox = self.URL_SETTINGS[getattr(self, self.KIND_FIELD)]
+        return getattr(settings, sandbox if self.is_sandbox else production).rstrip("/")

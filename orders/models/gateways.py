@@ -8,21 +8,19 @@ from __future__ import annotations
 
 import uuid
 
-from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from shop import crypto
 from shop.models import Store
 
-from .common import MONEY
+from .common import MONEY, ExternalAccount
 
 PURPOSE = "payments"
 
 
-class GatewayAccount(models.Model):
+class GatewayAccount(ExternalAccount):
     """One store's credentials at one payment gateway, sandbox or production."""
 
     class Provider(models.TextChoices):
@@ -41,6 +39,8 @@ class GatewayAccount(models.Model):
         Provider.PAYU: ("client_secret", "second_key"),
         Provider.STRIPE: ("secret_key", "webhook_secret"),
     }
+    SECRETS_PURPOSE = PURPOSE
+    KIND_FIELD = "provider"
     # settings holding each gateway's base URL: (production, sandbox)
     URL_SETTINGS = {
         Provider.PRZELEWY24: ("PRZELEWY24_URL", "PRZELEWY24_SANDBOX_URL"),
@@ -53,14 +53,6 @@ class GatewayAccount(models.Model):
     is_sandbox = models.BooleanField(
         _("sandbox"), default=True, help_text=_("Use the gateway's test environment: no real money moves.")
     )
-    is_active = models.BooleanField(_("active"), default=True)
-    config = models.JSONField(_("settings"), default=dict, blank=True)
-    secrets_encrypted = models.TextField(_("secrets (encrypted)"), blank=True, editable=False)
-    last_checked_at = models.DateTimeField(_("last connection test"), null=True, blank=True, editable=False)
-    last_check_ok = models.BooleanField(_("connection works"), null=True, editable=False)
-    last_check_message = models.CharField(
-        _("connection test result"), max_length=255, blank=True, editable=False
-    )
 
     class Meta:
         ordering = ["store", "provider"]
@@ -69,38 +61,6 @@ class GatewayAccount(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["store", "provider"], name="gateway_account_per_store"),
         ]
-
-    def __str__(self) -> str:
-        mode = _("sandbox") if self.is_sandbox else _("production")
-        return f"{self.get_provider_display()} ({mode})"
-
-    # --- secrets --------------------------------------------------------------------------------
-
-    def secrets(self) -> dict[str, str]:
-        return crypto.decrypt_secrets(self.secrets_encrypted, purpose=PURPOSE)
-
-    def secret(self, name: str) -> str:
-        return self.secrets().get(name, "")
-
-    def set_secrets(self, **values: str) -> None:
-        """Store the given secrets encrypted; an empty value keeps the one already stored."""
-        current = self.secrets() if self.secrets_encrypted else {}
-        current.update({k: v for k, v in values.items() if v})
-        self.secrets_encrypted = crypto.encrypt_secrets(current, purpose=PURPOSE)
-
-    def masked_secrets(self) -> dict[str, str]:
-        try:
-            return {k: crypto.mask(v) for k, v in self.secrets().items()}
-        except crypto.SecretsUnreadable:
-            return {}
-
-    def get(self, name: str, default: str = "") -> str:
-        return str(self.config.get(name, default) or default)
-
-    @property
-    def base_url(self) -> str:
-        production, sandbox = self.URL_SETTINGS[self.provider]
-        return getattr(settings, sandbox if self.is_sandbox else production).rstrip("/")
 
     @classmethod
     def for_payment(cls, payment, provider: str, *, active_only: bool = True) -> GatewayAccount | None:

@@ -18,10 +18,9 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from shop import crypto
 from shop.models import Store
 
-from .common import MONEY
+from .common import MONEY, ExternalAccount
 
 PURPOSE = "carriers"
 
@@ -39,7 +38,7 @@ class ParcelTemplate(models.TextChoices):
     LARGE = "large", _("large (C: 41 × 38 × 64 cm)")
 
 
-class CarrierAccount(models.Model):
+class CarrierAccount(ExternalAccount):
     """One store's credentials at one carrier, sandbox or production, and the sender address."""
 
     PUBLIC_FIELDS = {
@@ -48,6 +47,8 @@ class CarrierAccount(models.Model):
     }
     REQUIRED_PUBLIC = {Carrier.INPOST: ("organization_id",), Carrier.APACZKA: ("app_id",)}
     SECRET_FIELDS = {Carrier.INPOST: ("api_token",), Carrier.APACZKA: ("app_secret",)}
+    SECRETS_PURPOSE = PURPOSE
+    KIND_FIELD = "carrier"
     # settings holding each carrier's base URL: (production, sandbox)
     URL_SETTINGS = {
         Carrier.INPOST: ("INPOST_SHIPX_URL", "INPOST_SHIPX_SANDBOX_URL"),
@@ -59,9 +60,6 @@ class CarrierAccount(models.Model):
     is_sandbox = models.BooleanField(
         _("sandbox"), default=True, help_text=_("Use the carrier's test environment: no real parcels.")
     )
-    is_active = models.BooleanField(_("active"), default=True)
-    config = models.JSONField(_("settings"), default=dict, blank=True)
-    secrets_encrypted = models.TextField(_("secrets (encrypted)"), blank=True, editable=False)
     sender_name = models.CharField(_("sender name"), max_length=100, blank=True)
     sender_company = models.CharField(_("sender company"), max_length=200, blank=True)
     sender_email = models.EmailField(_("sender email"), blank=True)
@@ -70,11 +68,6 @@ class CarrierAccount(models.Model):
     sender_postal_code = models.CharField(_("sender postal code"), max_length=10, blank=True)
     sender_city = models.CharField(_("sender city"), max_length=100, blank=True)
     sender_country = models.CharField(_("sender country"), max_length=2, default="PL")
-    last_checked_at = models.DateTimeField(_("last connection test"), null=True, blank=True, editable=False)
-    last_check_ok = models.BooleanField(_("connection works"), null=True, editable=False)
-    last_check_message = models.CharField(
-        _("connection test result"), max_length=255, blank=True, editable=False
-    )
 
     class Meta:
         ordering = ["store", "carrier"]
@@ -83,38 +76,6 @@ class CarrierAccount(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["store", "carrier"], name="carrier_account_per_store"),
         ]
-
-    def __str__(self) -> str:
-        mode = _("sandbox") if self.is_sandbox else _("production")
-        return f"{self.get_carrier_display()} ({mode})"
-
-    # --- secrets --------------------------------------------------------------------------------
-
-    def secrets(self) -> dict[str, str]:
-        return crypto.decrypt_secrets(self.secrets_encrypted, purpose=PURPOSE)
-
-    def secret(self, name: str) -> str:
-        return self.secrets().get(name, "")
-
-    def set_secrets(self, **values: str) -> None:
-        """Store the given secrets encrypted; an empty value keeps the one already stored."""
-        current = self.secrets() if self.secrets_encrypted else {}
-        current.update({k: v for k, v in values.items() if v})
-        self.secrets_encrypted = crypto.encrypt_secrets(current, purpose=PURPOSE)
-
-    def masked_secrets(self) -> dict[str, str]:
-        try:
-            return {k: crypto.mask(v) for k, v in self.secrets().items()}
-        except crypto.SecretsUnreadable:
-            return {}
-
-    def get(self, name: str, default: str = "") -> str:
-        return str(self.config.get(name, default) or default)
-
-    @property
-    def base_url(self) -> str:
-        production, sandbox = self.URL_SETTINGS[self.carrier]
-        return getattr(settings, sandbox if self.is_sandbox else production).rstrip("/")
 
     @property
     def has_sender_address(self) -> bool:
