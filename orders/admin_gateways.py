@@ -216,13 +216,13 @@ class OrderRefundMixin:
 
     def refund_view(self, request, pk: int):
         from .payments.base import PaymentGatewayError
-        from .payments.refunds import RefundRefused, online_payments, refund_order, refundable
+        from .payments.refunds import RefundRefused, online_payments, refund_order, refundable_online
 
         order = get_object_or_404(self.get_queryset(request), pk=pk)
         if not self._can_refund(request):
             raise PermissionDenied
         payments = online_payments(order)
-        limit = sum((refundable(p) for p in payments), Decimal("0"))
+        limit = refundable_online(order, payments)
         form = RefundForm(request.POST if request.method == "POST" else None, limit=limit)
         if request.method == "POST" and form.is_valid():
             if limit <= 0:

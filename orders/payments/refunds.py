@@ -141,6 +141,12 @@ def online_payments(order: Order) -> list[Payment]:
     ]
 
 
+def refundable_online(order: Order, payments: list[Payment] | None = None) -> Decimal:
+    """What the order's gateways can still give back (the most a refund of it may be)."""
+    payments = online_payments(order) if payments is None else payments
+    return sum((refundable(p) for p in payments), Decimal("0"))
+
+
 def refund_order(
     *,
     order: Order,
@@ -152,7 +158,7 @@ def refund_order(
     """Give back ``amount`` (default: everything still refundable) of an order's online
     payments, newest first: what an accepted return or a cancellation of a paid order calls."""
     payments = online_payments(order)
-    left = sum((refundable(p) for p in payments), Decimal("0")) if amount is None else Decimal(amount)
+    left = refundable_online(order, payments) if amount is None else Decimal(amount)
     refunds = []
     for payment in payments:
         if left <= 0:
@@ -235,7 +241,7 @@ def _already(queryset) -> Decimal:
 
 def _give_back(*, order: Order, amount: Decimal, reason: str, source: str, return_request=None) -> AutoRefund:
     outcome = AutoRefund()
-    online = sum((refundable(p) for p in online_payments(order)), Decimal("0"))
+    online = refundable_online(order)
     to_gateway = min(amount, online)
     outcome.manual_amount = amount - to_gateway
     if to_gateway > 0:
