@@ -20,14 +20,6 @@ from tests.orders.gateway_checkout import gateway_account, isolate_cache
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _plain_http_live_server():
-    from django.test.utils import override_settings
-
-    with override_settings(SECURE_SSL_REDIRECT=False):
-        yield
-
-
 @pytest.fixture
 def p24(settings):
     isolate_cache(settings)

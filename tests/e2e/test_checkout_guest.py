@@ -16,16 +16,6 @@ from tests.orders.factories import PaymentMethodFactory, ShippingMethodFactory
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _plain_http_live_server():
-    """The live server speaks plain HTTP: SecurityMiddleware reads SECURE_SSL_REDIRECT when the
-    (session-wide) live server starts, before any function-level settings fixture runs."""
-    from django.test.utils import override_settings
-
-    with override_settings(SECURE_SSL_REDIRECT=False):
-        yield
-
-
 def test_guest_checkout_paid_through_the_test_gateway(page, live_server, live_store, settings):
     settings.SITE_URL = live_server.url  # where the gateway sends its notification
     settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False  # plain HTTP

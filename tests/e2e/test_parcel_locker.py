@@ -16,14 +16,6 @@ from tests.orders.factories import PaymentMethodFactory, ShippingMethodFactory
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _plain_http_live_server():
-    from django.test.utils import override_settings
-
-    with override_settings(SECURE_SSL_REDIRECT=False):
-        yield
-
-
 @pytest.fixture
 def points_api(settings):
     from tests.orders.gateway_checkout import isolate_cache
