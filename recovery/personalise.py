@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from catalog.models import Product, ProductImage
 from catalog.stock import availability_map
-from orders.models import Cart, OrderLine
+from orders.models import Cart, Order, OrderLine
 
 from . import carts, tokens
 
@@ -106,10 +106,15 @@ def build_context(*, cart: Cart, tracked=None, reminder=None, voucher=None, step
     social_proof = None
     if products:
         best = (
+            # Only orders really paid (and neither cancelled nor returned since) are "bought":
+            # an order waiting for a payment that never comes is no proof of anything.
             OrderLine.objects.filter(
-                variant__product__in=products, order__store=store, order__created_at__gte=since
+                variant__product__in=products,
+                order__store=store,
+                order__paid_at__gte=since,
+                order__payment_status__in=[Order.PaymentStatus.PAID, Order.PaymentStatus.PARTIALLY_REFUNDED],
             )
-            .exclude(order__status="cancelled")
+            .exclude(order__status__in=[Order.Status.CANCELLED, Order.Status.RETURNED])
             .values("variant__product_id")
             .annotate(n=Count("order", distinct=True))
             .order_by("-n")

@@ -57,19 +57,59 @@ def test_urgency_only_when_few_units_really_remain(store, settings):
     assert ctx["lines"][0]["units_left"] is None
 
 
-def test_social_proof_only_from_real_recent_orders(store, settings):
-    from orders.models import OrderLine
+def _order_with(store, variant, *, email, days_ago, paid, status="new", payment_status=None):
+    from orders.models import Order, OrderLine
 
+    at = timezone.now() - timedelta(days=days_ago)
+    order = make_order(store, email=email, created_at=at, status=status)
+    if paid:
+        Order.objects.filter(pk=order.pk).update(
+            paid_at=at, payment_status=payment_status or Order.PaymentStatus.PAID
+        )
+    OrderLine.objects.create(
+        order=order, variant=variant, product_name="x", sku="x", quantity=1, unit_price=1, total=1
+    )
+    return order
+
+
+def test_social_proof_only_from_real_recent_orders(store, settings):
     settings.RECOVERY_SOCIAL_PROOF_MIN = 2
     variant = make_variant(store)
     cart = make_cart(store, variants=[variant])
     assert context_for(cart)["social_proof"] is None
     for i, days in enumerate((1, 2, 30)):
-        order = make_order(store, email=f"b{i}@example.com", created_at=timezone.now() - timedelta(days=days))
-        OrderLine.objects.create(
-            order=order, variant=variant, product_name="x", sku="x", quantity=1, unit_price=1, total=1
-        )
+        _order_with(store, variant, email=f"b{i}@example.com", days_ago=days, paid=True, status="paid")
     ctx = build_context(cart=cart, tracked=TrackedCart.objects.get(cart=cart))
+    assert ctx["social_proof"] == {"count": 2, "product_name": variant.product.name}
+
+
+def test_social_proof_counts_only_paid_orders(store, settings):
+    """Unpaid, cancelled and returned orders are no proof that anybody bought the product."""
+    settings.RECOVERY_SOCIAL_PROOF_MIN = 2
+    variant = make_variant(store)
+    cart = make_cart(store, variants=[variant])
+    services.detect_abandoned()
+    _order_with(store, variant, email="unpaid1@example.com", days_ago=1, paid=False)
+    _order_with(
+        store, variant, email="unpaid2@example.com", days_ago=1, paid=False, status="awaiting_payment"
+    )
+    _order_with(store, variant, email="cancelled@example.com", days_ago=1, paid=True, status="cancelled")
+    _order_with(store, variant, email="returned@example.com", days_ago=1, paid=True, status="returned")
+    _order_with(
+        store, variant, email="refunded@example.com", days_ago=1, paid=True, payment_status="refunded"
+    )
+    _order_with(store, variant, email="paid@example.com", days_ago=1, paid=True, status="paid")
+    tracked = TrackedCart.objects.get(cart=cart)
+    assert build_context(cart=cart, tracked=tracked)["social_proof"] is None
+    _order_with(
+        store,
+        variant,
+        email="partial@example.com",
+        days_ago=2,
+        paid=True,
+        payment_status="partially_refunded",
+    )
+    ctx = build_context(cart=cart, tracked=tracked)
     assert ctx["social_proof"] == {"count": 2, "product_name": variant.product.name}
 
 
