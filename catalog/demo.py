@@ -13,7 +13,6 @@ variants with a price history (Omnibus), stock in two warehouses, and the groups
 from __future__ import annotations
 
 import hashlib
-import io
 import random
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -22,11 +21,11 @@ from decimal import Decimal
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
-from PIL import Image, ImageDraw, ImageFont
 
 from shop.models import Store
 
 from . import services
+from .images import placeholder_font, placeholder_image
 from .models import (
     Attribute,
     AttributeValue,
@@ -303,22 +302,12 @@ def _attributes(ctx: _Ctx) -> None:
 
 
 def _font():
-    try:
-        return ImageFont.load_default(size=180)
-    except TypeError:  # Pillow < 10.1
-        return ImageFont.load_default()
+    return placeholder_font(180)
 
 
 def _image_bytes(ctx: _Ctx, text: str, color: str) -> bytes:
-    rgb = tuple(int(color[i : i + 2], 16) for i in (1, 3, 5))
-    image = Image.new("RGB", (600, 600), rgb)
-    draw = ImageDraw.Draw(image)
-    initials = "".join(w[0] for w in text.replace("„", " ").split()[:2]).upper()
-    ink = (20, 20, 20) if sum(rgb) > 500 else (255, 255, 255)
-    draw.text((300, 300), initials, fill=ink, font=ctx.font, anchor="mm")
-    out = io.BytesIO()
-    image.save(out, "JPEG", quality=80)
-    return out.getvalue()
+    # Drawn with a font that has Polish letters (Pillow's default one shows "Ż" as an empty box).
+    return placeholder_image(text, color, size=600)
 
 
 def _product(

@@ -15,14 +15,15 @@ import logging
 import os
 import warnings
 from dataclasses import dataclass
-from pathlib import PurePosixPath, PureWindowsPath
+from functools import lru_cache
+from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.utils.translation import gettext as _
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
 
 from .text import slugify_pl
 
@@ -167,3 +168,38 @@ def delete_thumbnails(original: str) -> None:
         name = thumbnail_name(original, size)
         if default_storage.exists(name):
             default_storage.delete(name)
+
+
+# --- Placeholder pictures ---------------------------------------------------------------------------
+
+# Pillow's built-in default font has no Polish letters (Ż, ó, ł... come out as empty boxes), so
+# placeholders are drawn with DejaVu Sans Bold, shipped with its licence in static/fonts/.
+PLACEHOLDER_FONT = Path(__file__).resolve().parent.parent / "static" / "fonts" / "DejaVuSans-Bold.ttf"
+
+
+@lru_cache(maxsize=8)
+def placeholder_font(size: int) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(str(PLACEHOLDER_FONT), size)
+
+
+def placeholder_initials(text: str) -> str:
+    """``"Żółta bluza"`` -> ``"ŻB"``: the first letters of the first two words."""
+    words = [w for w in text.replace("„", " ").replace("”", " ").split() if w[:1].isalnum()]
+    return "".join(w[0] for w in words[:2]).upper()
+
+
+def placeholder_image(text: str, color: str = "#1f4e79", *, size: int = 600) -> bytes:
+    """A square JPEG in ``color`` (``#rrggbb``) with the initials of ``text`` in the middle."""
+    rgb = tuple(int(color[i : i + 2], 16) for i in (1, 3, 5))
+    image = Image.new("RGB", (size, size), rgb)
+    ink = (20, 20, 20) if sum(rgb) > 500 else (255, 255, 255)
+    ImageDraw.Draw(image).text(
+        (size // 2, size // 2),
+        placeholder_initials(text),
+        fill=ink,
+        font=placeholder_font(size * 3 // 10),
+        anchor="mm",
+    )
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=80)
+    return out.getvalue()

@@ -135,3 +135,45 @@ def test_thumbnail_task(store):
     image = ProductImageFactory(product=ProductFactory(store=store))
     assert generate_thumbnails(image.pk) == 3
     assert generate_thumbnails(999999) == 0
+
+
+# --- placeholder pictures (demo products without a photo) ------------------------------------------
+
+
+def _glyph_box(font, char: str) -> bytes:
+    """The pixels ``char`` draws with ``font``, cropped to the ink."""
+    from PIL import ImageDraw
+
+    image = Image.new("L", (400, 400), 0)
+    ImageDraw.Draw(image).text((200, 200), char, fill=255, font=font, anchor="mm")
+    return image.crop(image.getbbox()).tobytes() if image.getbbox() else b""
+
+
+def test_placeholder_font_draws_every_polish_letter_not_the_missing_glyph_box():
+    from fontTools.ttLib import TTFont
+
+    cmap = TTFont(str(images.PLACEHOLDER_FONT))["cmap"].getBestCmap()
+    polish = "ĄĆĘŁŃÓŚŹŻąćęłńóśźż"
+    assert [c for c in polish if ord(c) not in cmap] == []
+    font = images.placeholder_font(120)
+    missing = _glyph_box(font, "\ue000")  # a private-use code point: no font has it, .notdef is drawn
+    for char in "ŻÓŁĆżółć":
+        drawn = _glyph_box(font, char)
+        assert drawn and drawn != missing, char
+    # Ż is not Z: the dot is drawn.
+    assert _glyph_box(font, "Ż") != _glyph_box(font, "Z")
+
+
+def test_placeholder_image_of_a_polish_name_shows_its_initials():
+    from catalog.demo import _Ctx, _image_bytes
+
+    data = images.placeholder_image("Żółć łąkowa", "#1f4e79")
+    with Image.open(io.BytesIO(data)) as picture:
+        assert picture.size == (600, 600) and picture.format == "JPEG"
+    assert images.placeholder_initials("Żółć łąkowa") == "ŻŁ"
+    assert images.placeholder_initials("E-book „Przepisy babci”") == "EP"
+    # The drawing differs from one where both letters are the .notdef box.
+    boxes = images.placeholder_image("\ue000 \ue000", "#1f4e79")
+    assert data != boxes
+    # The demo seeder draws its product pictures the same way.
+    assert _image_bytes(_Ctx(store=None, rng=None, now=None), "Żółć łąkowa", "#1f4e79") == data
