@@ -4,6 +4,8 @@ import os
 
 from celery import Celery
 
+from shop import broker  # noqa: F401  (filesystem:// is the crash-safe transport of shop/broker.py)
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shop.settings")
 
 app = Celery("koszyk")

@@ -218,18 +218,23 @@ ADMINS = [("Ops", a) for a in env.list("ADMINS", default=[])]
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 CELERY_EMBEDDED_BROKER = CELERY_BROKER_URL.startswith("filesystem://")
 if CELERY_EMBEDDED_BROKER:
-    _queue_dir = VAR_DIR / "celery" / "queue"
-    _processed = VAR_DIR / "celery" / "processed"
-    _control = VAR_DIR / "celery" / "control"
-    for _d in (_queue_dir, _processed, _control):
-        _d.mkdir(parents=True, exist_ok=True)
+    # shop/broker.py: kombu's file-system transport with atomic writes (tmp/ then os.replace into
+    # queue/), unreadable files moved to quarantine/, and messages kept in claimed/ until acked.
+    _celery_dir = VAR_DIR / "celery"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_queue_dir),
-        "data_folder_out": str(_queue_dir),
-        "processed_folder": str(_processed),
-        "control_folder": str(_control),
+        "data_folder_in": str(_celery_dir / "queue"),
+        "data_folder_out": str(_celery_dir / "queue"),
+        "control_folder": str(_celery_dir / "control"),
+        "tmp_folder": str(_celery_dir / "tmp"),
+        "claimed_folder": str(_celery_dir / "claimed"),
+        "quarantine_folder": str(_celery_dir / "quarantine"),
         "store_processed": False,
+        # How often an idle worker looks for new files (kombu's default is 1 s).
+        "polling_interval": env.float("CELERY_EMBEDDED_POLL_SECONDS", default=0.5),
     }
+    for _d in CELERY_BROKER_TRANSPORT_OPTIONS.values():
+        if isinstance(_d, str):
+            Path(_d).mkdir(parents=True, exist_ok=True)
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
