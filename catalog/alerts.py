@@ -2,7 +2,8 @@
 
 1. ``subscribe`` (storefront form on a sold-out variant) stores the wish unconfirmed and sends a
    confirmation email with a signed link.
-2. ``confirm`` (the link) marks it confirmed.
+2. The link opens a page (its GET changes nothing: mail-security scanners follow links) whose
+   button POSTs to ``confirm``, which marks it confirmed.
 3. Every ``stock.changed`` event (``catalog.apps``) queues ``tasks.send_back_in_stock_alerts``,
    which emails the confirmed subscribers of variants that can be bought again, once each, with
    an unsubscribe link, and deletes their rows: we keep no email address longer than needed.
@@ -84,11 +85,20 @@ def subscribe(*, variant: Variant, email: str, language: str = "pl") -> BackInSt
     return sub
 
 
+def subscription_for_confirm(token: str) -> BackInStockSubscription | None:
+    """The wish a confirmation link points to, changing nothing (the link's GET: mail scanners
+    follow links, so only the page's button, a POST, confirms)."""
+    return _load(token, CONFIRM_SALT, max_age=settings.CATALOG_ALERT_CONFIRM_MAX_AGE_SECONDS)
+
+
 def confirm(token: str) -> BackInStockSubscription | None:
-    sub = _load(token, CONFIRM_SALT, max_age=settings.CATALOG_ALERT_CONFIRM_MAX_AGE_SECONDS)
+    """Confirm the wish (the POST of the confirmation page's button). Safe to repeat."""
+    sub = subscription_for_confirm(token)
     if sub is not None and sub.confirmed_at is None:
-        sub.confirmed_at = timezone.now()
-        sub.save(update_fields=["confirmed_at"])
+        BackInStockSubscription.objects.filter(pk=sub.pk, confirmed_at__isnull=True).update(
+            confirmed_at=timezone.now()
+        )
+        sub.refresh_from_db(fields=["confirmed_at"])
     return sub
 
 

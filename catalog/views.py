@@ -455,12 +455,18 @@ def back_in_stock(request, slug: str):
 
 
 @never_cache
-@require_GET
+@require_http_methods(["GET", "POST"])
 def alert_confirm(request, token: str):
-    sub = alerts.confirm(token)
+    """GET shows a page with a button and writes nothing (mail scanners follow links); the
+    button's POST (CSRF-protected, so a real visit to the page) confirms."""
+    sub = alerts.subscription_for_confirm(token)
     if sub is None or sub.variant.store_id != request.store.pk:
         return render(request, "catalog/alert_result.html", {"ok": False}, status=400)
-    return render(request, "catalog/alert_result.html", {"ok": True, "sub": sub, "confirmed": True})
+    if request.method == "POST":
+        sub = alerts.confirm(token)
+    if sub.confirmed_at is not None:
+        return render(request, "catalog/alert_result.html", {"ok": True, "sub": sub, "confirmed": True})
+    return render(request, "catalog/alert_confirm.html", {"sub": sub})
 
 
 @never_cache

@@ -43,7 +43,9 @@ def test_sign_up_confirm_and_receive_the_alert_once(
     client.post(f"{url}powiadom/", {"email": "ewa@example.com", "variant": variant.pk})
     assert BackInStockSubscription.objects.count() == 1
 
-    confirm = client.get(_link(mail.body, "potwierdz"))
+    page = client.get(_link(mail.body, "potwierdz"))
+    assert page.status_code == 200 and "Potwierdź powiadomienie" in page.content.decode()
+    confirm = client.post(_link(mail.body, "potwierdz"))
     assert confirm.status_code == 200 and "Powiadomienie potwierdzone" in confirm.content.decode()
     sub.refresh_from_db()
     assert sub.confirmed_at is not None
@@ -141,3 +143,43 @@ def test_email_templates_extend_the_shop_bases():
     for path in root.iterdir():
         base = "email/base.html" if path.suffix == ".html" else "email/base.txt"
         assert f'{{% extends "{base}" %}}' in path.read_text(), path.name
+
+
+def test_confirmation_link_get_writes_nothing_only_the_pages_button_confirms(store, mailoutbox):
+    """Mail-security scanners follow every link with GET: that must not confirm the alert."""
+    from django.test import Client
+
+    variant = VariantFactory(store=store, stock=0, product__name="Kurtka")
+    sub = alerts.subscribe(variant=variant, email="ewa@example.com")
+    link = _link(mailoutbox[0].body, "potwierdz")
+    browser = Client(enforce_csrf_checks=True)
+    for _ in range(3):  # a scanner, a preview, a second scanner
+        page = browser.get(link)
+        assert page.status_code == 200
+        assert page["Cache-Control"].startswith("max-age=0")
+    sub.refresh_from_db()
+    assert sub.confirmed_at is None
+    html = page.content.decode()
+    assert 'method="post"' in html and "Potwierdź powiadomienie" in html
+    assert "Powiadomienie potwierdzone" not in html
+    # A POST without the page's CSRF token (a bot replaying the URL) is refused.
+    assert browser.post(link).status_code == 403
+    sub.refresh_from_db()
+    assert sub.confirmed_at is None
+    token = browser.cookies["csrftoken"].value
+    done = browser.post(link, {"csrfmiddlewaretoken": token})
+    assert done.status_code == 200 and "Powiadomienie potwierdzone" in done.content.decode()
+    sub.refresh_from_db()
+    assert sub.confirmed_at is not None
+    # Once confirmed, the link's page says so (still without writing anything).
+    assert "Powiadomienie potwierdzone" in browser.get(link).content.decode()
+
+
+def test_confirmation_link_tampered_or_from_another_store_is_refused(client, store):
+    variant = VariantFactory(store=store, stock=0)
+    sub = BackInStockSubscriptionFactory(variant=variant, confirmed_at=None)
+    token = alerts._token(sub, alerts.CONFIRM_SALT)
+    assert client.get(f"/powiadomienia/potwierdz/{token}x/").status_code == 400
+    assert client.post(f"/powiadomienia/potwierdz/{token}x/").status_code == 400
+    sub.refresh_from_db()
+    assert sub.confirmed_at is None
