@@ -35,6 +35,44 @@ SUBJECTS = {
 }
 
 
+# The e-mails that repeat what was bought and what it cost.
+SUMMARY_KINDS = (
+    OrderEmail.Kind.PLACED,
+    OrderEmail.Kind.PAID,
+    OrderEmail.Kind.SHIPPED,
+    OrderEmail.Kind.CANCELLED,
+)
+
+
+def order_summary(order, lines) -> dict:
+    """The parts of the summary that are not plain order fields: the VAT breakdown (the very one
+    the invoice prints, from :mod:`orders.invoices`), where the parcel goes, and who is invoiced."""
+    from .invoices import invoice_lines, vat_summary
+
+    delivery = None
+    address = order.shipping_address
+    if order.shipping_method_name and address is not None:
+        point = None
+        if order.pickup_point:
+            details = {}
+            cart = order.cart if order.cart_id else None
+            if cart is not None:
+                details = (cart.checkout or {}).get("pickup_point_details") or {}
+            point = {
+                "name": order.pickup_point,
+                "address": details.get("address", "") if details.get("name") == order.pickup_point else "",
+            }
+        delivery = {"point": point, "lines": address.as_lines(), "phone": address.phone or order.phone}
+    billing = None
+    if (
+        order.wants_invoice
+        and order.billing_address is not None
+        and order.billing_address_id != (order.shipping_address_id)
+    ):
+        billing = {"lines": order.billing_address.as_lines()}
+    return {"vat": vat_summary(invoice_lines(order, lines)), "delivery": delivery, "billing": billing}
+
+
 def email_context(email: OrderEmail) -> dict:
     from .payments.base import PaymentGatewayError
     from .services.payments import open_payment, start_payment
@@ -51,6 +89,8 @@ def email_context(email: OrderEmail) -> dict:
         "LANGUAGE_CODE": email.language,
         "extra": email.context or {},
     }
+    if email.kind in SUMMARY_KINDS:
+        context["summary"] = order_summary(order, context["lines"])
     if email.kind == OrderEmail.Kind.PLACED and order.amount_due > 0:
         payment = open_payment(order)
         try:
@@ -101,7 +141,9 @@ def send_order_email(email_id: int) -> bool:
         email = (
             OrderEmail.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(pk=email_id, sent_at__isnull=True)
-            .select_related("order__store", "order__shipping_method")
+            .select_related(
+                "order__store", "order__shipping_method", "order__shipping_address", "order__billing_address"
+            )
             .first()
         )
         if email is None:
