@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Count, Prefetch, Sum
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from catalog.models import Product, ProductImage
@@ -136,7 +137,7 @@ def cart_page(cart: Cart | None, *, user=None, with_recommendations: bool = True
                 }
             )
         if v.is_preorder and v.release_date:
-            notices.append(_("Pre-order: ships on %(date)s.") % {"date": v.release_date.strftime("%d.%m.%Y")})
+            notices.append(_("Pre-order: ships on %(date)s.") % {"date": date_format(v.release_date, "j E Y")})
         rows.append(CartRow(line, priced, a, images.get(v.product_id), notices))
     recommended: list[Product] = []
     if with_recommendations and product_ids:

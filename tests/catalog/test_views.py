@@ -1,6 +1,7 @@
 import json
 import re
-from datetime import timedelta
+import zoneinfo
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -11,6 +12,8 @@ from tests.catalog.factories import (
     AttributeFactory,
     AttributeValueFactory,
     CategoryFactory,
+    DigitalVariantFactory,
+    GiftCardProductFactory,
     PreorderVariantFactory,
     ProductFactory,
     ProductGroupFactory,
@@ -199,11 +202,40 @@ def test_availability_labels(client, store):
     page = html(client.get(out.product.get_absolute_url()))
     assert "niedostępny — powiadom mnie" in page and 'data-testid="back-in-stock"' in page
     assert "Dodaj do koszyka" not in page
-    release = timezone.localdate() + timedelta(days=20)
-    pre = PreorderVariantFactory(store=store, release_date=release)
+    pre = PreorderVariantFactory(store=store)
+    assert "Dodaj do koszyka" in html(client.get(pre.product.get_absolute_url()))
+
+
+WARSAW = zoneinfo.ZoneInfo("Europe/Warsaw")
+
+
+def test_preorder_says_in_polish_when_it_ships_with_the_full_date(client, store, time_machine):
+    # New Year's Eve, 23:30 in Warsaw: the year on the page comes from the date, not from "now".
+    time_machine.move_to(datetime(2026, 12, 31, 23, 30, tzinfo=WARSAW), tick=False)
+    pre = PreorderVariantFactory(store=store, release_date=date(2027, 1, 6), product__name="Saga, tom 1")
     page = html(client.get(pre.product.get_absolute_url()))
-    assert f"pre-order — wysyłka {release:%d.%m}" in page
+    assert "Przedsprzedaż — wysyłka od 6 stycznia 2027" in page
+    assert "pre-order" not in page.lower() and "06.01" not in page
     assert "Dodaj do koszyka" in page
+    # The listing card and the cart say it in Polish too.
+    listing = html(client.get("/"))
+    assert '<p class="avail preorder">Przedsprzedaż</p>' in listing
+    client.post("/koszyk/dodaj/", {"variant": pre.pk, "quantity": 1})
+    cart = html(client.get("/koszyk/"))
+    assert "Przedsprzedaż: wysyłka 6 stycznia 2027." in cart and "06.01" not in cart
+
+
+def test_digital_and_gift_card_products_do_not_claim_to_be_in_a_warehouse(client, store):
+    ebook = DigitalVariantFactory(store=store, product__name="E-book o chlebie")
+    card = VariantFactory(product=GiftCardProductFactory(store=store), track_stock=False)
+    page = html(client.get(ebook.product.get_absolute_url()))
+    assert "Od ręki — do pobrania po opłaceniu" in page
+    assert "w magazynie" not in page
+    page = html(client.get(card.product.get_absolute_url()))
+    assert "Od ręki — kod wyślemy e-mailem po opłaceniu" in page and "w magazynie" not in page
+    listing = html(client.get("/"))
+    assert "Do pobrania od ręki" in listing and "Wysyłka e-mailem" in listing
+    assert "w magazynie" not in listing
 
 
 def test_discounted_price_shows_the_omnibus_lowest_price(client, store):
