@@ -16,8 +16,10 @@ $(STAMP): pyproject.toml
 
 ## Set everything up and run the shop: web server, Celery worker and beat, on the embedded default
 ## (SQLite, file broker, mail to var/mail). Seeds a demo shop on first run. Ctrl-C stops it all.
+## `make run PORT=8080` serves on another port (`manage.py serve --help` for the rest).
+PORT ?= 8000
 run: $(STAMP)
-	$(PY) manage.py serve
+	$(PY) manage.py serve --port $(PORT)
 
 ## Run the whole test suite (PostgreSQL when DATABASE_URL points at it, SQLite otherwise).
 test: $(STAMP)
