@@ -65,7 +65,43 @@ def lines_of(cart: Cart) -> list[CartLine]:
     )
 
 
+def buyable_variant_ids(cart: Cart) -> set[int]:
+    """Variants in ``cart`` a shopper could buy right now: active, published and sellable
+    (in stock, or on pre-order/backorder) -- the same rule the message's ``available`` uses."""
+    from catalog.stock import availability_map
+
+    variants = [line.variant for line in lines_of(cart)]
+    if not variants:
+        return set()
+    availability = availability_map(variants)
+    return {
+        v.pk
+        for v in variants
+        if v.is_active
+        and v.product.is_published
+        and availability.get(v.pk) is not None
+        and availability[v.pk].sellable
+    }
+
+
+def has_anything_buyable(cart: Cart) -> bool:
+    """Whether at least one line of ``cart`` can be bought now. A cart whose every item is sold
+    out (or unpublished) gets no reminder, and a restore page over it should say so."""
+    return bool(buyable_variant_ids(cart))
+
+
+def shopper_lock(*, store_id: int, email: str) -> None:
+    """Wait for (and then hold, until the transaction ends) the lock a checkout by this address
+    holds: a claim never passes its "no purchase" check while that shopper's order is being
+    placed, on any of their carts. A no-op on SQLite (one writer at a time anyway)."""
+    from orders.services.checkout import lock_shopper
+
+    lock_shopper(store_id=store_id, email=email)
+
+
 def ordered_since(*, store_id: int, email: str, user_id: int | None, since: datetime) -> bool:
+    """Whether this shopper (same address, or same account) placed an order in the store at or
+    after ``since`` -- on any cart, any device."""
     who = Q()
     if email:
         who |= Q(email__iexact=email)

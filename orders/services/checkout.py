@@ -179,6 +179,16 @@ def next_order_number(store, now) -> str:
     return f"{settings.ORDER_NUMBER_PREFIX}-{period}-{number:05d}"
 
 
+def lock_shopper(*, store_id: int, email: str) -> None:
+    """Hold, until the transaction ends, a lock on one shopper (store, address). A checkout takes
+    it right after its cart row, so cart recovery's claim, which takes it too, waits for an
+    order being placed by the same person on any of their carts (PostgreSQL; no-op elsewhere)."""
+    email = (email or "").strip().lower()
+    if email and connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"shopper:{store_id}:{email}"])
+
+
 @transaction.atomic
 def place_order(
     *,
@@ -213,6 +223,7 @@ def place_order(
             return existing
     if cart.status != Cart.Status.OPEN:
         raise CheckoutError(_("This cart is closed."))
+    lock_shopper(store_id=cart.store_id, email=cart.email or (cart.user.email if cart.user else ""))
     if checkout_token and checkout_token != cart.checkout_token:
         existing = Order.objects.filter(store_id=cart.store_id, idempotency_key=checkout_token).first()
         if existing is not None:

@@ -1,7 +1,8 @@
 """Abandonment detection and reminder planning.
 
 A cart is abandoned when it is open, has at least one line and an email (or an account) and saw
-no activity for RECOVERY_IDLE_MINUTES. The scan walks open carts in (last_activity_at, id) order
+no activity for RECOVERY_IDLE_MINUTES, and its shopper (same address or account) placed no order
+since that activity -- on any cart, e.g. on another device. The scan walks open carts in (last_activity_at, id) order
 from a stored cursor, in batches of RECOVERY_BATCH_SIZE, over a partial index on open carts
 (migration 0002), so one run costs the carts that became idle since the last run, not the table.
 """
@@ -15,7 +16,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, Max, OuterRef, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -25,6 +26,8 @@ from ..models import Campaign, DetectionCursor, Reminder, Suppression, TrackedCa
 from .campaigns import ensure_default_campaign
 
 CURSOR = "abandonment"
+# Tracked carts announced as ``cart.abandoned`` when a scan finds them idle.
+ANNOUNCED_STATES = (TrackedCart.State.ABANDONED, TrackedCart.State.REMINDED, TrackedCart.State.OPTED_OUT)
 _rng = random.Random()
 
 
@@ -61,9 +64,11 @@ def _candidates(after: tuple, cutoff, limit: int):
 def detect_abandoned(
     *, now=None, batch_size: int | None = None, max_batches: int | None = None
 ) -> DetectionResult:
-    """Find newly abandoned carts and plan their reminders. Safe to run twice at once: a second
-    run re-reads the same carts and skips them (each tracked row remembers the activity moment
-    it was evaluated for)."""
+    """Find newly abandoned carts and plan their reminders. Safe to run twice at once: every batch
+    holds the cursor row's lock, so batches of parallel runs take turns; a later run re-reads the
+    same carts and skips them (each tracked row remembers the activity moment it was evaluated
+    for), and tracked rows are inserted with ON CONFLICT DO NOTHING (the time-zone view may
+    create one for the same cart meanwhile)."""
     now = now or timezone.now()
     batch_size = batch_size or settings.RECOVERY_BATCH_SIZE
     cutoff = now - timedelta(minutes=settings.RECOVERY_IDLE_MINUTES)
@@ -84,6 +89,9 @@ def detect_abandoned(
         result.batches += 1
         result.scanned += len(rows)
         with transaction.atomic():
+            # Parallel runs (a duplicated beat tick, a manual run) take turns per batch.
+            locked = DetectionCursor.objects.select_for_update().get(pk=cursor.pk)
+            cursor.activity_at = locked.activity_at
             abandoned, planned = _process_batch(rows, now=now, campaigns_cache=campaigns_cache)
             result.abandoned += abandoned
             result.planned += planned
@@ -144,12 +152,25 @@ def _process_batch(rows: list[dict], *, now, campaigns_cache: dict) -> tuple[int
     suppressed = set(
         Suppression.objects.filter(store_id__in=store_ids, email__in=emails).values_list("store_id", "email")
     )
-    customers = set(
-        Order.objects.annotate(e=Lower("email"))
+    # Every address's latest order in the store: "returning" for the segment, and "bought since
+    # the cart's last activity" (on another cart or device), which ends the cart's sequence.
+    last_order_by_email = {
+        (row["store_id"], row["e"]): row["last"]
+        for row in Order.objects.annotate(e=Lower("email"))
         .filter(store_id__in=store_ids, e__in=emails)
-        .values_list("store_id", "e")
-        .distinct()
-    )
+        .values("store_id", "e")
+        .annotate(last=Max("created_at"))
+    }
+    customers = set(last_order_by_email)
+    user_ids = {r["user_id"] for r in todo if r["user_id"]}
+    last_order_by_user = {}
+    if user_ids:
+        last_order_by_user = {
+            (row["store_id"], row["user_id"]): row["last"]
+            for row in Order.objects.filter(store_id__in=store_ids, user_id__in=user_ids)
+            .values("store_id", "user_id")
+            .annotate(last=Max("created_at"))
+        }
     refusals = set()
     for store_id, email, granted in (
         ConsentRecord.objects.annotate(e=Lower("email"))
@@ -166,8 +187,30 @@ def _process_batch(rows: list[dict], *, now, campaigns_cache: dict) -> tuple[int
     idle = timedelta(minutes=settings.RECOVERY_IDLE_MINUTES)
     new_tracked, changed_tracked = [], []
     plans: list[tuple[TrackedCart, Campaign]] = []
+    bought_elsewhere: list[tuple[TrackedCart, dict, object]] = []
+    not_abandoned = 0
     for r in todo:
         email = (r["email"] or r["user__email"] or "").strip().lower()
+        bought = max(
+            (
+                moment
+                for moment in (
+                    last_order_by_email.get((r["store_id"], email)),
+                    last_order_by_user.get((r["store_id"], r["user_id"])),
+                )
+                if moment is not None and moment >= r["last_activity_at"]
+            ),
+            default=None,
+        )
+        if bought is not None:
+            # Never after a purchase: the shopper bought (on another cart) after this cart's
+            # last activity, so it was not abandoned. No row for a cart never tracked (a later
+            # change makes it a candidate again); a tracked one stops as "ordered".
+            not_abandoned += 1
+            t = tracked_by_cart.get(r["pk"])
+            if t is not None:
+                bought_elsewhere.append((t, r, bought))
+            continue
         cart_lines = lines.get(r["pk"], [])
         value = sum((Decimal(price) * qty for _v, qty, price in cart_lines), Decimal("0"))
         returning = (r["store_id"], email) in customers
@@ -215,7 +258,31 @@ def _process_batch(rows: list[dict], *, now, campaigns_cache: dict) -> tuple[int
             t.state = TrackedCart.State.ABANDONED
         if campaign is not None and t.is_reachable and not t.is_holdout:
             plans.append((t, campaign))
-    TrackedCart.objects.bulk_create(new_tracked)
+    if bought_elsewhere:
+        # Reminders first, then the tracked rows: the same lock order as the send claim.
+        cancel_planned(tracked_ids=[t.pk for t, _r, _b in bought_elsewhere], reason="ordered_since")
+        for t, r, bought in bought_elsewhere:
+            TrackedCart.objects.filter(pk=t.pk).exclude(
+                state__in=[TrackedCart.State.RECOVERED, TrackedCart.State.ORDERED]
+            ).update(
+                state=TrackedCart.State.ORDERED,
+                ordered_at=bought,
+                activity_at=r["last_activity_at"],
+                updated_at=now,
+            )
+    if new_tracked:
+        # ON CONFLICT DO NOTHING: a row made meanwhile for the same cart (the time-zone view)
+        # is not an error; it is updated below like any row seen before.
+        TrackedCart.objects.bulk_create(new_tracked, ignore_conflicts=True)
+        stored = {
+            row.cart_id: row
+            for row in TrackedCart.objects.filter(cart_id__in=[t.cart_id for t in new_tracked])
+        }
+        for t in new_tracked:
+            row = stored[t.cart_id]
+            t.pk = row.pk
+            if row.activity_at != t.activity_at or row.state != t.state:
+                changed_tracked.append(t)  # someone else's row: our evaluation wins
     if changed_tracked:
         TrackedCart.objects.bulk_update(
             changed_tracked,
@@ -233,7 +300,10 @@ def _process_batch(rows: list[dict], *, now, campaigns_cache: dict) -> tuple[int
                 "updated_at",
             ],
         )
-    return len(todo), _plan_reminders(plans, now=now)
+    from .publishing import publish_abandoned  # webhooks' cart.abandoned (attribution's module)
+
+    publish_abandoned(t for t in (*new_tracked, *changed_tracked) if t.state in ANNOUNCED_STATES)
+    return len(todo) - not_abandoned, _plan_reminders(plans, now=now)
 
 
 def _plan_reminders(plans: list[tuple[TrackedCart, Campaign]], *, now) -> int:

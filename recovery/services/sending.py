@@ -5,9 +5,17 @@ outage, with backoff) | unknown (the worker died after handing the message to a 
 cannot tell us whether it took it). Skipped reminders carry the rule that stopped them.
 
 The claim is ``SELECT ... FOR UPDATE SKIP LOCKED`` on the reminder row inside a transaction that
-re-checks every rule; it sets status=sending with a lease (``sending_until``). A second worker,
-a retried task or a duplicated beat tick finds the row locked or no longer planned and does
-nothing. See docs/recovery.md, "When a worker dies mid-send".
+then locks the cart row (waiting for a checkout of that cart in flight, which locks it first) and
+the shopper's lock (waiting for a checkout by the same address on any cart), and re-checks every
+rule against the cart itself -- its status, its own last activity, orders since that activity,
+whether anything in it can still be bought; it sets status=sending with a lease
+(``sending_until``). A second worker, a retried task or a duplicated beat tick finds the row
+locked or no longer planned and does nothing.
+
+Just before the hand-off the same checks run again under the same locks, and ``handoff_at`` is
+written only while this worker still holds its claim (status ``sending`` with its own attempt
+number): a worker whose lease expired and was taken over sends nothing. See docs/recovery.md,
+"When a worker dies mid-send".
 """
 
 from __future__ import annotations
@@ -18,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from orders.models import Cart
@@ -139,13 +147,6 @@ class Decision:
     email: str = ""
 
 
-def _lock_address(store_id: int, address: str) -> None:
-    """Serialise claims for one address (the frequency cap spans carts and workers)."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"recovery:{store_id}:{address}"])
-
-
 def _has_consent(*, cart: Cart, email: str, tracked: TrackedCart) -> bool:
     answer = carts.consent_answer(cart=cart, email=email)
     if answer is True:
@@ -158,6 +159,41 @@ def _has_consent(*, cart: Cart, email: str, tracked: TrackedCart) -> bool:
         and campaign.existing_customer_rule
         and carts.ordered_before(store_id=cart.store_id, email=email, before=tracked.abandoned_at)
     )
+
+
+def _locked_cart(tracked: TrackedCart) -> Cart | None:
+    """The tracked cart, row-locked (FOR UPDATE, waiting): checkout locks the same row first, so
+    a claim waits for an order being placed from this cart and then sees it ordered."""
+    return (
+        Cart.objects.select_for_update(of=("self",))
+        .select_related("user", "store")
+        .filter(pk=tracked.cart_id)
+        .first()
+    )
+
+
+def _cart_check(tracked: TrackedCart, cart: Cart | None) -> str:
+    """What stops a reminder, judged from the cart itself (not from ``tracked.state``, which
+    follows the cart only when its events have been handled); "" when nothing does. Call with the
+    cart row locked; takes the shopper's lock too."""
+    if cart is None or cart.status != Cart.Status.OPEN:
+        return "cart_ordered"
+    # The shopper came back: the cart's own last activity is later than the moment detection
+    # judged it idle (the cart_updated event may still be waiting in a queue).
+    if tracked.activity_at is None or cart.last_activity_at > tracked.activity_at:
+        return "cart_changed"
+    email = tracked.email or carts.shopper_email(cart)
+    # Waits for a checkout by this address in flight on any cart (it holds the same lock).
+    carts.shopper_lock(store_id=cart.store_id, email=email)
+    if carts.ordered_since(
+        store_id=cart.store_id, email=email, user_id=cart.user_id, since=tracked.activity_at
+    ):
+        return "ordered_since"
+    if not cart.lines.exists():
+        return "cart_empty"
+    if not carts.has_anything_buyable(cart):
+        return "sold_out"
+    return ""
 
 
 def _decide(reminder: Reminder, now: datetime) -> Decision:
@@ -176,16 +212,11 @@ def _decide(reminder: Reminder, now: datetime) -> Decision:
         return Decision("skip", "holdout")
     if not campaign.is_active:
         return Decision("defer", "campaign_paused", until=now + timedelta(hours=1))
-    cart = Cart.objects.select_related("user", "store").filter(pk=tracked.cart_id).first()
-    if cart is None or cart.status != Cart.Status.OPEN:
-        return Decision("skip", "cart_ordered")
-    if not cart.lines.exists():
-        return Decision("skip", "cart_empty")
+    cart = _locked_cart(tracked)
+    stop = _cart_check(tracked, cart)
+    if stop:
+        return Decision("skip", stop)
     email = tracked.email or carts.shopper_email(cart)
-    if carts.ordered_since(
-        store_id=cart.store_id, email=email, user_id=cart.user_id, since=tracked.abandoned_at
-    ):
-        return Decision("skip", "ordered_since")
     if email and Suppression.objects.filter(store_id=cart.store_id, email=email).exists():
         return Decision("skip", "suppressed")
     if not email or not _has_consent(cart=cart, email=email, tracked=tracked):
@@ -227,7 +258,8 @@ def _decide(reminder: Reminder, now: datetime) -> Decision:
     quiet_end = quiet_hours_end(now, _zone_for(tracked))
     if quiet_end is not None:
         return Decision("defer", "quiet_hours", until=quiet_end)
-    _lock_address(cart.store_id, email)
+    # The shopper's lock, held since _cart_check, serialises claims for one address too (the
+    # frequency cap spans carts and workers).
     cap = timedelta(hours=settings.RECOVERY_FREQUENCY_CAP_HOURS)
     if cap:
         last = (
@@ -241,6 +273,25 @@ def _decide(reminder: Reminder, now: datetime) -> Decision:
         if last is not None:
             return Decision("defer", "frequency_cap", until=last.claimed_at + cap)
     return Decision("send", recipient=recipient, push_subscription_id=push_id, email=email)
+
+
+def _after_stop(tracked: TrackedCart, reason: str, now: datetime) -> None:
+    """What a stopped reminder means for its cart and the cart's other planned reminders."""
+    if reason == "suppressed":
+        TrackedCart.objects.filter(pk=tracked.pk).update(state=TrackedCart.State.OPTED_OUT)
+        cancel_planned(tracked_ids=[tracked.pk], reason="suppressed")
+    elif reason in ("ordered_since", "cart_ordered"):
+        TrackedCart.objects.filter(
+            pk=tracked.pk, state__in=[TrackedCart.State.ABANDONED, TrackedCart.State.REMINDED]
+        ).update(state=TrackedCart.State.ORDERED, ordered_at=now)
+        cancel_planned(tracked_ids=[tracked.pk], reason=reason)
+    elif reason == "cart_changed":
+        # What handling cart_updated does: active again, unsent steps cancelled (planned again
+        # when the cart is abandoned again).
+        TrackedCart.objects.filter(
+            pk=tracked.pk, state__in=[TrackedCart.State.ABANDONED, TrackedCart.State.REMINDED]
+        ).update(state=TrackedCart.State.ACTIVE, activity_at=None, updated_at=now)
+        cancel_planned(tracked_ids=[tracked.pk], reason="cart_changed")
 
 
 def _backoff(attempts: int) -> timedelta:
@@ -267,14 +318,7 @@ def send_reminder(*, reminder_id: int, now=None) -> str:
             reminder.reason = decision.reason
             reminder.save(update_fields=["status", "reason", "updated_at"])
             log.info("Reminder %s skipped: %s", reminder.pk, decision.reason)
-            if decision.reason == "suppressed":
-                TrackedCart.objects.filter(pk=tracked.pk).update(state=TrackedCart.State.OPTED_OUT)
-                cancel_planned(tracked_ids=[tracked.pk], reason="suppressed")
-            elif decision.reason in ("ordered_since", "cart_ordered"):
-                TrackedCart.objects.filter(
-                    pk=tracked.pk, state__in=[TrackedCart.State.ABANDONED, TrackedCart.State.REMINDED]
-                ).update(state=TrackedCart.State.ORDERED, ordered_at=now)
-                cancel_planned(tracked_ids=[tracked.pk], reason=decision.reason)
+            _after_stop(tracked, decision.reason, now)
             return decision.reason
         if decision.action == "defer":
             reminder.next_attempt_at = decision.until
@@ -319,7 +363,9 @@ def _deliver(reminder: Reminder, decision: Decision) -> str:
         log.exception("Reminder %s could not be rendered", reminder.pk)
         _finish(reminder, status=Reminder.Status.FAILED, reason="render_error", error=exc)
         return "render_error"
-    Reminder.objects.filter(pk=reminder.pk, status=Reminder.Status.SENDING).update(handoff_at=timezone.now())
+    stop = _hand_off(reminder)
+    if stop:
+        return stop
     channel = channel_for(reminder.channel)
     try:
         provider_id = channel.send(message)
@@ -334,7 +380,7 @@ def _deliver(reminder: Reminder, decision: Decision) -> str:
         _finish(reminder, status=Reminder.Status.FAILED, reason=exc.reason, error=exc)
         return "failed"
     now = timezone.now()
-    updated = Reminder.objects.filter(pk=reminder.pk, status=Reminder.Status.SENDING).update(
+    updated = _claimed(reminder).update(
         status=Reminder.Status.SENT,
         sent_at=now,
         provider_message_id=(provider_id or "")[:200],
@@ -343,8 +389,9 @@ def _deliver(reminder: Reminder, decision: Decision) -> str:
         updated_at=now,
     )
     if not updated:
-        log.warning("Reminder %s was sent after its lease was taken over", reminder.pk)
-        Reminder.objects.filter(pk=reminder.pk).update(
+        # Handed over, then the lease expired and the reaper wrote it off as unknown: it did go.
+        log.warning("Reminder %s was sent after its lease expired", reminder.pk)
+        Reminder.objects.filter(pk=reminder.pk).exclude(status=Reminder.Status.SENDING).update(
             status=Reminder.Status.SENT,
             sent_at=now,
             provider_message_id=(provider_id or "")[:200],
@@ -356,8 +403,39 @@ def _deliver(reminder: Reminder, decision: Decision) -> str:
     return "sent"
 
 
+def _claimed(reminder: Reminder):
+    """The reminder row, only while this worker's claim still holds it: status ``sending`` and
+    the attempt number this claim set (a reaped-and-reclaimed row has a higher one)."""
+    return Reminder.objects.filter(pk=reminder.pk, status=Reminder.Status.SENDING, attempts=reminder.attempts)
+
+
+def _hand_off(reminder: Reminder) -> str:
+    """Last look before the provider call; "" means go. Under the cart's and the shopper's locks
+    the cart is checked again (an order placed, the shopper back, nothing left to buy since the
+    claim) and ``handoff_at`` is written only if this worker still holds the claim."""
+    tracked = reminder.tracked
+    now = timezone.now()
+    with transaction.atomic():
+        cart = _locked_cart(tracked)
+        stop = _cart_check(tracked, cart)
+        if stop:
+            if _claimed(reminder).update(
+                status=Reminder.Status.SKIPPED, reason=stop, sending_until=None, updated_at=now
+            ):
+                log.info("Reminder %s stopped before the hand-off: %s", reminder.pk, stop)
+                _after_stop(tracked, stop, now)
+                return stop
+            return "lease_lost"
+        if not _claimed(reminder).update(handoff_at=now, updated_at=now):
+            # The lease expired before the hand-off and the reaper gave the row back (or another
+            # worker has it now): sending here could send twice.
+            log.warning("Reminder %s lost its claim before the hand-off; not sent", reminder.pk)
+            return "lease_lost"
+    return ""
+
+
 def _finish(reminder: Reminder, *, status: str, reason: str, error: Exception) -> None:
-    Reminder.objects.filter(pk=reminder.pk, status=Reminder.Status.SENDING).update(
+    _claimed(reminder).update(
         status=status,
         reason=reason[:40],
         last_error=f"{type(error).__name__}: {error}"[:2000],
@@ -371,7 +449,7 @@ def _retry_or_fail(reminder: Reminder, exc: Exception) -> str:
         _finish(reminder, status=Reminder.Status.FAILED, reason="too_many_attempts", error=exc)
         return "failed"
     now = timezone.now()
-    Reminder.objects.filter(pk=reminder.pk, status=Reminder.Status.SENDING).update(
+    _claimed(reminder).update(
         status=Reminder.Status.PLANNED,
         reason="retry",
         next_attempt_at=now + _backoff(reminder.attempts),

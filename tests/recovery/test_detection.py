@@ -4,7 +4,7 @@ import pytest
 from django.db import IntegrityError, connection
 from django.utils import timezone
 
-from orders.models import Cart, CartLine
+from orders.models import Cart, CartLine, Order
 from recovery import services
 from recovery.models import Campaign, DetectionCursor, Reminder, TrackedCart
 from recovery.services import detection
@@ -192,3 +192,74 @@ def test_ab_variants_split_by_weight(store, monkeypatch):
     make_cart(store)
     services.detect_abandoned()
     assert Reminder.objects.get(step=step).variant == b
+
+
+def test_a_purchase_on_another_cart_after_the_last_activity_means_not_abandoned(store):
+    # Cart A left on the phone; 9 s later the same shopper bought through cart B on a laptop.
+    phone = make_cart(store, email="Anna@example.com")
+    make_order(store, email="anna@EXAMPLE.com", created_at=phone.last_activity_at + timedelta(seconds=9))
+    result = services.detect_abandoned()
+    assert result.abandoned == 0
+    assert not TrackedCart.objects.filter(cart=phone).exists()
+    assert not Reminder.objects.exists()
+
+
+def test_a_purchase_by_the_same_account_with_another_address_counts_too(store):
+    user = UserFactory(email="konto@example.com")
+    cart = make_cart(store, email="", user=user)
+    order = make_order(
+        store, email="inny@example.com", created_at=cart.last_activity_at + timedelta(minutes=1)
+    )
+    Order.objects.filter(pk=order.pk).update(user=user)
+    services.detect_abandoned()
+    assert not TrackedCart.objects.filter(cart=cart).exists()
+
+
+def test_a_purchase_before_the_last_activity_does_not_stop_a_new_abandonment(store):
+    cart = make_cart(store)
+    make_order(store, created_at=cart.last_activity_at - timedelta(minutes=5))
+    assert services.detect_abandoned().abandoned == 1
+    assert TrackedCart.objects.get(cart=cart).state == "abandoned"
+    assert Reminder.objects.filter(status="planned").count() == 3
+
+
+def test_a_re_abandoned_cart_bought_elsewhere_stops_as_ordered(store):
+    cart = make_cart(store)
+    services.detect_abandoned()
+    tracked = TrackedCart.objects.get(cart=cart)
+    # The shopper came back (the cart_updated event is still queued), then bought on another cart.
+    changed = timezone.now() - timedelta(minutes=35)
+    Cart.objects.filter(pk=cart.pk).update(last_activity_at=changed)
+    make_order(store, created_at=changed + timedelta(seconds=30))
+    services.detect_abandoned()
+    tracked.refresh_from_db()
+    assert tracked.state == "ordered"
+    assert set(tracked.reminders.values_list("status", "reason")) == {("skipped", "ordered_since")}
+
+
+def test_a_time_zone_row_made_meanwhile_is_not_a_conflict(store, monkeypatch):
+    """The storefront's time-zone call may create the tracked row between the scan's read and
+    its insert: the insert does nothing and the row is evaluated like any other."""
+    cart = make_cart(store)
+    real = detection._process_batch
+
+    def racing(rows, **kwargs):
+        TrackedCart.objects.create(cart=cart, store=store, shopper_timezone="Europe/London")
+        return real(rows, **kwargs)
+
+    original_filter = TrackedCart.objects.filter
+    calls = {"n": 0}
+
+    def filter_hiding_first_read(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 1:  # the scan's first read, before the row exists
+            return original_filter(pk__in=[])
+        return original_filter(*args, **kwargs)
+
+    monkeypatch.setattr(detection, "_process_batch", racing)
+    monkeypatch.setattr(TrackedCart.objects, "filter", filter_hiding_first_read)
+    services.detect_abandoned()
+    monkeypatch.undo()
+    tracked = TrackedCart.objects.get(cart=cart)
+    assert tracked.state == "abandoned" and tracked.shopper_timezone == "Europe/London"
+    assert tracked.reminders.count() == 3

@@ -339,3 +339,101 @@ def test_step_without_channel_is_skipped_and_logged(store, settings):
     assert run_due(hours(1)) == ["no_phone"]
     Step.objects.filter(position=2).update(channel="push")
     assert "no_push_subscription" in run_due(hours(25))
+
+
+# --- Never after a purchase, never to an active shopper, never twice (issue 15) ------------------
+
+
+def test_a_purchase_made_after_the_last_activity_but_before_abandonment_stops_the_claim(store):
+    """The order of cart B (another device) committed only after detection tracked cart A; it was
+    placed 9 s after cart A's last activity, long before cart A's abandonment moment."""
+    cart, tracked = abandoned(store)
+    make_order(store, email="anna@example.com", created_at=cart.last_activity_at + timedelta(seconds=9))
+    assert run_due(hours(1)) == ["ordered_since"]
+    assert mail.outbox == []
+    tracked.refresh_from_db()
+    assert tracked.state == "ordered"
+    assert set(tracked.reminders.values_list("status", "reason")) == {("skipped", "ordered_since")}
+
+
+def test_a_shopper_active_again_gets_nothing_even_before_cart_updated_is_handled(store):
+    cart, tracked = abandoned(store)
+    # The cart changed but its cart_updated event still waits in a queue: tracked says abandoned.
+    Cart.objects.filter(pk=cart.pk).update(last_activity_at=timezone.now())
+    assert TrackedCart.objects.get(pk=tracked.pk).state == "abandoned"
+    assert run_due(hours(1)) == ["cart_changed"]
+    assert mail.outbox == []
+    tracked.refresh_from_db()
+    assert tracked.state == "active"
+    assert set(tracked.reminders.values_list("status", "reason")) == {("skipped", "cart_changed")}
+    # Idle again later: the unsent steps are planned again from the new abandonment.
+    services.detect_abandoned(now=hours(1))
+    assert tracked.reminders.filter(status="planned").count() == 3
+
+
+def test_a_cart_with_nothing_left_to_buy_gets_no_reminder(store):
+    from catalog.models import StockItem
+    from recovery import carts
+    from tests.recovery.factories import make_variant
+
+    a, b = make_variant(store, stock=0), make_variant(store, stock=0)
+    cart, tracked = abandoned(store, variants=[a, b])
+    assert not carts.has_anything_buyable(cart)
+    assert run_due(hours(1)) == ["sold_out"]
+    assert run_due(hours(25)) == ["sold_out"]
+    assert mail.outbox == []
+    # Back in stock before the last step: that one goes out.
+    StockItem.objects.filter(variant=b).update(quantity=3)
+    assert carts.has_anything_buyable(cart)
+    assert carts.buyable_variant_ids(cart) == {b.pk}
+    assert run_due(hours(73)) == ["sent"]
+    assert len(mail.outbox) == 1
+    tracked.refresh_from_db()
+    assert tracked.state == "reminded"
+
+
+def test_an_order_placed_between_the_claim_and_the_hand_off_stops_the_send(store, monkeypatch):
+    from recovery.services import sending
+
+    _cart, tracked = abandoned(store)
+    real_compose = sending.compose
+
+    def compose_while_the_shopper_buys(**kwargs):
+        message = real_compose(**kwargs)
+        make_order(store, email="anna@example.com")  # on another device, while we render
+        return message
+
+    monkeypatch.setattr(sending, "compose", compose_while_the_shopper_buys)
+    assert run_due(hours(1)) == ["ordered_since"]
+    assert mail.outbox == []
+    reminder = tracked.reminders.get(step__position=1)
+    assert reminder.status == "skipped" and reminder.handoff_at is None
+    tracked.refresh_from_db()
+    assert tracked.state == "ordered"
+
+
+def test_a_lease_lost_before_the_hand_off_never_sends_twice(store, monkeypatch, settings):
+    """Worker 1 claims, then stalls while rendering past its lease; the reaper gives the row back
+    and worker 2 sends it. Worker 1 wakes up and must not send a second copy."""
+    from recovery.services import sending
+
+    _c, tracked = abandoned(store)
+    reminder = tracked.reminders.get(step__position=1)
+    at = hours(1)
+    real_compose = sending.compose
+    second = []
+
+    def stalled_compose(**kwargs):
+        monkeypatch.setattr(sending, "compose", real_compose)  # worker 2 renders normally
+        later = at + timedelta(seconds=settings.RECOVERY_SEND_LEASE_SECONDS + 1)
+        assert services.reap_expired_leases(now=later) == {"replanned": 1, "unknown": 0}
+        second.append(services.send_reminder(reminder_id=reminder.pk, now=later))
+        return real_compose(**kwargs)
+
+    monkeypatch.setattr(sending, "compose", stalled_compose)
+    first = services.send_reminder(reminder_id=reminder.pk, now=at)
+    assert second == ["sent"]
+    assert first == "lease_lost"
+    assert len(mail.outbox) == 1
+    reminder.refresh_from_db()
+    assert reminder.status == "sent" and reminder.attempts == 2
