@@ -302,7 +302,8 @@ def _process_batch(rows: list[dict], *, now, campaigns_cache: dict) -> tuple[int
         )
     from .publishing import publish_abandoned  # webhooks' cart.abandoned (attribution's module)
 
-    publish_abandoned(t for t in (*new_tracked, *changed_tracked) if t.state in ANNOUNCED_STATES)
+    announced = {t.pk: t for t in (*new_tracked, *changed_tracked) if t.state in ANNOUNCED_STATES}
+    publish_abandoned(announced.values())
     return len(todo) - not_abandoned, _plan_reminders(plans, now=now)
 
 

@@ -103,6 +103,22 @@ def enable(*, subscription: WebhookSubscription) -> WebhookSubscription:
 # --- Fan-out ---------------------------------------------------------------------------------------
 
 
+def subscribed_store_ids(*, event_type: str, store_ids) -> set[int]:
+    """Which of ``store_ids`` have an active subscription to ``event_type``: high-volume domain
+    events (``cart.abandoned`` from the detection scan, ``product.updated`` from imports) are
+    published only for these, so a shop without such a webhook pays nothing for them."""
+    ids = {int(i) for i in store_ids if i is not None}
+    if not ids:
+        return set()
+    return {
+        store_id
+        for store_id, wanted in WebhookSubscription.objects.filter(store_id__in=ids, active=True).values_list(
+            "store_id", "events"
+        )
+        if event_type in (wanted or [])
+    }
+
+
 def envelope(*, event_id: str, event_type: str, store, data: dict, created_at=None) -> dict:
     return {
         "id": event_id,
