@@ -6,10 +6,8 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import zoneinfo
 
 from django.conf import settings
-from django.db import IntegrityError
 from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
@@ -18,8 +16,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import carts, services, tokens
-from .models import PushSubscription, Reminder, TrackedCart
+from . import carts, services, timezones, tokens
+from .models import PushSubscription, Reminder
 
 log = logging.getLogger(__name__)
 
@@ -123,23 +121,12 @@ def unsubscribe(request, token: str):
 @csrf_exempt  # stores only a validated time-zone name for this visitor's own cart
 @require_POST
 def shopper_timezone(request):
-    name = (request.POST.get("tz") or "").strip()[:64]
-    try:
-        zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    """Keep the visitor's IANA zone in the session (usually no cart exists yet) and on the cart
+    when there is one; ``recovery.timezones`` carries it to a cart created later."""
+    name = timezones.valid_zone(request.POST.get("tz"))
+    if name is None:
         return JsonResponse({"ok": False}, status=400)
-    request.session["recovery_tz"] = name
-    cart = carts.visitor_cart(request=request, store=request.store)
-    if cart is not None:
-        try:
-            tracked, created = TrackedCart.objects.get_or_create(
-                cart=cart,
-                defaults={"store": request.store, "shopper_timezone": name, "language": cart.language},
-            )
-        except IntegrityError:
-            tracked, created = TrackedCart.objects.get(cart=cart), False
-        if not created and tracked.shopper_timezone != name:
-            TrackedCart.objects.filter(pk=tracked.pk).update(shopper_timezone=name)
+    timezones.remember(request, name)
     return JsonResponse({"ok": True})
 
 
