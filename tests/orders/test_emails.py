@@ -198,3 +198,37 @@ def test_order_emails_greet_without_guessing_a_name_or_gender(store, language):
     if language == "en":
         polish_words = ("Dostawa", "Płatność", "Razem", "Rabat", "zamówieni", "Dziękujemy", "Adres")
         assert not [word for word in polish_words if word in text or word in html]
+
+
+# --- returns ---------------------------------------------------------------------------------------
+
+
+def _return_emails(store, language):
+    """The three return e-mails (request received, accepted, rejected) as the shopper gets them."""
+    from orders import returns
+    from tests.orders.factories_after_sales import make_order
+
+    shirt = VariantFactory(store=store, price=D("100.00"), stock=10, product=ProductFactory(store=store))
+    order = make_order(store=store, lines=[(shirt, 2)], language=language)
+    line = order.lines.get()
+    first = returns.request_return(order=order, items={line.pk: 1}, reason="withdrawal")
+    returns.accept_return(return_request=first, note="")
+    second = returns.request_return(order=order, items={line.pk: 1}, reason="damaged")
+    returns.reject_return(return_request=second, note="")
+    emails = order.emails.filter(kind=OrderEmail.Kind.RETURN).order_by("pk")
+    return [render_email(email) for email in emails]
+
+
+@pytest.mark.parametrize("language", ["pl", "en"])
+def test_return_emails_greet_the_shopper_and_show_amounts_in_zloty(store, language):
+    messages = _return_emails(store, language)
+    assert len(messages) == 4  # requested, accepted, requested, rejected
+    greeting = {"pl": "Dzień dobry,", "en": "Hello,"}[language]
+    for message in messages:
+        html = message.alternatives[0][0]
+        assert message.body.lstrip().startswith(greeting), message.body
+        assert greeting in html
+        for part in (message.subject, message.body, html):
+            assert "Kliencie" not in part and "łeś" not in part and "(-aś)" not in part
+    requested, accepted = messages[0].body, messages[1].body
+    assert amounts(requested) == [D("100.00")] and amounts(accepted) == [D("100.00")]
