@@ -26,6 +26,9 @@ VAR_DIR = Path(env.str("VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = env.bool("DEBUG", default=False)
+# With DEBUG, 404s still show the shop's page (shop.errors.NotFoundPageMiddleware); this shows
+# Django's technical 404 page, which lists every URL pattern, to a developer who asks for it.
+DEBUG_TECHNICAL_404 = env.bool("DEBUG_TECHNICAL_404", default=False)
 
 
 def _secret_key() -> str:
@@ -86,6 +89,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "integrations.marketing.middleware.CartEventsMiddleware",
+    "shop.errors.NotFoundPageMiddleware",  # the shop's 404 page even with DEBUG on
     "recovery.timezones.ShopperTimezoneMiddleware",
 ]
 
