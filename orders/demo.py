@@ -2,8 +2,11 @@
 over the past 90 days in every status, placed through the same services a shopper uses.
 
 Called by ``manage.py seed_demo`` after ``catalog.demo.seed``. Idempotent: methods and the
-voucher are found by their codes, orders by their idempotency keys (``demo-000`` ...), so a
-second run adds nothing.
+voucher are found by their codes; the orders are placed together in one transaction (the command
+wraps each app's ``seed``), so once any demo order (idempotency key ``demo-000`` ...) exists, the
+orders are done and a later run adds nothing, on any day: an order skipped on the first run (the
+stock ran out) is not retried later against other stock and another clock. Each order draws its
+values from a generator of its own, so it does not depend on which orders came before it.
 """
 
 from __future__ import annotations
@@ -128,12 +131,9 @@ def _welcome_voucher(store: Store) -> Voucher:
 
 
 def _orders(store: Store, rng: random.Random, shipping, payments) -> None:
+    base = rng.getrandbits(64)
     keys = [f"demo-{i:03d}" for i in range(DEMO_ORDERS)]
-    done = set(
-        Order.objects.filter(store=store, idempotency_key__in=keys).values_list("idempotency_key", flat=True)
-    )
-    todo = [k for k in keys if k not in done]
-    if not todo:
+    if Order.objects.filter(store=store, idempotency_key__in=keys).exists():
         return
     variants = list(
         Variant.objects.filter(store=store, is_active=True, product__is_published=True)
@@ -146,26 +146,30 @@ def _orders(store: Store, rng: random.Random, shipping, payments) -> None:
     now = timezone.now()
     statuses = [s for s, _ in STATUSES]
     weights = [w for _, w in STATUSES]
-    for key in todo:
+    for key in keys:
         index = int(key.rsplit("-", 1)[1])
-        target = rng.choices(statuses, weights)[0]
+        own = random.Random(f"{base}:{key}")  # one generator per order
+        target = own.choices(statuses, weights)[0]
         recent = target in (Order.Status.AWAITING_PAYMENT, Order.Status.NEW)
         placed_at = now - timedelta(
-            days=rng.uniform(0, 2) if recent else rng.uniform(3, 90), minutes=rng.randint(0, 600)
+            days=own.uniform(0, 2) if recent else own.uniform(3, 90), minutes=own.randint(0, 600)
         )
-        provider = _provider_for(target, rng)
+        provider = _provider_for(target, own)
         method = (
             shipping["kurier-pobranie"]
             if provider == "cod"
-            else shipping[rng.choice(["kurier-inpost", "paczkomat-inpost", "odbior-osobisty"])]
+            else shipping[own.choice(["kurier-inpost", "paczkomat-inpost", "odbior-osobisty"])]
         )
         available = availability_map(variants)
         sellable = [v for v in variants if available[v.pk].sellable and available[v.pk].available >= 2]
+        if provider == "cod":
+            # Cash on delivery needs a parcel: never an e-book-only basket.
+            sellable = [v for v in sellable if v.product.kind != Product.Kind.DIGITAL]
         if not sellable:
-            return
-        picked = rng.sample(sellable, k=min(len(sellable), rng.choice([1, 1, 2, 3])))
+            continue
+        picked = own.sample(sellable, k=min(len(sellable), own.choice([1, 1, 2, 3])))
         try:
-            _place(store, rng, key, index, picked, method, payments[provider], placed_at, target)
+            _place(store, own, key, index, picked, method, payments[provider], placed_at, target)
         except services.OrdersError:
             continue  # e.g. the stock ran out meanwhile: the demo just has one order fewer
 
