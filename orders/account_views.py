@@ -7,6 +7,7 @@ Guests reach their order's invoice and return form through the order's secret to
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 from io import BytesIO
 
@@ -21,6 +22,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from catalog.downloads import download_url
@@ -84,7 +86,13 @@ def register(request):
                 )
             else:
                 login(request, user, backend="shop.auth.RateLimitedModelBackend")
-                messages.success(request, _("Welcome! Your account is ready."))
+                _send_verification(request, user)
+                messages.success(
+                    request,
+                    _(
+                        "Welcome! Your account is ready. We have sent you a link to confirm your email address."
+                    ),
+                )
                 return redirect("orders:account:dashboard")
     return render(request, "orders/account/register.html", {"form": form})
 
@@ -107,12 +115,27 @@ class PasswordResetView(auth_views.PasswordResetView):
     def form_valid(self, form):
         self.from_email = self.request.store.sender
         self.extra_email_context = {"store": self.request.store}
+        email = form.cleaned_data["email"].strip().lower()
+        key = f"account:password-reset:email:{hashlib.sha256(email.encode()).hexdigest()[:32]}"
+        if not ratelimit.allow(
+            key,
+            limit=getattr(settings, "ACCOUNT_RESET_PER_EMAIL_LIMIT", 3),
+            window=getattr(settings, "ACCOUNT_FORM_RATE_WINDOW", 3600),
+        ):
+            # One mailbox is not flooded with links; the page says the same as when one is sent.
+            return redirect(self.get_success_url())
         return super().form_valid(form)
 
 
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     template_name = "registration/koszyk_password_reset_confirm.html"
     success_url = reverse_lazy("orders:account:password_reset_complete")
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        # The reset link reached this mailbox, so the address is proven.
+        accounts.mark_email_verified(user=form.user)
+        return response
 
 
 password_reset = PasswordResetView.as_view()
@@ -125,13 +148,90 @@ password_reset_complete = auth_views.PasswordResetCompleteView.as_view(
 )
 
 
+# --- E-mail verification and guest orders ------------------------------------------------------------
+
+
+def _send_verification(request, user) -> None:
+    path = reverse("orders:account:verify_email", kwargs={"token": accounts.verification_token(user)})
+    accounts.send_verification_email(store=request.store, user=user, url=request.build_absolute_uri(path))
+
+
+@login_required
+@require_POST
+def verify_email_send(request):
+    """Send the verification link again (from the account page)."""
+    user = request.user
+    if user.email_verified:
+        return redirect("orders:account:dashboard")
+    per_user = ratelimit.allow(
+        f"account:verify-email:user:{user.pk}",
+        limit=getattr(settings, "ACCOUNT_VERIFY_EMAIL_RESENDS", 3),
+        window=getattr(settings, "ACCOUNT_FORM_RATE_WINDOW", 3600),
+    )
+    if _rate_limited(request, "verify-email") or not per_user:
+        messages.error(request, _("Too many attempts. Please try again later."))
+        return redirect("orders:account:dashboard")
+    _send_verification(request, user)
+    messages.success(request, _("We have sent the link to %(email)s.") % {"email": user.email})
+    return redirect("orders:account:dashboard")
+
+
+@require_http_methods(["GET", "POST"])
+def verify_email(request, token: str):
+    """The link from the e-mail opens a page; the address is verified by its button (a POST), so a
+    mail scanner that follows links verifies nothing."""
+    user = accounts.user_for_verification_token(token)
+    if user is None:
+        status = 400 if request.method == "POST" else 200
+        return render(request, "orders/account/verify_email.html", {"invalid": True}, status=status)
+    if request.method == "POST":
+        accounts.mark_email_verified(user=user)
+        if request.user.is_authenticated and request.user.pk == user.pk:
+            messages.success(request, _("Thank you, your email address is confirmed."))
+            return redirect("orders:account:dashboard")
+        return render(request, "orders/account/verify_email.html", {"verified": True, "email": user.email})
+    return render(
+        request, "orders/account/verify_email.html", {"email": user.email, "done": user.email_verified}
+    )
+
+
+@login_required
+@require_POST
+def attach_orders(request):
+    """Attach the guest orders the shopper ticked (only those offered: same verified address)."""
+    ids = [v for v in request.POST.getlist("order") if v.isdigit()]
+    try:
+        count = accounts.attach_guest_orders(store=request.store, user=request.user, order_ids=ids)
+    except accounts.AccountError:
+        messages.error(request, _("Confirm your email address first."))
+        return redirect("orders:account:dashboard")
+    if count:
+        messages.success(
+            request,
+            ngettext(
+                "%(count)d order has been added to your account.",
+                "%(count)d orders have been added to your account.",
+                count,
+            )
+            % {"count": count},
+        )
+    else:
+        messages.error(request, _("Choose at least one order."))
+    return redirect("orders:account:dashboard")
+
+
 # --- Orders ------------------------------------------------------------------------------------------
 
 
 @login_required
 def dashboard(request):
     orders = list(accounts.customer_orders(store=request.store, user=request.user)[:5])
-    return render(request, "orders/account/dashboard.html", {"orders": orders, "section": "dashboard"})
+    guest_orders = list(accounts.guest_orders_to_attach(store=request.store, user=request.user)[:50])
+    return render(
+        request,
+        "orders/account/dashboard.html",
+        {"orders": orders, "guest_orders": guest_orders, "section": "dashboard"},
+    )
 
 
 @login_required

@@ -3,10 +3,15 @@ pages are made of. Views stay thin and call these."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core import signing
+from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.db.models import CharField, Count, Prefetch, Value
 from django.db.models.functions import Cast, Concat
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
 
 from catalog.models import DownloadGrant
 
@@ -59,6 +64,98 @@ def register_customer(
             ip_address=ip_address or None,
         )
     return user
+
+
+# --- E-mail verification and guest orders ---------------------------------------------------------
+
+VERIFY_SALT = "koszyk.account.verify-email"
+
+
+def verification_max_age() -> int:
+    """Seconds an e-mail verification link stays valid (``ACCOUNT_VERIFY_EMAIL_MAX_AGE``)."""
+    return int(getattr(settings, "ACCOUNT_VERIFY_EMAIL_MAX_AGE", 3 * 24 * 3600))
+
+
+def verification_token(user) -> str:
+    """A signed, timestamped token naming the account and the address it was sent to: opening it
+    proves the address, and it proves nothing once the account's address has changed."""
+    return signing.dumps({"u": user.pk, "e": user.email.lower()}, salt=VERIFY_SALT, compress=True)
+
+
+def user_for_verification_token(token: str):
+    """The account a still valid token was issued to, or None (bad, expired, or the account's
+    address is no longer the one the link was sent to)."""
+    if not token or len(token) > 300:
+        return None
+    try:
+        data = signing.loads(token, salt=VERIFY_SALT, max_age=verification_max_age())
+        pk, email = int(data["u"]), str(data["e"])
+    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        return None
+    user = get_user_model().objects.filter(pk=pk, is_active=True).first()
+    if user is None or user.email.lower() != email:
+        return None
+    return user
+
+
+def send_verification_email(*, store, user, url: str) -> None:
+    """E-mail ``user`` the link (``url``, absolute) that verifies their address, in their language."""
+    days = max(1, verification_max_age() // 86400)
+    context = {"store": store, "user": user, "url": url, "days": days}
+    with translation.override(user.language or translation.get_language()):
+        subject = " ".join(render_to_string("orders/account/email/verify_subject.txt", context).split())
+        text = render_to_string("orders/account/email/verify.txt", context)
+        html = render_to_string("orders/account/email/verify.html", context)
+    message = EmailMultiAlternatives(subject, text, store.sender, [user.email])
+    message.attach_alternative(html, "text/html")
+    message.send()
+
+
+def mark_email_verified(*, user, email: str | None = None) -> bool:
+    """Record that the owner of ``user`` reads ``email`` (default: the account's address).
+    Returns False when the account's address is not ``email`` (changed meanwhile)."""
+    email = (email or user.email).lower()
+    if user.email.lower() != email:
+        return False
+    if user.email_verified:
+        return True
+    user.verified_email = email
+    user.email_verified_at = timezone.now()
+    user.save(update_fields=["verified_email", "email_verified_at"])
+    return True
+
+
+def guest_orders_to_attach(*, store, user):
+    """Orders placed in this store as a guest with the account's address: offered to the account
+    only once that address is verified (before, anyone could register someone else's address and
+    read their orders)."""
+    if not user.is_authenticated or not user.email_verified:
+        return Order.objects.none()
+    return (
+        Order.objects.filter(store=store, user__isnull=True, email__iexact=user.email)
+        .annotate(items=Count("lines"))
+        .only("pk", "number", "status", "payment_status", "total", "currency", "created_at", "store_id")
+        .order_by("-created_at", "-pk")
+    )
+
+
+@transaction.atomic
+def attach_guest_orders(*, store, user, order_ids) -> int:
+    """Attach the chosen guest orders (only those :func:`guest_orders_to_attach` offers) to
+    ``user``; returns how many were attached. Safe to repeat: an attached order is not offered."""
+    if not user.email_verified:
+        raise AccountError("unverified")
+    ids = {int(i) for i in order_ids}
+    if not ids:
+        return 0
+    offered = (
+        Order.objects.select_for_update()
+        .filter(store=store, user__isnull=True, email__iexact=user.email, pk__in=ids)
+        .values_list("pk", flat=True)
+    )
+    return Order.objects.filter(pk__in=list(offered), user__isnull=True).update(
+        user=user, updated_at=timezone.now()
+    )
 
 
 # --- Address book ----------------------------------------------------------------------------------

@@ -50,6 +50,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(_("staff status"), default=False)
     is_active = models.BooleanField(_("active"), default=True)
     date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
+    # The address the owner proved to read (a signed link from orders/accounts.py was opened);
+    # a changed ``email`` is unverified again until its own link is opened.
+    verified_email = models.EmailField(_("verified email address"), blank=True)
+    email_verified_at = models.DateTimeField(_("email verified at"), null=True, blank=True)
 
     objects = UserManager()
 
@@ -67,6 +71,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     def clean(self):
         super().clean()
         self.email = type(self).objects.normalize_email(self.email).lower()
+
+    @property
+    def email_verified(self) -> bool:
+        return bool(self.verified_email) and self.verified_email.lower() == (self.email or "").lower()
 
     def get_full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()

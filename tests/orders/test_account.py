@@ -24,7 +24,10 @@ User = get_user_model()
 
 @pytest.fixture(autouse=True)
 def _own_cache(settings):
+    from django.core.cache import cache
+
     use_isolated_cache(settings)
+    cache.clear()  # rate-limit counters of an earlier test must not count in this one
 
 
 @pytest.fixture
@@ -315,3 +318,164 @@ def test_downloads_list_own_grants_only(logged_in, store, shopper):
     assert content.count('data-testid="download-link"') == 1
     link = re.search(r'href="(/[^"]+)" data-testid="download-link"', content).group(1)
     assert logged_in.get(link).status_code == 200
+
+
+# --- links to registration and password reset ---------------------------------------------------------
+
+
+def test_header_and_login_page_lead_to_registration_and_password_reset(client, store):
+    home = client.get("/").content.decode()
+    assert 'href="/konto/rejestracja/"' in home and "Załóż konto" in home
+    login_page = client.get(reverse("orders:login")).content.decode()
+    assert f'href="{reverse("orders:account:password_reset")}"' in login_page
+    assert "Nie pamiętasz hasła?" in login_page
+    assert f'href="{reverse("orders:account:register")}"' in login_page and "Załóż konto" in login_page
+
+
+def test_password_reset_email_is_polish_and_proves_the_address(client, store, shopper):
+    assert not shopper.email_verified
+    client.post(reverse("orders:account:password_reset"), {"email": "ola@example.com"})
+    message = mail.outbox[0]
+    assert message.subject == f"Ustaw nowe hasło w sklepie {store.name}"
+    assert "Set a new password" not in message.body and "Someone asked" not in message.body
+    link = re.search(r"https?://[^/\s]+(/konto/haslo/reset/\S+/)", message.body).group(1)
+    form = client.get(link, follow=True)
+    client.post(
+        form.redirect_chain[-1][0], {"new_password1": "Nowe-Haslo-2026!", "new_password2": "Nowe-Haslo-2026!"}
+    )
+    shopper.refresh_from_db()
+    assert shopper.check_password("Nowe-Haslo-2026!") and shopper.email_verified
+
+
+def test_password_reset_does_not_flood_one_mailbox_and_says_the_same(client, store, shopper, settings):
+    settings.ACCOUNT_RESET_PER_EMAIL_LIMIT = 2
+    answers = [
+        client.post(reverse("orders:account:password_reset"), {"email": "ola@example.com"}) for _ in range(4)
+    ]
+    assert [a.status_code for a in answers] == [302] * 4
+    assert {a["Location"] for a in answers} == {reverse("orders:account:password_reset_done")}
+    assert len(mail.outbox) == 2
+
+
+# --- e-mail verification -----------------------------------------------------------------------------------
+
+
+def _verify_link(message) -> str:
+    return re.search(r"https?://[^/\s]+(/konto/email/potwierdz/\S+/)", message.body).group(1)
+
+
+def test_registration_sends_a_verification_link_that_verifies_only_on_post(client, store):
+    register(client, email="nowa@example.com")
+    user = User.objects.get(email="nowa@example.com")
+    assert not user.email_verified
+    assert len(mail.outbox) == 1
+    message = mail.outbox[0]
+    assert message.to == ["nowa@example.com"] and store.sender_email in message.from_email
+    assert message.subject == f"Potwierdź adres e-mail w sklepie {store.name}"
+    assert "Dzień dobry" in message.body and "Link jest ważny 3 dni." in message.body
+    link = _verify_link(message)
+    assert link in message.alternatives[0][0]
+    # A mail scanner's GET verifies nothing.
+    page = client.get(link)
+    assert page.status_code == 200 and "Potwierdzam adres e-mail" in page.content.decode()
+    user.refresh_from_db()
+    assert not user.email_verified
+    response = client.post(link)
+    assert response.status_code == 302 and response["Location"] == reverse("orders:account:dashboard")
+    user.refresh_from_db()
+    assert user.email_verified and user.email_verified_at is not None
+    # Opened again later: says it is done, changes nothing.
+    assert "jest potwierdzony" in client.get(link).content.decode()
+
+
+def test_verification_link_verifies_without_logging_anyone_in(client, store, shopper):
+    from orders import accounts
+
+    link = reverse("orders:account:verify_email", kwargs={"token": accounts.verification_token(shopper)})
+    response = client.post(link)
+    assert response.status_code == 200 and "jest potwierdzony" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+    shopper.refresh_from_db()
+    assert shopper.email_verified
+
+
+def test_verification_link_expires_and_is_bound_to_the_address(
+    client, store, shopper, time_machine, settings
+):
+    from orders import accounts
+
+    settings.ACCOUNT_VERIFY_EMAIL_MAX_AGE = 3600
+    time_machine.move_to(timezone.now(), tick=False)
+    link = reverse("orders:account:verify_email", kwargs={"token": accounts.verification_token(shopper)})
+    time_machine.shift(timedelta(seconds=3601))
+    response = client.post(link)
+    assert response.status_code == 400 and "nieprawidłowy albo wygasł" in response.content.decode()
+    time_machine.shift(timedelta(seconds=-3601))
+    shopper.email = "inna@example.com"  # the address changed after the link was sent
+    shopper.save()
+    assert client.post(link).status_code == 400
+    assert client.post("/konto/email/potwierdz/zly-token/").status_code == 400
+    shopper.refresh_from_db()
+    assert not shopper.verified_email
+    # A verified address that is changed is unverified again.
+    accounts.mark_email_verified(user=shopper)
+    shopper.email = "jeszcze-inna@example.com"
+    assert not shopper.email_verified
+
+
+def test_verification_link_can_be_sent_again_within_limits(logged_in, shopper, settings):
+    settings.ACCOUNT_VERIFY_EMAIL_RESENDS = 2
+    dashboard = logged_in.get(reverse("orders:account:dashboard")).content.decode()
+    assert 'data-testid="verify-email"' in dashboard and "Wyślij link ponownie" in dashboard
+    for _ in range(3):
+        logged_in.post(reverse("orders:account:verify_email_send"))
+    assert len(mail.outbox) == 2
+    assert all(m.to == ["ola@example.com"] for m in mail.outbox)
+
+
+# --- guest orders -------------------------------------------------------------------------------------------
+
+
+def test_guest_orders_are_offered_only_after_verification_and_attached_on_confirm(
+    logged_in, store, shopper, variant
+):
+    from orders import accounts
+
+    guest = make_order(store=store, lines=[(variant, 1)], email="Ola@Example.com")
+    older = make_order(store=store, lines=[(variant, 2)], email="ola@example.com")
+    someone_else = make_order(store=store, lines=[(variant, 1)], email="ala@example.com")
+    other_store = make_order(
+        store=StoreFactory(), lines=[(VariantFactory(stock=5), 1)], email="ola@example.com"
+    )
+    theirs = make_order(store=store, lines=[(variant, 1)], user=UserFactory(email="x@example.com"))
+    dashboard = reverse("orders:account:dashboard")
+    attach = reverse("orders:account:attach_orders")
+
+    # Unverified: nothing offered, and a forged POST attaches nothing.
+    page = logged_in.get(dashboard).content.decode()
+    assert guest.number not in page and 'data-testid="guest-orders"' not in page
+    logged_in.post(attach, {"order": [guest.pk, older.pk]})
+    assert Order.objects.filter(user=shopper).count() == 0
+
+    accounts.mark_email_verified(user=shopper)
+    page = logged_in.get(dashboard).content.decode()
+    assert 'data-testid="guest-orders"' in page and "Zamówienia złożone bez konta" in page
+    assert guest.number in page and older.number in page
+    assert someone_else.number not in page and other_store.number not in page
+    # Viewing offers, it does not attach.
+    assert Order.objects.filter(user=shopper).count() == 0
+
+    response = logged_in.post(
+        attach, {"order": [guest.pk, someone_else.pk, other_store.pk, theirs.pk, "x"]}, follow=True
+    )
+    assert "Do konta dodano 1 zamówienie." in response.content.decode()
+    assert set(Order.objects.filter(user=shopper)) == {guest}
+    someone_else.refresh_from_db(), other_store.refresh_from_db(), theirs.refresh_from_db()
+    assert someone_else.user is None and other_store.user is None and theirs.user.email == "x@example.com"
+    # The attached order is the customer's now: listed, and its page opens.
+    assert logged_in.get(reverse("orders:account:order", kwargs={"number": guest.number})).status_code == 200
+    page = logged_in.get(dashboard).content.decode()
+    assert older.number in page
+    logged_in.post(attach, {"order": [older.pk]})
+    assert Order.objects.filter(user=shopper).count() == 2
+    assert 'data-testid="guest-orders"' not in logged_in.get(dashboard).content.decode()
