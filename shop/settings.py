@@ -220,6 +220,8 @@ SERVER_EMAIL = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
 ADMINS = [("Ops", a) for a in env.list("ADMINS", default=[])]
 
 # --- Celery ---------------------------------------------------------------------------------
+from kombu import Queue as _KombuQueue  # noqa: E402
+
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 CELERY_EMBEDDED_BROKER = CELERY_BROKER_URL.startswith("filesystem://")
 if CELERY_EMBEDDED_BROKER:
@@ -256,6 +258,15 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # logs and moves on; the outbox sweep re-enqueues whatever was not delivered.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Two queues. "celery" (the default): domain events (cart_updated, order.*), e-mails of orders,
+# everything a shopper or clerk waits for. "bulk": cart-recovery sends, queued hundreds at a time
+# by the dispatcher, so an event never waits behind them. A worker started without -Q consumes
+# both (the queues are declared here); one started with -Q must name both, or a dedicated
+# "-Q celery" worker runs beside one that takes "celery,bulk" (docs/operations.md).
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_BULK_QUEUE = "bulk"
+CELERY_TASK_QUEUES = [_KombuQueue(CELERY_TASK_DEFAULT_QUEUE), _KombuQueue(CELERY_BULK_QUEUE)]
+CELERY_TASK_ROUTES = {"recovery.tasks.send_reminder_task": {"queue": CELERY_BULK_QUEUE}}
 
 # --- REST framework -------------------------------------------------------------------------
 REST_FRAMEWORK = {

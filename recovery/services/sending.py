@@ -40,6 +40,7 @@ from .detection import cancel_planned
 log = logging.getLogger(__name__)
 
 ACTIVE_STATUSES = (Reminder.Status.SENDING, Reminder.Status.SENT, Reminder.Status.UNKNOWN)
+CART_BUSY_RETRY_SECONDS = 5
 
 
 # --- Quiet hours ----------------------------------------------------------------------------------
@@ -311,8 +312,21 @@ def send_reminder(*, reminder_id: int, now=None) -> str:
         )
         if reminder is None:
             return "not_claimable"
+        # Then its tracked cart, without waiting: whoever holds it (the order handler, the
+        # cart_updated handler, detection) locks the cart's reminders after it, so waiting here
+        # could deadlock. Busy now: try again shortly, with the state that work leaves.
+        tracked = (
+            TrackedCart.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("store", "campaign")
+            .filter(pk=reminder.tracked_id)
+            .first()
+        )
+        if tracked is None:
+            reminder.next_attempt_at = now + timedelta(seconds=CART_BUSY_RETRY_SECONDS)
+            reminder.save(update_fields=["next_attempt_at", "updated_at"])
+            return "deferred:cart_busy"
+        reminder.tracked = tracked
         decision = _decide(reminder, now)
-        tracked = reminder.tracked
         if decision.action == "skip":
             reminder.status = Reminder.Status.SKIPPED
             reminder.reason = decision.reason

@@ -166,4 +166,15 @@ class publisher:
         self.connection = self.app.connection_for_write(broker_url(db))
 
     def send_task(self, name: str, args=None):
-        return self.app.send_task(name, args=args or [], connection=self.connection)
+        # Routed as the shop routes it (reminder sends to the bulk queue): the workers must
+        # consume every queue the settings route to.
+        from django.conf import settings
+
+        route = (settings.CELERY_TASK_ROUTES or {}).get(name, {})
+        queue = route.get("queue") if isinstance(route, dict) else route
+        return self.app.send_task(
+            name,
+            args=args or [],
+            connection=self.connection,
+            queue=queue or settings.CELERY_TASK_DEFAULT_QUEUE,
+        )
