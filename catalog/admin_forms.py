@@ -303,10 +303,21 @@ class ProductImageForm(forms.ModelForm):
         return data
 
 
+class PrivateFileInput(forms.ClearableFileInput):
+    """A file input for private storage: shows the stored file's name, never a link (a private
+    file has no URL, and asking the storage for one raises)."""
+
+    template_name = "catalog/admin/private_file_input.html"
+
+    def is_initial(self, value):
+        return bool(value and getattr(value, "name", ""))
+
+
 class DigitalAssetForm(forms.ModelForm):
     class Meta:
         model = DigitalAsset
         fields = ["variant", "title", "file", "download_limit", "link_valid_days"]
+        widgets = {"file": PrivateFileInput}
 
     def clean_file(self):
         upload = self.cleaned_data.get("file")

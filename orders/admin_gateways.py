@@ -196,6 +196,45 @@ class RefundForm(forms.Form):
         return amount
 
 
+def no_online_refund_reasons(order) -> list[str]:
+    """Why nothing of ``order`` can be refunded through a gateway, one sentence per payment, so
+    the refund page tells the merchant the true reason (and what to do instead)."""
+    from .models import Payment, PaymentMethod
+
+    taken = list(
+        order.payments.filter(status__in=[Payment.Status.PAID, Payment.Status.REFUNDED]).order_by("pk")
+    )
+    if not taken:
+        return [str(_("No payment of this order has been paid, so there is no money to give back."))]
+    reasons = []
+    for payment in taken:
+        if payment.provider == PaymentMethod.Provider.TEST_GATEWAY:
+            reason = _(
+                "%(amount)s %(currency)s was paid through the test gateway, which moves no real money "
+                "and cannot refund it: if the shopper is owed money, send it yourself and mark it "
+                "refunded by hand (on the order's return: “Mark as refunded”)."
+            )
+        elif payment.provider in (
+            PaymentMethod.Provider.BANK_TRANSFER,
+            PaymentMethod.Provider.CASH_ON_DELIVERY,
+        ):
+            reason = _(
+                "%(amount)s %(currency)s was paid by bank transfer or cash on delivery, which no "
+                "gateway can take back: send the money back by bank transfer and record it on the return."
+            )
+        elif payment.provider == Payment.GIFT_CARD:
+            reason = _("%(amount)s %(currency)s was paid with a gift card: its balance is not refunded here.")
+        else:
+            try:
+                get_provider(payment.provider)
+            except KeyError:
+                reason = _("%(amount)s %(currency)s was paid on the marketplace: refund it there.")
+            else:
+                reason = _("%(amount)s %(currency)s paid online has already been refunded in full.")
+        reasons.append(str(reason) % {"amount": payment.amount, "currency": payment.currency})
+    return reasons
+
+
 class OrderRefundMixin:
     """A "Refund" page on the order: full or partial, through the order's online payments
     (``orders.payments.refunds.refund_order``), with the order's refunds listed. Needs the
@@ -264,6 +303,7 @@ class OrderRefundMixin:
             "form": form,
             "limit": limit,
             "payments": payments,
+            "no_refund_reasons": [] if payments and limit > 0 else no_online_refund_reasons(order),
             "refunds": order.payment_refunds.select_related("payment", "return_request"),
             "opts": self.model._meta,
         }

@@ -8,8 +8,12 @@ from .models import Campaign
 
 
 class DashboardFilter(forms.Form):
-    start = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
+    # <input type="date"> takes only yyyy-mm-dd, whatever the language; the localised format
+    # ("08.11.2026") would show as empty and, the field being required, block the form.
+    start = forms.DateField(
+        label=_("From"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    end = forms.DateField(label=_("To"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     campaign = forms.ModelChoiceField(label=_("Campaign"), queryset=Campaign.objects.none(), required=False)
 
     def __init__(self, *args, store=None, **kwargs):
