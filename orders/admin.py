@@ -3,7 +3,10 @@ field edit), so history, emails, stock and events always follow."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.contrib import admin, messages
+from django.core.validators import MinValueValidator
 from django.utils.translation import gettext_lazy as _
 
 from . import admin_gateways, services  # noqa: F401  (admin_gateways registers gateway accounts)
@@ -432,8 +435,67 @@ class GiftCardAdmin(admin.ModelAdmin):
     list_filter = ("store", "is_active")
     search_fields = ("=code", "recipient_email")
     raw_id_fields = ("order_line",)
-    readonly_fields = ("balance",)
     inlines = [GiftCardTransactionInline]
+    # Add issues a card through services.issue_gift_card (code generated, balance = initial value,
+    # "issued" in its ledger); afterwards the money fields change only through orders.
+    add_fields = ("store", "initial_balance", "recipient_email", "expires_at", "is_active")
+    change_readonly = (
+        "full_code",
+        "store",
+        "initial_balance",
+        "balance",
+        "currency",
+        "order_line",
+        "sequence",
+    )
+
+    @admin.display(description=_("code"))
+    def full_code(self, obj):
+        return services.format_gift_card_code(obj.code)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return self.add_fields
+        return [*self.change_readonly, "recipient_email", "expires_at", "is_active"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return () if obj is None else self.change_readonly
+
+    def get_changeform_initial_data(self, request):
+        from datetime import timedelta
+
+        from django.conf import settings
+        from django.utils import timezone
+
+        initial = super().get_changeform_initial_data(request)
+        initial.setdefault("expires_at", timezone.now() + timedelta(days=settings.GIFT_CARD_VALID_DAYS))
+        return initial
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if obj is None:
+            field = form.base_fields["initial_balance"]
+            field.min_value = Decimal("0.01")
+            field.validators.append(MinValueValidator(Decimal("0.01")))
+            field.widget.attrs["min"] = "0.01"
+        return form
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return super().save_model(request, obj, form, change)
+        card = services.issue_gift_card(
+            store=obj.store,
+            value=obj.initial_balance,
+            recipient_email=obj.recipient_email,
+            expires_at=obj.expires_at,
+            is_active=obj.is_active,
+        )
+        # The admin goes on with the object it built (inlines, the log entry, the redirect).
+        for field in GiftCard._meta.concrete_fields:
+            setattr(obj, field.attname, getattr(card, field.attname))
+        obj._state.adding = False
+        obj._state.db = card._state.db
+        return None
 
 
 # --- After sales (part B deepens these) -----------------------------------------------------------

@@ -235,6 +235,36 @@ def refund_gift_cards(*, order: Order) -> Decimal:
     return refunded
 
 
+@transaction.atomic
+def issue_gift_card(
+    *,
+    store,
+    value: Decimal,
+    recipient_email: str = "",
+    expires_at: datetime | None = None,
+    is_active: bool = True,
+) -> GiftCard:
+    """A card the merchant issues (the admin's Add), not bought in an order: a fresh code, the
+    balance equal to ``value``, and the issue recorded in the card's ledger."""
+    value = money(value)
+    if value <= 0:
+        raise ValueError("a gift card's value must be positive")
+    card = GiftCard.objects.create(
+        store=store,
+        code=random_code(16),  # 32^16 codes: a collision fails the unique constraint, never merges
+        initial_balance=value,
+        balance=value,
+        currency=store.currency,
+        recipient_email=recipient_email,
+        expires_at=expires_at or timezone.now() + timedelta(days=settings.GIFT_CARD_VALID_DAYS),
+        is_active=is_active,
+    )
+    GiftCardTransaction.objects.create(
+        gift_card=card, kind=GiftCardTransaction.Kind.ISSUE, amount=value, balance_after=value
+    )
+    return card
+
+
 def issue_gift_cards(*, order: Order) -> list[GiftCard]:
     """Create the cards an order bought (one per unit), once: repeated calls return them."""
     from .workflow import order_lines
