@@ -151,7 +151,11 @@ def cart_page(cart: Cart | None, *, user=None, with_recommendations: bool = True
 
 
 def available_payment_methods(store, shipping_method: ShippingMethod | None = None) -> list[PaymentMethod]:
-    methods = list(PaymentMethod.objects.filter(store=store, is_active=True))
+    from .payments.base import disabled_providers
+
+    methods = list(
+        PaymentMethod.objects.filter(store=store, is_active=True).exclude(provider__in=disabled_providers())
+    )
     if shipping_method is None:
         return [m for m in methods if not m.is_cash_on_delivery]
     if shipping_method.cash_on_delivery == ShippingMethod.CashOnDelivery.NO:

@@ -8,6 +8,7 @@ class ShopConfig(AppConfig):
     verbose_name = _("Shop")
 
     def ready(self) -> None:
+        from . import checks  # noqa: F401  (registers the deploy checks)
         from .roles import install_roles
         from .schedules import install_shop_schedules
 

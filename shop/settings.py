@@ -412,7 +412,9 @@ GIFT_CARD_VALID_DAYS = env.int("GIFT_CARD_VALID_DAYS", default=365)
 ORDER_EMAIL_RESEND_AFTER_SECONDS = env.int("ORDER_EMAIL_RESEND_AFTER_SECONDS", default=120)
 ORDER_EMAIL_MAX_ATTEMPTS = env.int("ORDER_EMAIL_MAX_ATTEMPTS", default=10)
 # The built-in test payment gateway: HMAC secret and how old a notification may be.
-TEST_GATEWAY_ENABLED = env.bool("TEST_GATEWAY_ENABLED", default=True)
+# Off unless DEBUG: the test gateway's page lets a shopper mark their own order paid (`check
+# --deploy` warns when it is on); while off, test-gateway payment methods are not offered.
+TEST_GATEWAY_ENABLED = env.bool("TEST_GATEWAY_ENABLED", default=DEBUG)
 TEST_GATEWAY_SECRET = env.str("TEST_GATEWAY_SECRET", default=f"test-gateway:{SECRET_KEY}")
 PAYMENT_NOTIFICATION_TOLERANCE_SECONDS = env.int("PAYMENT_NOTIFICATION_TOLERANCE_SECONDS", default=300)
 PAYMENT_NOTIFICATION_TIMEOUT_SECONDS = env.float("PAYMENT_NOTIFICATION_TIMEOUT_SECONDS", default=10)

@@ -25,6 +25,9 @@ def _test_settings(settings, tmp_path):
     settings.SECURE_HSTS_SECONDS = 0
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.CELERY_TASK_ALWAYS_EAGER = False
+    # The built-in test gateway is off by default without DEBUG (shop/checks.py); most payment
+    # tests pay through it. Tests of the production default switch it off themselves.
+    settings.TEST_GATEWAY_ENABLED = True
     # Parcel lockers are checked against the InPost points API only in the tests that point it at
     # tests/fakes/inpost_points.py; elsewhere a locker code is checked by its pattern.
     settings.INPOST_POINTS_VALIDATE = False

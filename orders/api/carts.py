@@ -110,7 +110,12 @@ def cart_data(cart: Cart, *, user=None) -> dict:
 def _method(model, store, pk, field: str):
     if pk is None:
         return None
-    found = model.objects.filter(store=store, pk=pk, is_active=True).first()
+    found = model.objects.filter(store=store, pk=pk, is_active=True)
+    if model is PaymentMethod:
+        from ..payments.base import disabled_providers
+
+        found = found.exclude(provider__in=disabled_providers())
+    found = found.first()
     if found is None:
         raise ApiError(
             _("Not available in this shop."),

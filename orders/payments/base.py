@@ -119,6 +119,14 @@ def _providers() -> dict[str, PaymentProvider]:
     }
 
 
+def disabled_providers() -> list[str]:
+    """Providers never offered to shoppers: the test gateway unless ``TEST_GATEWAY_ENABLED``
+    (off by default without ``DEBUG``: it lets a shopper mark their own order paid)."""
+    from django.conf import settings
+
+    return [] if settings.TEST_GATEWAY_ENABLED else ["test_gateway"]
+
+
 def get_provider(code: str) -> PaymentProvider:
     providers = _providers()
     if code not in providers:

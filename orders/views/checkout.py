@@ -117,7 +117,13 @@ def checkout_delivery(request):
         currency=request.store.currency,
     )
     usable = [o.method for o in options if o.available] if basket.needs_shipping else []
-    payments = list(PaymentMethod.objects.filter(store=request.store, is_active=True))
+    from ..payments.base import disabled_providers
+
+    payments = list(
+        PaymentMethod.objects.filter(store=request.store, is_active=True).exclude(
+            provider__in=disabled_providers()
+        )
+    )
     if not basket.needs_shipping:
         payments = [m for m in payments if not m.is_cash_on_delivery]
     max_shipping = max((o.price for o in options if o.available), default=0) if basket.needs_shipping else 0
