@@ -18,9 +18,10 @@ from django.utils.translation import gettext as _
 
 from catalog.models import Product, ProductImage
 from catalog.stock import availability_map
+from orders.formatting import format_money
 from orders.models import Cart, Order, OrderLine
 
-from . import carts, tokens
+from . import carts, templating, tokens
 
 
 def _product_path(product: Product) -> str:
@@ -43,7 +44,7 @@ def coupon_label(voucher, currency: str) -> str:
     if voucher.kind == "percentage":
         return f"-{voucher.value.normalize():f}%"
     if voucher.kind == "fixed":
-        return f"-{voucher.value:.2f} {currency}"
+        return f"-{format_money(voucher.value, currency)}"
     return _("free shipping")
 
 
@@ -169,7 +170,8 @@ def build_context(*, cart: Cart, tracked=None, reminder=None, voucher=None, step
     return {
         "store": {"name": store.name, "url": store.absolute_url("/")},
         "first_name": first_name,
-        "greeting_name": first_name or _("there"),
+        "greeting": templating.greeting(first_name),
+        "greeting_name": templating.greeting_name(first_name),
         "lines": context_lines,
         "available_lines": available_lines,
         "sold_out_lines": sold_out_lines,

@@ -2,7 +2,10 @@
 
 Merchant-written templates (StepTemplate) are compiled by an engine with no template loaders
 (no ``{% include %}`` / ``{% extends %}`` of files) and only the ``i18n``, ``l10n`` and
-``humanize`` libraries. On save they are test-rendered against :func:`sample_context` with
+``humanize`` libraries, plus two built-in filters: ``money`` (the shop's one money format,
+``{{ line.unit_price|money:currency }}`` -> ``39,00 zł``) and ``plural`` (the form for a count in
+the message's language, ``{{ n|plural:"sztuka,sztuki,sztuk" }}``). On save they are
+test-rendered against :func:`sample_context` with
 ``string_if_invalid`` set to a marker, so an unknown variable or attribute is an admin error
 rather than a blank in a shopper's inbox.
 """
@@ -13,10 +16,15 @@ import re
 from datetime import timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.template import Context, Engine, TemplateDoesNotExist, TemplateSyntaxError
+from django.template import Context, Engine, Library, TemplateDoesNotExist, TemplateSyntaxError
 from django.utils import timezone
+from django.utils.functional import lazy
+from django.utils.translation import get_language, pgettext, trans_real
 from django.utils.translation import gettext as _
+
+from orders.formatting import format_money
 
 _MARK = "\x00UNKNOWN:%s\x00"
 _MARK_RE = re.compile("\x00UNKNOWN:(.*?)\x00")
@@ -27,11 +35,61 @@ _LIBRARIES = {
     "humanize": "django.contrib.humanize.templatetags.humanize",
 }
 
+# Filters every message template has without {% load %} (this module is the engine's builtin).
+register = Library()
+
+
+@register.filter
+def money(value, currency: str = "PLN") -> str:
+    """``{{ amount|money:currency }}`` -> ``"1 234,50 zł"``: the format of the shop's pages and
+    order e-mails (:func:`orders.formatting.format_money`)."""
+    return format_money(value, currency)
+
+
+def plural_index(count: int) -> int:
+    """Which plural form ``count`` takes in the active language (its catalog's Plural-Forms):
+    Polish 1 -> 0, 2-4 and 22-24 -> 1, 5-21 and 25-31 -> 2; English 1 -> 0, else 1."""
+    translation = trans_real.translation(get_language() or settings.LANGUAGE_CODE)
+    rule = getattr(translation, "plural", None)
+    return int(rule(count)) if rule else int(count != 1)
+
+
+@register.filter
+def plural(count, forms: str) -> str:
+    """``{{ n|plural:"sztuka,sztuki,sztuk" }}`` -> the form for ``n`` in the message's language
+    (give as many forms as the language has: Polish three, English two)."""
+    try:
+        n = abs(int(count))
+    except (TypeError, ValueError):
+        return ""
+    options = [form.strip() for form in str(forms).split(",")]
+    return options[min(plural_index(n), len(options) - 1)]
+
+
+# ``greeting_name`` of a shopper whose first name is unknown, in a language with no neutral word
+# for it (Polish): the name and the space or comma around it are left out of the rendered text,
+# so "Cześć {{ greeting_name }}!" reads "Cześć!" and "{{ greeting_name }}, Twój koszyk" reads
+# "Twój koszyk". New templates use ``greeting`` (a whole greeting) instead.
+BLANK_NAME = "\x01"
+_BLANK_BEFORE_PUNCT = re.compile("[ \u00a0]*\x01[ \u00a0]*(?=[!?.,;:])")
+_BLANK_LEADING = re.compile("(^|>)([ \u00a0]*)\x01[ \u00a0]*[,;:]?[ \u00a0]*")
+
+
+def _tidy_blank_name(output: str) -> str:
+    if BLANK_NAME not in output:
+        return output
+    output = _BLANK_LEADING.sub(lambda m: m.group(1) + m.group(2), output)
+    output = _BLANK_BEFORE_PUNCT.sub("", output)
+    return output.replace(BLANK_NAME, "")
+
+
 # What a template may use. docs/recovery.md documents each one.
 VARIABLES = {
     "store": "store: name, url",
     "first_name": "the shopper's first name, or empty",
-    "greeting_name": "first name, or a neutral greeting word",
+    "greeting": "a whole greeting: 'Dzień dobry, Anna!' or 'Dzień dobry!' when the name is unknown",
+    "greeting_name": "first name, or a neutral word where the language has one (English 'there'); "
+    "in Polish left out with the space or comma around it",
     "lines": "cart lines: name, variant_name, quantity, image_url, url, unit_price, "
     "price_when_abandoned, price_dropped, price_drop, line_total, available, sold_out, units_left",
     "available_lines": "lines that can still be bought",
@@ -56,6 +114,7 @@ def _engine(strict: bool) -> Engine:
         app_dirs=False,
         loaders=[],
         libraries=_LIBRARIES,
+        builtins=["recovery.templating"],
         string_if_invalid=_MARK if strict else "",
         autoescape=True,
     )
@@ -105,6 +164,7 @@ def sample_context(
     return {
         "store": {"name": store_name, "url": store_url},
         "first_name": "Anna",
+        "greeting": lazy(greeting, str)("Anna"),  # in the language the preview renders in
         "greeting_name": "Anna",
         "lines": lines,
         "available_lines": lines[:1],
@@ -166,4 +226,22 @@ def validate_template_fields(*, subject: str, html_body: str, text_body: str, ch
 
 
 def render(source: str, context: dict, *, autoescape: bool) -> str:
-    return ENGINE.from_string(source).render(Context(context, autoescape=autoescape))
+    return _tidy_blank_name(ENGINE.from_string(source).render(Context(context, autoescape=autoescape)))
+
+
+def greeting(first_name: str) -> str:
+    """The opening line in the active language, never guessing a name or a gender."""
+    if first_name:
+        return _("Hello %(name)s!") % {"name": first_name}
+    return _("Hello!")
+
+
+def greeting_name(first_name: str) -> str:
+    """``first_name``, else the language's neutral word ("there"), else :data:`BLANK_NAME`."""
+    if first_name:
+        return first_name
+    word = pgettext(
+        "greeting_name when the first name is unknown; '-' when the language has no neutral word",
+        "there",
+    )
+    return BLANK_NAME if word.strip() in ("", "-") else word
