@@ -55,7 +55,7 @@ def test_sign_up_confirm_and_receive_the_alert_once(
     with django_capture_on_commit_callbacks(execute=True):
         stock.adjust_stock(variant=variant, warehouse=warehouse, delta=3, reason="delivery")
     assert len(mailoutbox) == 3  # confirmation, repeated confirmation, alert
-    alert = next(m for m in mailoutbox if "Znów dostępne" in m.subject)
+    alert = next(m for m in mailoutbox if "znów dostępny" in m.subject)
     assert "/p/" in alert.body and "/powiadomienia/wypisz/" in alert.body
     assert alert.extra_headers["List-Unsubscribe"].startswith("<http")
     assert not BackInStockSubscription.objects.exists()  # forgotten after the one email
