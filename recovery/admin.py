@@ -13,6 +13,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from orders.models import Cart
 from shop.models import Store
@@ -33,6 +34,7 @@ from .models import (
 )
 
 DASHBOARD_PERMISSION = "recovery.view_recovery_dashboard"
+LOST_LISTED = 50  # lost messages listed on the dashboard (all are in the reminder list)
 
 
 class StepInline(admin.TabularInline):
@@ -117,6 +119,8 @@ class CampaignAdmin(admin.ModelAdmin):
             "store": store,
             "daily_chart": daily_chart,
             "steps_chart": steps_chart,
+            "lost": list(selectors.lost_messages(store=store)[:LOST_LISTED]),
+            "lost_actions_url": reverse("admin:recovery_reminder_changelist"),
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "recovery/admin/dashboard.html", context)
@@ -291,9 +295,71 @@ class ReminderAdmin(admin.ModelAdmin):
     )
     list_filter = ("status", "channel", "reason", "store")
     readonly_fields = [f.name for f in Reminder._meta.fields]
+    actions = ["resend_lost", "write_off_lost"]
 
     def has_add_permission(self, request):
         return False
+
+    def _resolve(self, request, queryset, service, done_message):
+        by_store: dict = {}
+        for reminder in queryset.select_related("store"):
+            by_store.setdefault(reminder.store, []).append(reminder.pk)
+        done = refused = 0
+        for store, ids in by_store.items():
+            result = service(store=store, reminder_ids=ids)
+            done += len(result.done)
+            refused += len(result.refused)
+        if done:
+            self.message_user(request, done_message(done), messages.SUCCESS)
+        if refused:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(n)d message was left as it is: it is not lost, or a later step of its cart "
+                    "was already sent.",
+                    "%(n)d messages were left as they are: they are not lost, or a later step of "
+                    "their cart was already sent.",
+                    refused,
+                )
+                % {"n": refused},
+                messages.WARNING,
+            )
+
+    @admin.action(description=_("Resend the selected lost messages"), permissions=["change"])
+    def resend_lost(self, request, queryset):
+        from .services.lost import resend_lost
+
+        self._resolve(
+            request,
+            queryset,
+            resend_lost,
+            lambda n: (
+                ngettext(
+                    "%(n)d lost message will be sent again (every sending rule is checked again first).",
+                    "%(n)d lost messages will be sent again (every sending rule is checked again first).",
+                    n,
+                )
+                % {"n": n}
+            ),
+        )
+
+    @admin.action(description=_("Write off the selected lost messages"), permissions=["change"])
+    def write_off_lost(self, request, queryset):
+        from .services.lost import write_off_lost
+
+        self._resolve(
+            request,
+            queryset,
+            write_off_lost,
+            lambda n: (
+                ngettext(
+                    "%(n)d lost message written off: it counts as not sent and will not be sent.",
+                    "%(n)d lost messages written off: they count as not sent and will not be sent.",
+                    n,
+                )
+                % {"n": n}
+            ),
+        )
 
 
 @admin.register(Suppression)

@@ -1,5 +1,6 @@
-"""Cart-recovery endpoints for merchants (API key with ``recovery:read``): campaigns with their
-steps, and the dashboard's statistics from :func:`recovery.selectors.dashboard`."""
+"""Cart-recovery endpoints for merchants: campaigns with their steps, the dashboard's statistics
+from :func:`recovery.selectors.dashboard` and the lost messages (``recovery:read``); resending or
+writing off a lost message (``recovery:write``)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ from shop.api.models import Scope
 from shop.api.views import MerchantView
 
 from . import selectors
-from .models import Campaign, Step
+from .models import Campaign, Reminder, Step
+from .services import lost
 
 TAGS = ["merchant: recovery"]
 MAX_RANGE_DAYS = 366
@@ -102,6 +104,36 @@ class StatsOutput(serializers.Serializer):
     lift_p_value = serializers.FloatField(allow_null=True)
     steps = StepStatsOutput(many=True)
     days = DayOutput(many=True)
+    lost_messages = serializers.IntegerField(
+        help_text="Messages lost when a worker died after the hand-off (any date): see lost-messages/."
+    )
+
+
+class LostMessageOutput(serializers.ModelSerializer):
+    cart_id = serializers.IntegerField(source="tracked.cart_id", allow_null=True)
+    email = serializers.CharField(source="tracked.email")
+    campaign = serializers.CharField(source="step.campaign.name")
+    step = serializers.IntegerField(source="step.position")
+
+    class Meta:
+        model = Reminder
+        fields = [
+            "id",
+            "cart_id",
+            "email",
+            "campaign",
+            "step",
+            "channel",
+            "claimed_at",
+            "handoff_at",
+            "attempts",
+        ]
+        read_only_fields = fields
+
+
+class ResolutionOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.CharField(help_text="planned (it will be sent again) or failed (written off).")
 
 
 class RangeForm(forms.Form):
@@ -183,12 +215,79 @@ class RecoveryStatsView(MerchantView):
             "lift_p_value": d.lift_test.p_value if d.lift_test else None,
             "steps": d.steps,
             "days": [{"date": day, "abandoned": n, "recovered": rec} for day, n, rec in d.days],
+            "lost_messages": d.lost_messages,
         }
         return Response(StatsOutput(data).data)
+
+
+class LostMessageListView(MerchantView):
+    """Messages whose worker died after handing them to the provider (status ``unknown``): never
+    resent on their own; resend them or write them off."""
+
+    required_scope = Scope.RECOVERY_READ
+
+    @extend_schema(tags=TAGS, responses=LostMessageOutput(many=True))
+    def get(self, request):
+        page = self.paginate_queryset(selectors.lost_messages(store=self.store))
+        return self.get_paginated_response(LostMessageOutput(page, many=True).data)
+
+
+class _ResolveLostView(MerchantView):
+    required_scope = Scope.RECOVERY_WRITE
+    service = None
+    refusals = {
+        lost.NOT_LOST: ("not_lost", 404),
+        lost.LATER_STEP_SENT: ("later_step_sent", 409),
+    }
+
+    def post(self, request, pk: int):
+        result = type(self).service(store=self.store, reminder_ids=[pk])
+        if pk in result.refused:
+            code, status = self.refusals[result.refused[pk]]
+            message = (
+                _("No lost message with this id.")
+                if code == "not_lost"
+                else _("A later step of this cart was already sent; this message cannot be resent.")
+            )
+            raise ApiError(message, status_code=status, code=code)
+        reminder = Reminder.objects.get(pk=pk)
+        return Response(ResolutionOutput({"id": pk, "status": reminder.status}).data)
+
+
+class LostMessageResendView(_ResolveLostView):
+    """Send a lost message again. Every sending rule is checked again first (an order, an
+    unsubscribe, a cart change since then stop it); the shopper may get it twice."""
+
+    service = staticmethod(lost.resend_lost)
+
+    @extend_schema(tags=TAGS, request=None, responses=ResolutionOutput)
+    def post(self, request, pk: int):
+        return super().post(request, pk)
+
+
+class LostMessageWriteOffView(_ResolveLostView):
+    """Accept a lost message as not sent: it leaves the list and is never sent."""
+
+    service = staticmethod(lost.write_off_lost)
+
+    @extend_schema(tags=TAGS, request=None, responses=ResolutionOutput)
+    def post(self, request, pk: int):
+        return super().post(request, pk)
 
 
 def urlpatterns():
     return [
         path("recovery/campaigns/", CampaignListView.as_view(), name="recovery-campaigns"),
         path("recovery/stats/", RecoveryStatsView.as_view(), name="recovery-stats"),
+        path("recovery/lost-messages/", LostMessageListView.as_view(), name="recovery-lost-messages"),
+        path(
+            "recovery/lost-messages/<int:pk>/resend/",
+            LostMessageResendView.as_view(),
+            name="recovery-lost-message-resend",
+        ),
+        path(
+            "recovery/lost-messages/<int:pk>/write-off/",
+            LostMessageWriteOffView.as_view(),
+            name="recovery-lost-message-write-off",
+        ),
     ]

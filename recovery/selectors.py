@@ -78,6 +78,9 @@ class Dashboard:
     variants: list[VariantRow] = field(default_factory=list)
     days: list[tuple[date, int, int]] = field(default_factory=list)
     lift_test: ZTest | None = None
+    # Messages lost when a worker died after the hand-off (status "unknown"), whatever the range:
+    # each waits for the merchant to resend it or write it off.
+    lost_messages: int = 0
 
     @property
     def recovered(self) -> int:
@@ -207,6 +210,10 @@ def dashboard(*, store, start: date, end: date, campaign: Campaign | None = None
         else:
             v.test = two_proportion_z_test(base.recovered, base.sent, v.recovered, v.sent)
         d.variants.append(v)
+    lost = lost_messages(store=store)
+    if campaign is not None:
+        lost = lost.filter(step__campaign=campaign)
+    d.lost_messages = lost.count()
     d.lift_test = two_proportion_z_test(d.holdout_converted, d.holdout, d.treated_converted, d.treated)
     per_day = {
         row["day"]: row
@@ -220,6 +227,16 @@ def dashboard(*, store, start: date, end: date, campaign: Campaign | None = None
         d.days.append((day, row["n"] if row else 0, row["rec"] if row else 0))
         day += timedelta(days=1)
     return d
+
+
+def lost_messages(*, store):
+    """Reminders of ``store`` lost after the hand-off (status ``unknown``), newest first: the
+    worker died after giving them to a provider that cannot say whether it took them."""
+    return (
+        Reminder.objects.filter(store=store, status=Reminder.Status.UNKNOWN)
+        .select_related("tracked", "step__campaign")
+        .order_by("-handoff_at", "-pk")
+    )
 
 
 def default_range(store) -> tuple[date, date]:

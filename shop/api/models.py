@@ -25,6 +25,7 @@ class Scope(models.TextChoices):
     ORDERS_WRITE = "orders:write", _("orders: write")
     STOCK_WRITE = "stock:write", _("stock: write")
     RECOVERY_READ = "recovery:read", _("cart recovery: read")
+    RECOVERY_WRITE = "recovery:write", _("cart recovery: write")
     REPORTS_READ = "reports:read", _("reports: read")
 
 

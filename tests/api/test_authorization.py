@@ -32,6 +32,9 @@ MERCHANT = [
     ("post", "/api/v1/manage/orders/{order}/status/", Scope.ORDERS_WRITE),
     ("get", "/api/v1/recovery/campaigns/", Scope.RECOVERY_READ),
     ("get", "/api/v1/recovery/stats/", Scope.RECOVERY_READ),
+    ("get", "/api/v1/recovery/lost-messages/", Scope.RECOVERY_READ),
+    ("post", "/api/v1/recovery/lost-messages/1/resend/", Scope.RECOVERY_WRITE),
+    ("post", "/api/v1/recovery/lost-messages/1/write-off/", Scope.RECOVERY_WRITE),
     ("get", "/api/v1/reports/sales/", Scope.REPORTS_READ),
 ]
 CUSTOMER = [
