@@ -19,6 +19,7 @@ from .models import (
     Cart,
     CartLine,
     ConsentRecord,
+    ConsentText,
     GiftCard,
     GiftCardTransaction,
     Invoice,
@@ -309,10 +310,25 @@ class CartAdmin(admin.ModelAdmin):
     inlines = [CartLineInline]
 
 
+@admin.register(ConsentText)
+class ConsentTextAdmin(admin.ModelAdmin):
+    """The store's own wording of each channel's consent question (Polish and English). Every
+    edit is a new version; the answers keep the text and version they were given to."""
+
+    list_display = ("store", "channel", "version", "updated_at")
+    list_filter = ("store", "channel")
+    fields = ("store", "channel", "text_pl", "text_en", "version", "updated_at")
+    readonly_fields = ("version", "updated_at")
+
+    def get_readonly_fields(self, request, obj=None):
+        # The channel and store of an existing text stay: answers refer to its versions.
+        return (*self.readonly_fields, "store", "channel") if obj is not None else self.readonly_fields
+
+
 @admin.register(ConsentRecord)
 class ConsentRecordAdmin(admin.ModelAdmin):
-    list_display = ("email", "purpose", "granted", "version", "source", "created_at")
-    list_filter = ("purpose", "granted", "version")
+    list_display = ("email", "channel", "purpose", "granted", "version", "source", "created_at")
+    list_filter = ("channel", "purpose", "granted", "version")
     search_fields = ("email",)
     readonly_fields = [f.name for f in ConsentRecord._meta.fields]
 

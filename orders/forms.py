@@ -67,11 +67,35 @@ class ContactForm(forms.Form):
         widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True, "inputmode": "email"}),
         help_text=_("We send the order confirmation here."),
     )
+    # One unticked checkbox per channel the store uses (orders.consent.channels_to_ask): the
+    # e-mail answer keeps its old name; the others are removed when not asked.
     marketing_consent = forms.BooleanField(required=False)
+    sms_consent = forms.BooleanField(required=False)
+    push_consent = forms.BooleanField(required=False)
+    # The page's newest consent event (see save_checkout_email): set by the page's script.
+    consent_seq = forms.IntegerField(required=False, min_value=0, max_value=2**62, widget=forms.HiddenInput)
 
-    def __init__(self, *args, consent_label: str = "", **kwargs):
+    CONSENT_FIELDS = {"email": "marketing_consent", "sms": "sms_consent", "push": "push_consent"}
+
+    def __init__(self, *args, consent_label: str = "", consent_labels: dict | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["marketing_consent"].label = consent_label
+        labels = consent_labels if consent_labels is not None else {"email": consent_label}
+        for channel, name in self.CONSENT_FIELDS.items():
+            if channel in labels:
+                self.fields[name].label = labels[channel]
+            else:
+                del self.fields[name]
+
+    def consent_fields(self):
+        return [self[name] for name in self.CONSENT_FIELDS.values() if name in self.fields]
+
+    def other_consents(self) -> dict[str, bool]:
+        """The answers to the non-e-mail channels that were asked."""
+        return {
+            channel: bool(self.cleaned_data.get(name))
+            for channel, name in self.CONSENT_FIELDS.items()
+            if channel != "email" and name in self.fields
+        }
 
 
 class DeliveryForm(forms.Form):
@@ -128,9 +152,20 @@ class DeliveryForm(forms.Form):
     )
 
     def __init__(
-        self, *args, needs_shipping: bool, needs_payment: bool, shipping_methods, payment_methods, **kw
+        self,
+        *args,
+        needs_shipping: bool,
+        needs_payment: bool,
+        shipping_methods,
+        payment_methods,
+        sms_consent_label: str = "",
+        **kw,
     ):
         super().__init__(*args, **kw)
+        if sms_consent_label:
+            # The store sends SMS reminders: ask for that consent next to the phone number (an
+            # answer counts only with a number).
+            self.fields["sms_consent"] = forms.BooleanField(required=False, label=sms_consent_label)
         self.needs_shipping = needs_shipping
         self.needs_payment = needs_payment
         # Choices come from what the view loaded already: no queries here.

@@ -19,5 +19,11 @@ class RecoveryConfig(AppConfig):
         events.register("order.created", "recovery.attribute_order", handle_order_event)
         events.register("order.placed", "recovery.attribute_order", handle_order_event)
         events.register("order.paid", "recovery.attribute_order", handle_order_event)
+        # The checkout asks for consent per channel, for the channels recovery really uses.
+        from orders.consent import register_channels_source
+
+        from .consent import channels_in_use
+
+        register_channels_source("recovery", channels_in_use)
         post_migrate.connect(install_recovery_schedules, sender=self, dispatch_uid="recovery-schedules")
         post_migrate.connect(install_default_campaigns, sender=self, dispatch_uid="recovery-default-campaign")

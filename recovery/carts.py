@@ -118,15 +118,20 @@ def ordered_before(*, store_id: int, email: str, before: datetime) -> bool:
     return Order.objects.filter(store_id=store_id, email__iexact=email, created_at__lt=before).exists()
 
 
-def consent_answer(*, cart: Cart, email: str) -> bool | None:
-    """The shopper's latest reminder/marketing consent answer: True, False, or None (never asked)."""
+def consent_answer(*, cart: Cart, email: str, channel: str = "email") -> bool | None:
+    """The shopper's latest reminder/marketing consent answer for ``channel`` (email, sms,
+    push): True, False, or None (never asked). The cart's own answer is the e-mail one."""
     record = (
-        ConsentRecord.objects.filter(store_id=cart.store_id, email__iexact=email, purpose="marketing")
+        ConsentRecord.objects.filter(
+            store_id=cart.store_id, email__iexact=email, purpose="marketing", channel=channel
+        )
         .order_by("-created_at", "-pk")
         .first()
     )
     if record is not None:
         return record.granted
+    if channel != "email":
+        return None
     if cart.consent_at is not None:
         return cart.marketing_consent
     return True if cart.marketing_consent else None

@@ -4,6 +4,7 @@ vouchers and gift cards, orders, payments, and after-sales (returns, invoices)."
 from .after_sales import Invoice, InvoiceCounter, Return, ReturnLine
 from .cart import Cart, CartLine, ConsentRecord
 from .common import MONEY, money
+from .consent import ConsentChannel, ConsentText
 from .gateways import GatewayAccount, GatewaySession, PaymentRefund
 from .order import (
     Address,
@@ -26,7 +27,9 @@ __all__ = [
     "CarrierAccount",
     "Cart",
     "CartLine",
+    "ConsentChannel",
     "ConsentRecord",
+    "ConsentText",
     "GatewayAccount",
     "GatewaySession",
     "GiftCard",

@@ -14,6 +14,7 @@ from catalog.models import Variant
 from shop.models import Store
 
 from .common import MONEY
+from .consent import ConsentChannel
 
 
 def new_cart_token() -> str:
@@ -49,6 +50,9 @@ class Cart(models.Model):
     consent_text = models.TextField(_("consent text shown"), blank=True)
     consent_version = models.CharField(_("consent text version"), max_length=32, blank=True)
     consent_at = models.DateTimeField(_("consent answered at"), null=True, blank=True)
+    # The newest checkout consent event applied (a client-side sequence number): an older
+    # request that arrives later changes nothing (orders.services.carts.save_checkout_email).
+    consent_seq = models.BigIntegerField(default=0, editable=False)
     shipping_method = models.ForeignKey(
         "orders.ShippingMethod", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -120,10 +124,17 @@ class ConsentRecord(models.Model):
     class Purpose(models.TextChoices):
         MARKETING = "marketing", _("marketing and cart reminders")
 
+    Channel = ConsentChannel
+
     store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="consent_records")
     email = models.EmailField(_("email"))
     purpose = models.CharField(
         _("purpose"), max_length=16, choices=Purpose.choices, default=Purpose.MARKETING
+    )
+    # Which channel the answer is for; every answer recorded before channels existed was given to
+    # a text about e-mails only, so e-mail is the default (and what migration 0007 gave them).
+    channel = models.CharField(
+        _("channel"), max_length=8, choices=ConsentChannel.choices, default=ConsentChannel.EMAIL
     )
     granted = models.BooleanField(_("granted"))
     text = models.TextField(_("text shown"))
@@ -139,8 +150,11 @@ class ConsentRecord(models.Model):
         verbose_name = _("consent record")
         verbose_name_plural = _("consent records")
         indexes = [
-            models.Index(fields=["store", "email", "purpose", "-created_at"], name="consent_lookup_idx")
+            models.Index(
+                fields=["store", "email", "purpose", "channel", "-created_at"],
+                name="consent_channel_lookup_idx",
+            )
         ]
 
     def __str__(self) -> str:
-        return f"{self.email}: {self.purpose} {'yes' if self.granted else 'no'} (v{self.version})"
+        return f"{self.email}: {self.channel} {'yes' if self.granted else 'no'} (v{self.version})"

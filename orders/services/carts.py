@@ -19,7 +19,7 @@ from catalog.models import Product, Variant
 from catalog.stock import availability_map
 from shop import events
 
-from ..consent import CONSENT_VERSION, consent_text
+from ..consent import EMAIL, PUSH, SMS, wording
 from ..models import Cart, CartLine, ConsentRecord
 from .errors import CartError
 
@@ -180,14 +180,78 @@ def _own_line(cart: Cart, line_id) -> CartLine:
     return line
 
 
+def _latest_answer(*, cart: Cart, email: str, channel: str) -> ConsentRecord | None:
+    return (
+        ConsentRecord.objects.filter(store_id=cart.store_id, cart=cart, email__iexact=email, channel=channel)
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+
+
+def latest_consents(*, cart: Cart) -> dict[str, bool]:
+    """{channel: latest answer given on this cart} for the channels answered (pre-ticks the
+    checkboxes the shopper ticked before; a channel never answered is absent: unticked)."""
+    if not cart.email:
+        return {}
+    answers: dict[str, bool] = {}
+    rows = ConsentRecord.objects.filter(cart=cart, email__iexact=cart.email).order_by("created_at", "pk")
+    for channel, granted in rows.values_list("channel", "granted"):
+        answers[channel] = granted
+    return answers
+
+
+def record_consent(
+    *,
+    cart: Cart,
+    email: str,
+    channel: str,
+    granted: bool,
+    user=None,
+    ip_address: str | None = None,
+    source: str = "checkout",
+) -> ConsentRecord | None:
+    """Append the shopper's answer for one channel (with the text and version shown now), unless
+    this cart already holds the same answer to the same version. Returns the new record or None."""
+    shown = wording(cart.store, channel)
+    last = _latest_answer(cart=cart, email=email, channel=channel)
+    if last is not None and last.granted == bool(granted) and last.version == shown.version:
+        return None
+    return ConsentRecord.objects.create(
+        store_id=cart.store_id,
+        email=email,
+        channel=channel,
+        granted=bool(granted),
+        text=shown.text,
+        version=shown.version,
+        source=source,
+        cart=cart,
+        user=user if user is not None and user.is_authenticated else None,
+        ip_address=ip_address or None,
+    )
+
+
 @transaction.atomic
 def save_checkout_email(
-    *, cart: Cart, email: str, marketing_consent: bool, user=None, ip_address: str | None = None
+    *,
+    cart: Cart,
+    email: str,
+    marketing_consent: bool,
+    user=None,
+    ip_address: str | None = None,
+    consents: dict[str, bool] | None = None,
+    client_seq: int | None = None,
 ) -> Cart:
-    """Keep the shopper's email and consent answer on the cart as soon as the email is valid.
+    """Keep the shopper's email and consent answers on the cart as soon as the email is valid.
 
-    The exact consent text and its version are stored with the answer (and with every change of
-    the answer, in :class:`~orders.models.ConsentRecord`).
+    ``marketing_consent`` is the e-mail channel's answer; ``consents`` holds the answers to the
+    other channels' questions that were shown ({"push": True}); a channel not shown is not
+    recorded at all. The exact text and version shown are stored with every answer (and with
+    every change of it, in :class:`~orders.models.ConsentRecord`).
+
+    ``client_seq`` orders the page's saves (the email field's blur and each checkbox change send
+    one each, and they can arrive in any order): the cart row is updated only while its stored
+    sequence is lower, under the row's lock, so the newest event wins and an older request that
+    arrives later changes nothing. Without it (API, no-JS) the save always applies.
     """
     email = (email or "").strip()
     try:
@@ -195,39 +259,56 @@ def save_checkout_email(
     except ValidationError:
         raise CartError(_("Enter a valid email address."), field="email") from None
     email = email[:254]
+    given = cart
+    if client_seq is not None:
+        newer = Cart.objects.filter(pk=cart.pk, consent_seq__lt=client_seq).update(consent_seq=client_seq)
+        if not newer:
+            return given  # a later event of the page was saved already: this one changes nothing
+        given.consent_seq = client_seq
+    # Decide on the row as it is now (under its lock), never on the copy the request loaded.
+    cart = Cart.objects.select_for_update().select_related("store").get(pk=cart.pk)
     if cart.status != Cart.Status.OPEN:
         raise CartError(_("This cart has already been ordered."))
     now = timezone.now()
-    text = consent_text(cart.store.name)
+    shown = wording(cart.store, EMAIL)
     fields: dict = {}
-    if email.lower() != (cart.email or "").lower() or cart.email_captured_at is None:
+    email_changed = email.lower() != (cart.email or "").lower() or cart.email_captured_at is None
+    if email_changed:
         fields.update(email=email, email_captured_at=now)
     answer_changed = (
         cart.consent_at is None
         or bool(marketing_consent) != cart.marketing_consent
-        or fields.get("email")
-        or cart.consent_version != CONSENT_VERSION
+        or email_changed
+        or cart.consent_version != shown.version
     )
     if answer_changed:
         fields.update(
             marketing_consent=bool(marketing_consent),
-            consent_text=text,
-            consent_version=CONSENT_VERSION,
+            consent_text=shown.text,
+            consent_version=shown.version,
             consent_at=now,
         )
         ConsentRecord.objects.create(
             store_id=cart.store_id,
             email=email,
+            channel=EMAIL,
             granted=bool(marketing_consent),
-            text=text,
-            version=CONSENT_VERSION,
+            text=shown.text,
+            version=shown.version,
             cart=cart,
             user=user if user is not None and user.is_authenticated else None,
             ip_address=ip_address or None,
         )
+    for channel, granted in (consents or {}).items():
+        if channel in (SMS, PUSH):
+            record_consent(
+                cart=cart, email=email, channel=channel, granted=granted, user=user, ip_address=ip_address
+            )
     if fields:
         touch(cart, **fields)
-    return cart
+        for name in [*fields, "last_activity_at", "updated_at", "checkout_token"]:
+            setattr(given, name, getattr(cart, name))
+    return given
 
 
 @transaction.atomic

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from django.contrib import messages
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
@@ -10,8 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from shop.ratelimit import client_ip
 
-from .. import services
-from ..consent import consent_text
+from .. import consent, services
 from ..forms import CodeForm, ContactForm, DeliveryForm, SummaryForm
 from ..models import Order, PaymentMethod, ShippingMethod
 from ..payments.base import PaymentGatewayError
@@ -47,23 +48,56 @@ def _cart_or_redirect(request, cart=None):
     return cart, None
 
 
+def _known_phone(cart, user) -> str:
+    phone = str((cart.checkout or {}).get("phone") or "")
+    if not phone and user.is_authenticated:
+        phone = user.phone or ""
+    return phone
+
+
+def _consent_questions(request, cart) -> dict[str, str]:
+    """{channel: text} of the consent questions this checkout asks, in order."""
+    asked = consent.channels_to_ask(request.store, phone=_known_phone(cart, request.user))
+    return {channel: consent.wording(request.store, channel).text for channel in asked}
+
+
+def _client_seq(value) -> int | None:
+    try:
+        seq = int(value)
+    except (TypeError, ValueError):
+        return None
+    return seq if 0 < seq < 2**62 else None
+
+
+def _consent_clock() -> int:
+    """Milliseconds now: the page numbers its consent events from here (save_checkout_email)."""
+    return int(time.time() * 1000)
+
+
 @require_http_methods(["GET", "POST"])
 def checkout_contact(request):
     cart, bounce = _cart_or_redirect(request)
     if bounce:
         return bounce
-    label = consent_text(request.store.name)
+    questions = _consent_questions(request, cart)
+    answers = services.carts.latest_consents(cart=cart)
+    clock = _consent_clock()
     initial = {
         "email": cart.email or (request.user.email if request.user.is_authenticated else ""),
         "marketing_consent": cart.marketing_consent,
+        "sms_consent": answers.get(consent.SMS, False),
+        "push_consent": answers.get(consent.PUSH, False),
+        "consent_seq": clock * 1000,
     }
-    form = ContactForm(request.POST or None, initial=initial, consent_label=label)
+    form = ContactForm(request.POST or None, initial=initial, consent_labels=questions)
     if request.method == "POST" and form.is_valid():
         try:
             services.save_checkout_email(
                 cart=cart,
                 email=form.cleaned_data["email"],
                 marketing_consent=form.cleaned_data["marketing_consent"],
+                consents=form.other_consents(),
+                client_seq=form.cleaned_data.get("consent_seq") or None,
                 user=request.user,
                 ip_address=client_ip(request),
             )
@@ -72,21 +106,33 @@ def checkout_contact(request):
         else:
             return redirect("orders:checkout-delivery")
     return render(
-        request, "orders/checkout/contact.html", {"form": form, "steps": _steps("contact"), "cart": cart}
+        request,
+        "orders/checkout/contact.html",
+        {"form": form, "steps": _steps("contact"), "cart": cart, "consent_clock": clock},
     )
 
 
 @require_POST
 def checkout_email(request):
-    """The email field's blur handler: save the address (and consent answer) at once."""
+    """The email field's blur and the consent checkboxes' change handler: save the address and
+    the answers at once. ``consent_seq`` numbers the page's events; a request older than one
+    already saved changes nothing (requests can overtake each other)."""
     cart = current_cart(request)
     if cart is None:
         return JsonResponse({"ok": False, "error": _("Your cart is empty.")}, status=404)
+    ticked = ("on", "1", "true")
+    asked = _consent_questions(request, cart)
     try:
         services.save_checkout_email(
             cart=cart,
             email=request.POST.get("email", ""),
-            marketing_consent=request.POST.get("marketing_consent") in ("on", "1", "true"),
+            marketing_consent=request.POST.get("marketing_consent") in ticked,
+            consents={
+                channel: request.POST.get(f"{channel}_consent") in ticked
+                for channel in asked
+                if channel != consent.EMAIL
+            },
+            client_seq=_client_seq(request.POST.get("consent_seq")),
             user=request.user,
             ip_address=client_ip(request),
         )
@@ -139,6 +185,9 @@ def checkout_delivery(request):
         initial.setdefault("first_name", request.user.first_name)
         initial.setdefault("last_name", request.user.last_name)
         initial.setdefault("phone", request.user.phone)
+    sms_asked = consent.SMS in consent.channels_in_use(request.store)
+    if sms_asked:
+        initial.setdefault("sms_consent", services.carts.latest_consents(cart=cart).get(consent.SMS, False))
     form = DeliveryForm(
         request.POST or None,
         initial=initial,
@@ -146,6 +195,7 @@ def checkout_delivery(request):
         needs_payment=needs_payment,
         shipping_methods=usable,
         payment_methods=payments if needs_payment else [],
+        sms_consent_label=consent.wording(request.store, consent.SMS).text if sms_asked else "",
     )
     if request.method == "POST" and form.is_valid():
         services.set_checkout_choices(
@@ -154,6 +204,15 @@ def checkout_delivery(request):
             payment_method=form.cleaned_data.get("payment_method") if needs_payment else None,
             answers=form.answers(),
         )
+        if sms_asked and (form.cleaned_data.get("phone") or "").strip():
+            services.carts.record_consent(
+                cart=cart,
+                email=cart.email,
+                channel=consent.SMS,
+                granted=form.cleaned_data.get("sms_consent", False),
+                user=request.user,
+                ip_address=client_ip(request),
+            )
         return redirect("orders:checkout-summary")
     return render(
         request,

@@ -148,12 +148,15 @@ class Decision:
     email: str = ""
 
 
-def _has_consent(*, cart: Cart, email: str, tracked: TrackedCart) -> bool:
-    answer = carts.consent_answer(cart=cart, email=email)
+def _has_consent(*, cart: Cart, email: str, tracked: TrackedCart, channel: str = "email") -> bool:
+    """Consent is per channel: the shopper's answer to that channel's own question."""
+    answer = carts.consent_answer(cart=cart, email=email, channel=channel)
     if answer is True:
         return True
-    if answer is False:
-        return False  # an explicit refusal beats the existing-customer rule
+    if answer is False or channel != "email":
+        # An explicit refusal beats the existing-customer rule, which covers e-mail only: SMS
+        # and web push need the shopper's own yes to that channel's text.
+        return False
     campaign = tracked.campaign
     return bool(
         campaign
@@ -220,7 +223,7 @@ def _decide(reminder: Reminder, now: datetime) -> Decision:
     email = tracked.email or carts.shopper_email(cart)
     if email and Suppression.objects.filter(store_id=cart.store_id, email=email).exists():
         return Decision("skip", "suppressed")
-    if not email or not _has_consent(cart=cart, email=email, tracked=tracked):
+    if not email or not _has_consent(cart=cart, email=email, tracked=tracked, channel=step.channel):
         return Decision("skip", "no_consent")
     sent = (
         Reminder.objects.filter(tracked=tracked, status__in=ACTIVE_STATUSES).exclude(pk=reminder.pk).count()

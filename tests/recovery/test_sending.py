@@ -335,7 +335,11 @@ def test_step_without_channel_is_skipped_and_logged(store, settings):
     services.ensure_default_campaign(store=store)
     Step.objects.filter(position=1).update(channel="sms")
     settings.RECOVERY_SMS_PROVIDER = "console"
-    _c, _tracked = abandoned(store, first_name="")
+    cart, _tracked = abandoned(store, first_name="")
+    for channel in ("sms", "push"):  # consent is per channel; here the channel itself is missing
+        ConsentRecord.objects.create(
+            store=store, email=cart.email, channel=channel, granted=True, text="t", version="1", cart=cart
+        )
     assert run_due(hours(1)) == ["no_phone"]
     Step.objects.filter(position=2).update(channel="push")
     assert "no_push_subscription" in run_due(hours(25))
