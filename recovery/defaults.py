@@ -80,25 +80,27 @@ STEPS = [
         "pl": {
             "subject": "-10% na Twój koszyk – {{ store.name }}",
             "intro": "<p>{{ greeting }}</p><p>Twój koszyk wciąż czeka."
-            "{% if coupon %} Mamy dla Ciebie kod rabatowy <strong>{{ coupon.code }}</strong> ({{ coupon.label }}), ważny do "
-            + _COUPON_DATE
-            + " – dodamy go automatycznie po powrocie do koszyka.{% endif %}</p>",
+            "{% if coupon %} Mamy dla Ciebie kod rabatowy <strong>{{ coupon.code }}</strong> ({{ coupon.label }})"
+            "{% if coupon.expires_at %}, ważny do " + _COUPON_DATE + "{% endif %}"
+            " – dodamy go automatycznie po powrocie do koszyka.{% endif %}</p>",
             "button": "{% if coupon %}Odbierz rabat{% else %}Wróć do koszyka{% endif %}",
-            "text_intro": "{{ greeting }}\n\nTwój koszyk wciąż czeka.{% if coupon %} Kod rabatowy {{ coupon.code }} ({{ coupon.label }}) jest ważny do "
-            + _COUPON_DATE
-            + " – dodamy go automatycznie po powrocie do koszyka.{% endif %}\n",
+            "text_intro": "{{ greeting }}\n\nTwój koszyk wciąż czeka."
+            "{% if coupon %} Mamy dla Ciebie kod rabatowy {{ coupon.code }} ({{ coupon.label }})"
+            "{% if coupon.expires_at %}, ważny do " + _COUPON_DATE + "{% endif %}"
+            " – dodamy go automatycznie po powrocie do koszyka.{% endif %}\n",
             "text_cta": "{% if coupon %}Odbierz rabat{% else %}Wróć do koszyka{% endif %}: {{ restore_url }}",
         },
         "en": {
             "subject": "10% off your cart at {{ store.name }}",
             "intro": "<p>{{ greeting }}</p><p>Your cart is still waiting."
-            "{% if coupon %} Here is a discount code, <strong>{{ coupon.code }}</strong> ({{ coupon.label }}), valid until "
-            + _COUPON_DATE
-            + " – we apply it for you when you return to your cart.{% endif %}</p>",
+            "{% if coupon %} Here is a discount code, <strong>{{ coupon.code }}</strong> ({{ coupon.label }})"
+            "{% if coupon.expires_at %}, valid until " + _COUPON_DATE + "{% endif %}"
+            " – we apply it for you when you return to your cart.{% endif %}</p>",
             "button": "{% if coupon %}Claim my discount{% else %}Back to my cart{% endif %}",
-            "text_intro": "{{ greeting }}\n\nYour cart is still waiting.{% if coupon %} The discount code {{ coupon.code }} ({{ coupon.label }}) is valid until "
-            + _COUPON_DATE
-            + " – we apply it for you when you return to your cart.{% endif %}\n",
+            "text_intro": "{{ greeting }}\n\nYour cart is still waiting."
+            "{% if coupon %} Here is a discount code, {{ coupon.code }} ({{ coupon.label }})"
+            "{% if coupon.expires_at %}, valid until " + _COUPON_DATE + "{% endif %}"
+            " – we apply it for you when you return to your cart.{% endif %}\n",
             "text_cta": "{% if coupon %}Claim your discount{% else %}Back to your cart{% endif %}: {{ restore_url }}",
         },
     },

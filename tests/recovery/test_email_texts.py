@@ -5,6 +5,7 @@ and English without Polish in it. Rendered through the real composer with real c
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -38,7 +39,11 @@ def reminders_for(store, *, language: str, first_name: str = "", stock: int = 10
     services.detect_abandoned()
     tracked = TrackedCart.objects.get(cart=cart)
     voucher = VoucherFactory(
-        store=store, code="WROC-TEST01", kind=Voucher.Kind.PERCENTAGE, value=Decimal("10")
+        store=store,
+        code="WROC-TEST01",
+        kind=Voucher.Kind.PERCENTAGE,
+        value=Decimal("10"),
+        valid_until=datetime(2030, 1, 15, 12, 0, tzinfo=UTC),
     )
     messages = []
     for step in Step.objects.filter(campaign__store=store).order_by("position"):
@@ -119,6 +124,12 @@ def test_reminders_greet_neutrally_and_never_guess_a_gender(store, language, fir
             assert not [word for word in FORBIDDEN if word in part], part
         # Amounts in the shop's one format, with "zł".
         assert "1 234,50 zł" in message.text and "1 234,50 zł" in message.html
+    coupon = {
+        "pl": "kod rabatowy WROC-TEST01 (-10%), ważny do 15.01.2030",
+        "en": "discount code, WROC-TEST01 (-10%), valid until 15.01.2030",
+    }[language]
+    assert coupon in messages[1].text and coupon in re.sub(r"</?strong>", "", messages[1].html)
+    assert "WROC-TEST01" not in messages[0].text + messages[2].text
     if language == "en":
         for message in messages:
             for part in (message.subject, message.text, message.html):
