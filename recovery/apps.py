@@ -11,7 +11,7 @@ class RecoveryConfig(AppConfig):
         from shop import events
 
         from .schedules import install_default_campaigns, install_recovery_schedules
-        from .services import handle_cart_updated, handle_order_event
+        from .services import handle_cart_updated, handle_order_event, handle_order_status_changed
 
         events.register("cart_updated", "recovery.reset_activity", handle_cart_updated)
         # The order's creation stops reminders and attributes it; "paid" is handled too in case
@@ -19,6 +19,8 @@ class RecoveryConfig(AppConfig):
         events.register("order.created", "recovery.attribute_order", handle_order_event)
         events.register("order.placed", "recovery.attribute_order", handle_order_event)
         events.register("order.paid", "recovery.attribute_order", handle_order_event)
+        # A cancelled order stops counting as recovered or converted.
+        events.register("order.status_changed", "recovery.order_cancelled", handle_order_status_changed)
         # The checkout asks for consent per channel, for the channels recovery really uses.
         from orders.consent import register_channels_source
 

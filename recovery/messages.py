@@ -80,9 +80,9 @@ def compose(
                 {"store": store, "content": text, "unsubscribe_url": context["unsubscribe_url"]},
             ).strip()
             if context["unsubscribe_url"]:
-                headers["List-Unsubscribe"] = (
-                    f"<mailto:{store.sender_email}?subject=unsubscribe%20{to}>, <{context['unsubscribe_url']}>"
-                )
+                # The one-click HTTPS link only (RFC 8058); no mailto: nothing reads that mailbox
+                # and an unsigned address in a subject is forgeable (docs/decisions.md).
+                headers["List-Unsubscribe"] = f"<{context['unsubscribe_url']}>"
                 headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         elif step.channel == "sms" and context["unsubscribe_url"]:
             text = f"{text}\n{_('Stop')}: {context['unsubscribe_url']}"

@@ -5,6 +5,7 @@ from . import views
 app_name = "recovery"
 urlpatterns = [
     path("restore/<str:token>/", views.restore, name="restore"),
+    path("restored/", views.restored, name="restored"),
     path("c/<str:token>/", views.click, name="click"),
     path("o/<str:token>.gif", views.open_pixel, name="open"),
     path("u/<str:token>/", views.unsubscribe, name="unsubscribe"),

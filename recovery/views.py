@@ -1,5 +1,9 @@
 """Storefront endpoints of recovery: restore, click, open pixel, unsubscribe, web-push opt-in,
-the shopper's time zone. None of them logs anyone in or shows personal data."""
+the shopper's time zone. None of them logs anyone in or shows personal data.
+
+Restore and click links count engagement only from a real browser: their GET shows a page and
+writes nothing (mail-security scanners fetch every link in a message); the page submits a POST.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +25,8 @@ from .models import PushSubscription, Reminder
 
 log = logging.getLogger(__name__)
 
+# What the last restore of this session brought back, for the page after the redirect.
+RESTORED_KEY = "recovery_restored"
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 
 
@@ -33,8 +39,15 @@ def _cart_url() -> str:
     return "/koszyk/"
 
 
+def _continue_page(request, *, purpose: str):
+    """The page a restore or click link opens. A plain GET (what mail-security scanners send)
+    writes nothing: the page's script submits its CSRF-protected form at once in a real browser,
+    and the visible button does the same without JavaScript; only that POST counts."""
+    return render(request, "recovery/continue.html", {"purpose": purpose})
+
+
 @never_cache
-@require_GET
+@require_http_methods(["GET", "POST"])
 def restore(request, token: str):
     try:
         claim = tokens.read_restore_token(token)
@@ -42,6 +55,18 @@ def restore(request, token: str):
         return render(request, "recovery/link_problem.html", {"problem": "expired"}, status=410)
     except tokens.TokenInvalid:
         return render(request, "recovery/link_problem.html", {"problem": "invalid"}, status=400)
+    if request.method == "GET":
+        problem = services.restore_problem(
+            store=request.store, tracked_id=claim.tracked_id, cart_id=claim.cart_id
+        )
+        if problem:
+            return render(
+                request,
+                "recovery/link_problem.html",
+                {"problem": problem},
+                status=200 if problem == "ordered" else 400,
+            )
+        return _continue_page(request, purpose="restore")
     result = services.restore_cart(
         request=request,
         store=request.store,
@@ -53,12 +78,36 @@ def restore(request, token: str):
         return render(request, "recovery/link_problem.html", {"problem": "ordered"}, status=200)
     if result.cart is None:
         return render(request, "recovery/link_problem.html", {"problem": "invalid"}, status=400)
+    # Post/redirect/get: reloading the result page restores nothing twice.
+    request.session[RESTORED_KEY] = {
+        "restored": result.restored,
+        "gone": result.gone,
+        "coupon_code": result.coupon_code,
+    }
+    return HttpResponseRedirect(reverse("recovery:restored"))
+
+
+@never_cache
+@require_GET
+def restored(request):
+    """What the last restore in this session brought back (read only)."""
+    summary = request.session.get(RESTORED_KEY)
+    cart = carts.visitor_cart(request=request, store=request.store)
+    if not summary or cart is None:
+        return HttpResponseRedirect(_cart_url())
+    result = services.RestoreResult(
+        cart=cart,
+        restored=list(summary.get("restored") or []),
+        gone=list(summary.get("gone") or []),
+        coupon_applied=bool(summary.get("coupon_code")),
+        coupon_code=summary.get("coupon_code") or "",
+    )
     return render(
         request,
         "recovery/restored.html",
         {
             "result": result,
-            "lines": carts.lines_of(result.cart),
+            "lines": carts.lines_of(cart),
             "cart_url": _cart_url(),
             "push_enabled": bool(settings.VAPID_PUBLIC_KEY),
         },
@@ -66,12 +115,14 @@ def restore(request, token: str):
 
 
 @never_cache
-@require_GET
+@require_http_methods(["GET", "POST"])
 def click(request, token: str):
     try:
         reminder_id, path = tokens.read_click_token(token)
     except tokens.TokenInvalid:
         return render(request, "recovery/link_problem.html", {"problem": "invalid"}, status=400)
+    if request.method == "GET":
+        return _continue_page(request, purpose="click")
     # Only a path on this very store: no scheme, no host, no protocol-relative //evil.example.
     if (
         not path.startswith("/")

@@ -25,6 +25,7 @@ class TrackedCart(models.Model):
         REMINDED = "reminded", _("reminded")
         RECOVERED = "recovered", _("recovered")
         ORDERED = "ordered", _("ordered without a reminder")
+        CANCELLED = "cancelled", _("order cancelled")
         LOST = "lost", _("lost")
         OPTED_OUT = "opted_out", _("opted out")
 

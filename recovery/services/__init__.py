@@ -7,13 +7,22 @@
 - privacy: suppression, retention purge, export and erasure.
 """
 
-from .attribution import handle_order_event, record_click, record_open, restore_cart
+from .attribution import (
+    RestoreResult,
+    handle_order_event,
+    handle_order_status_changed,
+    record_click,
+    record_open,
+    restore_cart,
+    restore_problem,
+)
 from .campaigns import ensure_default_campaign, preview_step, send_test_message
 from .detection import detect_abandoned, expire_stale, handle_cart_updated, reset_cart_activity
 from .privacy import erase_shopper, export_shopper, purge_expired, suppress
 from .sending import dispatch_due, reap_expired_leases, send_reminder
 
 __all__ = [
+    "RestoreResult",
     "detect_abandoned",
     "dispatch_due",
     "ensure_default_campaign",
@@ -22,6 +31,7 @@ __all__ = [
     "export_shopper",
     "handle_cart_updated",
     "handle_order_event",
+    "handle_order_status_changed",
     "preview_step",
     "purge_expired",
     "reap_expired_leases",
@@ -29,6 +39,7 @@ __all__ = [
     "record_open",
     "reset_cart_activity",
     "restore_cart",
+    "restore_problem",
     "send_reminder",
     "send_test_message",
     "suppress",

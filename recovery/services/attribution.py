@@ -22,6 +22,7 @@ from orders.models import Cart, Order
 from .. import carts
 from ..models import Reminder, Restore, TrackedCart, TrackingEvent
 from .detection import cancel_planned
+from .publishing import publish_recovered
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,15 @@ class RestoreResult:
     coupon_applied: bool = False
     coupon_code: str = ""
     already_ordered: bool = False
+
+
+def restore_problem(*, store, tracked_id: int, cart_id: int) -> str:
+    """What a restore link would answer, read only (the page a plain GET shows): "" (it can be
+    restored), "ordered" or "invalid"."""
+    if not TrackedCart.objects.filter(pk=tracked_id, cart_id=cart_id, store=store).exists():
+        return "invalid"
+    status = Cart.objects.filter(pk=cart_id).values_list("status", flat=True).first()
+    return "" if status == Cart.Status.OPEN else "ordered"
 
 
 def restore_cart(*, request, store, tracked_id: int, cart_id: int, reminder_id: int | None) -> RestoreResult:
@@ -123,12 +133,12 @@ def _attribute(order: Order) -> tuple[TrackedCart | None, str]:
         if restore is not None:
             return restore.tracked, TrackedCart.Attribution.VIA_LINK
     window_start = order.created_at - timedelta(days=settings.RECOVERY_ATTRIBUTION_DAYS)
-    who = Q(cart_id=order.cart_id) if order.cart_id else Q(pk__in=[])
-    if order.email:
-        who |= Q(email=order.email.strip().lower())
     clicked = (
         TrackedCart.objects.filter(
-            who, store_id=order.store_id, clicked_at__gte=window_start, clicked_at__lte=order.created_at
+            _shopper(order),
+            store_id=order.store_id,
+            clicked_at__gte=window_start,
+            clicked_at__lte=order.created_at,
         )
         .exclude(state__in=[TrackedCart.State.RECOVERED])
         .order_by("-clicked_at")
@@ -139,47 +149,107 @@ def _attribute(order: Order) -> tuple[TrackedCart | None, str]:
     return None, ""
 
 
-@transaction.atomic
-def handle_order_placed(*, order_id: int) -> str:
-    order = Order.objects.filter(pk=order_id).first()
-    if order is None:
-        return "missing"
-    if TrackedCart.objects.filter(recovered_order=order).exists():
-        return "already"
-    now = timezone.now()
-    tracked, via = _attribute(order)
-    result = "none"
-    if tracked is not None:
-        TrackedCart.objects.filter(pk=tracked.pk).update(
-            state=TrackedCart.State.RECOVERED,
-            recovered_order=order,
-            recovered_via=via,
-            recovered_at=now,
-            recovered_revenue=order.total,
-            ordered_at=order.created_at,
-            updated_at=now,
-        )
-        TrackingEvent.objects.create(tracked=tracked, kind=TrackingEvent.Kind.ORDER, created_at=now)
-        result = via
-    # Every followed cart of this shopper stops: the order's own cart and the same email's.
+def _shopper(order: Order) -> Q:
+    """The tracked carts of the shopper who placed ``order``: its own cart, the same email."""
     who = Q(cart_id=order.cart_id) if order.cart_id else Q(pk__in=[])
     if order.email:
         who |= Q(email=order.email.strip().lower())
-    others = TrackedCart.objects.filter(who, store_id=order.store_id, state__in=OPEN_STATES)
+    return who
+
+
+def _ended_by(order: Order):
+    """The shopper's followed carts that ``order`` ends: the order's own cart whatever its state
+    (every checkout step publishes ``cart_updated``, so a cart being checked out is usually
+    "active" when its order arrives), and the same email's other carts whose last activity came
+    before the order (a cart touched after the purchase is new shopping, not this sale)."""
+    own = Q(cart_id=order.cart_id) if order.cart_id else Q(pk__in=[])
+    before = Q(cart__isnull=True) | Q(cart__last_activity_at__lte=order.created_at)
+    return TrackedCart.objects.filter(
+        own | (_shopper(order) & before), store_id=order.store_id, state__in=OPEN_STATES
+    )
+
+
+@transaction.atomic
+def handle_order_placed(*, order_id: int) -> str:
+    """Attribute ``order`` once and end the shopper's sequences. Idempotent, and independent of
+    the order in which the outbox delivers events: handling the creation, the payment or the
+    cancellation first, or again, ends in the same state."""
+    order = Order.objects.filter(pk=order_id).first()
+    if order is None:
+        return "missing"
+    now = timezone.now()
+    tracked = TrackedCart.objects.filter(recovered_order=order).first()
+    if tracked is not None:
+        result = "already"
+    else:
+        tracked, via = _attribute(order)
+        result = via or "none"
+        if tracked is not None:
+            TrackedCart.objects.filter(pk=tracked.pk).update(
+                state=TrackedCart.State.RECOVERED,
+                recovered_order=order,
+                recovered_via=via,
+                recovered_at=now,
+                recovered_revenue=order.total,
+                ordered_at=order.created_at,
+                updated_at=now,
+            )
+            TrackingEvent.objects.create(tracked=tracked, kind=TrackingEvent.Kind.ORDER, created_at=now)
+            if order.status != Order.Status.CANCELLED:
+                publish_recovered(tracked_id=tracked.pk, order=order, via=via)
+    # Every followed cart of this shopper that the order ends stops; it counts as "ordered".
+    others = _ended_by(order)
     if tracked is not None:
         others = others.exclude(pk=tracked.pk)
     other_ids = list(others.values_list("pk", flat=True))
     if other_ids:
-        TrackedCart.objects.filter(pk__in=other_ids).exclude(state=TrackedCart.State.ACTIVE).update(
+        TrackedCart.objects.filter(pk__in=other_ids).update(
             state=TrackedCart.State.ORDERED, ordered_at=order.created_at, updated_at=now
         )
     stop = [*other_ids, *([tracked.pk] if tracked is not None else [])]
     if stop:
         cancel_planned(tracked_ids=stop, reason="ordered")
+    if order.status == Order.Status.CANCELLED:
+        # The cancellation was handled first (or the order was cancelled before we saw it).
+        handle_order_cancelled(order_id=order.pk)
+        return "cancelled"
     return result
+
+
+@transaction.atomic
+def handle_order_cancelled(*, order_id: int) -> int:
+    """A cancelled order recovers nothing and converts nobody: the carts it had made "recovered"
+    or "ordered" become "cancelled" (no revenue), so the dashboard, the API and the reports,
+    which all count by state, stop counting it. Reminders stay stopped: the shopper did order.
+    Returns the number of tracked carts changed."""
+    order = Order.objects.filter(pk=order_id).first()
+    if order is None or order.status != Order.Status.CANCELLED:
+        return 0
+    now = timezone.now()
+    recovered = TrackedCart.objects.filter(recovered_order=order, state=TrackedCart.State.RECOVERED)
+    changed = recovered.update(
+        state=TrackedCart.State.CANCELLED, recovered_revenue=None, recovered_via="", updated_at=now
+    )
+    # "Ordered" carts keep no link to their order; the order's own cart and the shopper's carts
+    # marked ordered at this very order's moment are the ones it ended.
+    changed += TrackedCart.objects.filter(
+        _shopper(order),
+        store_id=order.store_id,
+        state=TrackedCart.State.ORDERED,
+        ordered_at=order.created_at,
+    ).update(state=TrackedCart.State.CANCELLED, updated_at=now)
+    return changed
 
 
 def handle_order_event(event) -> None:
     order_id = event.payload.get("order_id") or event.payload.get("order")
     if order_id:
+        handle_order_placed(order_id=int(order_id))
+
+
+def handle_order_status_changed(event) -> None:
+    """``order.status_changed`` to cancelled: the order no longer counts (any other status: the
+    creation and payment events decide)."""
+    order_id = event.payload.get("order_id")
+    if order_id and event.payload.get("to") == Order.Status.CANCELLED:
         handle_order_placed(order_id=int(order_id))

@@ -1,3 +1,4 @@
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -11,7 +12,7 @@ from orders.models import Cart
 from recovery import services, tokens
 from recovery.models import Reminder, Restore, Suppression, TrackedCart
 from recovery.views import PIXEL
-from tests.recovery.factories import make_cart, make_variant
+from tests.recovery.factories import make_cart, make_order, make_variant
 from tests.recovery.helpers import hours, run_due
 
 pytestmark = pytest.mark.django_db
@@ -33,14 +34,42 @@ def restore_url(tracked, reminder):
     return reverse("recovery:restore", args=[token])
 
 
+def follow_link(client, url):
+    """What a real browser does with a restore link: GET the page, submit its form (continue.js
+    does it at once; the button without JavaScript), land on the result."""
+    page = client.get(url)
+    assert page.status_code == 200 and b'data-testid="recovery-continue"' in page.content
+    return client.post(url, follow=True)
+
+
+def writes():
+    """Everything a restore or click could write."""
+    from django.contrib.sessions.models import Session
+
+    from orders.models import CartLine
+    from recovery.models import TrackingEvent
+
+    return (
+        Cart.objects.count(),
+        CartLine.objects.count(),
+        Restore.objects.count(),
+        TrackingEvent.objects.count(),
+        Session.objects.count(),
+        list(Reminder.objects.values_list("pk", "clicked_at", "opened_at").order_by("pk")),
+        list(TrackedCart.objects.values_list("pk", "clicked_at", "restored_at", "state").order_by("pk")),
+        list(Cart.objects.values_list("pk", "voucher_id").order_by("pk")),
+    )
+
+
 def test_restore_on_another_device_fills_a_fresh_cart_with_current_prices_and_the_coupon(
     client, store, settings
 ):
     variant = make_variant(store, price="100.00")
     cart, tracked, reminder = sent_reminder(store, settings, step=2, variants=[variant], quantity=2)
     Variant.objects.filter(pk=variant.pk).update(price=Decimal("90.00"))
-    response = client.get(restore_url(tracked, reminder))
+    response = follow_link(client, restore_url(tracked, reminder))
     assert response.status_code == 200
+    assert response.redirect_chain == [(reverse("recovery:restored"), 302)]
     html = response.content.decode()
     assert "anna@example.com" not in html and "Anna" not in html  # no personal data
     assert "_auth_user_id" not in client.session  # nobody logged in
@@ -54,9 +83,61 @@ def test_restore_on_another_device_fills_a_fresh_cart_with_current_prices_and_th
     assert Restore.objects.get().cart == restored
     reminder.refresh_from_db()
     assert reminder.clicked_at is not None
+    # Reloading the result page restores nothing again.
+    assert client.get(reverse("recovery:restored")).content.count(b'data-testid="recovery-line"') == 1
+    assert Restore.objects.count() == 1
     # The same link again in the same session: same cart, no duplicate lines.
-    client.get(restore_url(tracked, reminder))
+    follow_link(client, restore_url(tracked, reminder))
     assert Cart.objects.get(token=client.session["cart_token"]).lines.get().quantity == 2
+
+
+def test_a_plain_get_of_restore_and_click_links_writes_nothing(store, settings):
+    """Mail-security scanners GET (or HEAD) every link of a message: that must not create a cart,
+    a restore or a click, apply the coupon, or make a later ordinary order "after a click"."""
+    from django.test import Client
+
+    cart, tracked, reminder = sent_reminder(store, settings, step=2)
+    assert reminder.voucher is not None
+    click = reverse("recovery:click", args=[tokens.click_token(reminder_id=reminder.pk, path="/p/kubek/")])
+    before = writes()
+    scanner = Client(enforce_csrf_checks=True)
+    for url in (restore_url(tracked, reminder), click):
+        page = scanner.get(url)
+        assert page.status_code == 200
+        html = page.content.decode()
+        assert 'data-testid="recovery-continue"' in html and 'method="post"' in html
+        assert "csrfmiddlewaretoken" in html and "recovery/continue.js" in html
+        assert reminder.voucher.code not in html
+        assert scanner.head(url).status_code in (200, 405)
+        # A POST without the page's CSRF token (a forged or replayed request) is refused too.
+        assert scanner.post(url).status_code == 403
+    assert writes() == before
+    # So a later ordinary order by the same shopper is not "after a click".
+    order = make_order(store, email=cart.email)
+    assert services.attribution.handle_order_placed(order_id=order.pk) == "none"
+    tracked.refresh_from_db()
+    assert (tracked.state, tracked.recovered_via) == ("ordered", "")
+
+
+def test_the_page_s_post_restores_and_counts_one_click(store, settings):
+    from django.test import Client
+
+    from recovery.models import TrackingEvent
+
+    _cart, tracked, reminder = sent_reminder(store, settings, step=2)
+    browser = Client(enforce_csrf_checks=True)
+    url = restore_url(tracked, reminder)
+    page = browser.get(url)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.content.decode()).group(1)
+    response = browser.post(url, {"csrfmiddlewaretoken": token})
+    assert response.status_code == 302 and response["Location"] == reverse("recovery:restored")
+    restored = Cart.objects.get(token=browser.session["cart_token"])
+    assert restored.voucher == reminder.voucher and restored.lines.count() == 1
+    assert Restore.objects.get().cart == restored
+    assert TrackingEvent.objects.filter(kind="click").count() == 1
+    reminder.refresh_from_db()
+    tracked.refresh_from_db()
+    assert reminder.clicked_at is not None and tracked.clicked_at is not None
 
 
 def test_restore_says_which_items_are_gone(client, store, settings):
@@ -64,7 +145,7 @@ def test_restore_says_which_items_are_gone(client, store, settings):
     kept = make_variant(store, stock=5)
     _cart, tracked, reminder = sent_reminder(store, settings, variants=[gone, kept])
     StockItem.objects.filter(variant=gone).update(quantity=0)
-    response = client.get(restore_url(tracked, reminder))
+    response = follow_link(client, restore_url(tracked, reminder))
     assert response.status_code == 200
     assert b'data-testid="recovery-gone"' in response.content
     assert gone.product.name.encode() in response.content
@@ -93,12 +174,17 @@ def test_restore_of_an_ordered_cart(client, store, settings):
     Cart.objects.filter(pk=cart.pk).update(status="ordered")
     response = client.get(restore_url(tracked, reminder))
     assert response.status_code == 200 and b'data-problem="ordered"' in response.content
+    response = client.post(restore_url(tracked, reminder))
+    assert response.status_code == 200 and b'data-problem="ordered"' in response.content
+    assert not Restore.objects.exists()
 
 
 def test_click_redirects_only_within_the_store(client, store, settings):
     _cart, tracked, reminder = sent_reminder(store, settings)
     good = reverse("recovery:click", args=[tokens.click_token(reminder_id=reminder.pk, path="/p/kubek/")])
-    response = client.get(good)
+    page = client.get(good)
+    assert page.status_code == 200 and b'data-testid="recovery-continue"' in page.content
+    response = client.post(good)
     assert response.status_code == 302 and response["Location"] == "/p/kubek/"
     reminder.refresh_from_db()
     assert reminder.clicked_at is not None and reminder.opened_at is not None
@@ -106,8 +192,9 @@ def test_click_redirects_only_within_the_store(client, store, settings):
     assert tracked.clicked_at is not None
     for evil in ("https://evil.example/", "//evil.example/x", "javascript:alert(1)"):
         url = reverse("recovery:click", args=[tokens.click_token(reminder_id=reminder.pk, path=evil)])
-        assert client.get(url)["Location"] == "/"
+        assert client.post(url)["Location"] == "/"
     assert client.get(reverse("recovery:click", args=["nonsense"])).status_code == 400
+    assert client.post(reverse("recovery:click", args=["nonsense"])).status_code == 400
 
 
 def test_open_pixel(client, store, settings):
