@@ -169,7 +169,7 @@ def refresh_products(*, product_ids: Iterable[int]) -> None:
         "product_id", "sku", "ean", "name"
     ):
         codes[product_id] += [sku, ean, name]
-    products = list(Product.objects.filter(pk__in=ids).select_related("category"))
+    products = list(Product.objects.filter(pk__in=ids).select_related("category", "store"))
     pagecache.bump_many(p.store_id for p in products)  # bulk writers (imports) end with this call
     for product in products:
         text = normalise_search(
@@ -185,6 +185,36 @@ def refresh_products(*, product_ids: Iterable[int]) -> None:
         price = min_prices.get(product.pk)
         if product.search_text != text or product.min_price != price:
             Product.objects.filter(pk=product.pk).update(search_text=text, min_price=price)
+        product.min_price = price
+    publish_product_updated(products=products)
+
+
+def publish_product_updated(*, products: Iterable[Product]) -> int:
+    """``product.updated`` (outbox) for each product of a store with a webhook subscribed to it:
+    every product write ends in :func:`refresh_products` (or :func:`set_published`), imports
+    included, so only subscribers' stores pay for the events. Payload in docs/api.md."""
+    from shop import events
+    from shop.api.webhooks.services import subscribed_store_ids
+
+    products = list(products)
+    wanted = subscribed_store_ids(event_type="product.updated", store_ids={p.store_id for p in products})
+    published = 0
+    for product in products:
+        if product.store_id not in wanted:
+            continue
+        events.publish(
+            type="product.updated",
+            payload={
+                "product_id": product.pk,
+                "slug": product.slug,
+                "name": product.name,
+                "is_published": product.is_published,
+                "min_price": str(product.min_price) if product.min_price is not None else None,
+            },
+            store=product.store,
+        )
+        published += 1
+    return published
 
 
 def validate_variant_attributes(*, product: Product, values: Iterable[AttributeValue]) -> None:
@@ -337,6 +367,7 @@ def set_published(*, products: Iterable[Product], published: bool) -> int:
         count = Product.objects.filter(pk__in=ids).update(is_published=published)
         if published:
             Product.objects.filter(pk__in=ids, published_at__isnull=True).update(published_at=now)
+        publish_product_updated(products=Product.objects.filter(pk__in=ids).select_related("store"))
     return count
 
 

@@ -224,3 +224,125 @@ def test_admin_creates_api_key_shown_once(admin_client, store):
 
     assert authenticate_api_key(raw) == key
     assert raw not in admin_client.get(f"/admin/api/apikey/{key.pk}/change/").content.decode()
+
+
+# --- Every event offered in the admin is delivered: product.updated, cart.abandoned, cart.recovered
+
+
+def received(receiver, secret):
+    """The receiver's deliveries, each verified with the subscription's secret."""
+    out = []
+    for headers, body in receiver.requests:
+        verify_signature(body, headers["Koszyk-Signature"], secret)
+        payload = json.loads(body)
+        assert headers["Koszyk-Event"] == payload["type"]
+        out.append(payload)
+    return out
+
+
+def test_product_updated_is_delivered_for_product_variant_and_price_changes(
+    store, variant, receiver, django_capture_on_commit_callbacks
+):
+    from decimal import Decimal
+
+    from catalog import services as catalog
+
+    product, price_before = variant.product, str(variant.price)
+    _sub, secret = services.create_subscription(store=store, url=receiver.url, events=["product.updated"])
+    with django_capture_on_commit_callbacks(execute=True):
+        product.name = "Kubek w kropki"
+        catalog.save_product(product=product)
+    with django_capture_on_commit_callbacks(execute=True):
+        catalog.change_price(variant=variant, price=Decimal("19.90"))
+    with django_capture_on_commit_callbacks(execute=True):
+        catalog.set_published(products=[product], published=False)
+    payloads = received(receiver, secret)
+    assert [p["type"] for p in payloads] == ["product.updated"] * 3
+    assert payloads[0]["data"] == {
+        "product_id": product.pk,
+        "slug": product.slug,
+        "name": "Kubek w kropki",
+        "is_published": True,
+        "min_price": price_before,
+    }
+    assert payloads[1]["data"]["min_price"] == "19.90"
+    assert payloads[2]["data"]["is_published"] is False
+    assert payloads[0]["store"] == {"id": store.pk, "domain": store.domain}
+
+
+def test_high_volume_events_cost_nothing_without_a_subscriber(store, variant, settings):
+    """No outbox rows for product.updated or cart.abandoned in a store nobody subscribed in."""
+    from catalog import services as catalog
+    from recovery import services as recovery
+    from shop.models import Event
+    from tests.recovery.factories import make_cart
+
+    services.create_subscription(store=store, url="http://127.0.0.1:9/h", events=["order.paid"])
+    catalog.save_product(product=variant.product)
+    make_cart(store)
+    assert recovery.detect_abandoned().abandoned == 1
+    assert not Event.objects.filter(type__in=["product.updated", "cart.abandoned"]).exists()
+
+
+def test_cart_abandoned_is_delivered_once_per_abandonment(
+    store, receiver, settings, django_capture_on_commit_callbacks
+):
+    from recovery import services as recovery
+    from recovery.models import TrackedCart
+    from tests.recovery.factories import make_cart, make_variant
+
+    settings.RECOVERY_IDLE_MINUTES = 30
+    _sub, secret = services.create_subscription(store=store, url=receiver.url, events=["cart.abandoned"])
+    variant = make_variant(store, price="60.00")
+    cart = make_cart(store, variants=[variant], quantity=2, email="anna@example.com")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert recovery.detect_abandoned().abandoned == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        recovery.detect_abandoned()  # a second scan: nothing new
+    [payload] = received(receiver, secret)
+    tracked = TrackedCart.objects.get(cart=cart)
+    assert payload["type"] == "cart.abandoned"
+    assert payload["data"] == {
+        "cart_id": cart.pk,
+        "tracked_cart_id": tracked.pk,
+        "email": "anna@example.com",
+        "abandoned_at": tracked.abandoned_at.isoformat(),
+        "value": "120.00",
+        "currency": store.currency,
+        "lines": [{"variant_id": variant.pk, "quantity": 2, "price": "60.00"}],
+        "campaign_id": tracked.campaign_id,
+        "reachable": True,
+        "holdout": tracked.is_holdout,
+    }
+
+
+def test_cart_recovered_is_delivered_when_an_order_is_attributed(
+    store, receiver, django_capture_on_commit_callbacks
+):
+    from recovery import services as recovery
+    from recovery.models import Restore, TrackedCart
+    from tests.recovery.factories import make_cart, make_order
+
+    _sub, secret = services.create_subscription(store=store, url=receiver.url, events=["cart.recovered"])
+    cart = make_cart(store)
+    recovery.detect_abandoned()
+    tracked = TrackedCart.objects.get(cart=cart)
+    restored = make_cart(store, email="", consent=False, idle_minutes=0)
+    Restore.objects.create(tracked=tracked, cart=restored)
+    order = make_order(store, email="anna@example.com", cart=restored, total="150.00")
+    with django_capture_on_commit_callbacks(execute=True):
+        events.publish(type="order.created", payload={"order_id": order.pk}, store=store)
+    with django_capture_on_commit_callbacks(execute=True):
+        events.publish(type="order.paid", payload={"order_id": order.pk}, store=store)  # no second
+    [payload] = received(receiver, secret)
+    assert payload["type"] == "cart.recovered"
+    assert payload["data"] == {
+        "cart_id": cart.pk,
+        "tracked_cart_id": tracked.pk,
+        "email": "anna@example.com",
+        "order_id": order.pk,
+        "number": order.number,
+        "via": "via_link",
+        "revenue": "150.00",
+        "currency": order.currency,
+    }
