@@ -336,7 +336,7 @@ def test_password_reset_email_is_polish_and_proves_the_address(client, store, sh
     assert not shopper.email_verified
     client.post(reverse("orders:account:password_reset"), {"email": "ola@example.com"})
     message = mail.outbox[0]
-    assert message.subject == f"Ustaw nowe hasło w sklepie {store.name}"
+    assert message.subject == f"Ustaw nowe hasło w sklepie „{store.name}”"
     assert "Set a new password" not in message.body and "Someone asked" not in message.body
     link = re.search(r"https?://[^/\s]+(/konto/haslo/reset/\S+/)", message.body).group(1)
     form = client.get(link, follow=True)
@@ -371,7 +371,7 @@ def test_registration_sends_a_verification_link_that_verifies_only_on_post(clien
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
     assert message.to == ["nowa@example.com"] and store.sender_email in message.from_email
-    assert message.subject == f"Potwierdź adres e-mail w sklepie {store.name}"
+    assert message.subject == f"Potwierdź adres e-mail w sklepie „{store.name}”"
     assert "Dzień dobry" in message.body and "Link jest ważny 3 dni." in message.body
     link = _verify_link(message)
     assert link in message.alternatives[0][0]

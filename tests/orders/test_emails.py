@@ -232,3 +232,30 @@ def test_return_emails_greet_the_shopper_and_show_amounts_in_zloty(store, langua
             assert "Kliencie" not in part and "łeś" not in part and "(-aś)" not in part
     requested, accepted = messages[0].body, messages[1].body
     assert amounts(requested) == [D("100.00")] and amounts(accepted) == [D("100.00")]
+
+
+# --- account e-mails ---------------------------------------------------------------------------------
+
+
+def test_password_reset_and_verification_emails_greet_and_quote_the_store_name(client, store):
+    from django.core import mail
+    from django.urls import reverse
+
+    from orders.accounts import send_verification_email
+    from tests.shop.factories import UserFactory
+
+    store.name = "Sklep Koszyk"
+    store.save()
+    user = UserFactory(email="ola@example.com")
+    client.post(reverse("orders:account:password_reset"), {"email": "ola@example.com"})
+    send_verification_email(store=store, user=user, url="https://sklep.example.pl/konto/potwierdz/x/")
+    reset, verify = mail.outbox
+    assert reset.subject == "Ustaw nowe hasło w sklepie „Sklep Koszyk”"
+    assert "do Twojego konta w sklepie „Sklep Koszyk”." in reset.body
+    assert verify.subject == "Potwierdź adres e-mail w sklepie „Sklep Koszyk”"
+    assert (
+        "Prosimy o potwierdzenie, że ola@example.com to adres konta w sklepie „Sklep Koszyk”." in verify.body
+    )
+    for message in (reset, verify):
+        assert message.body.startswith("Dzień dobry,\n\n"), message.body
+        assert "Dzień dobry," in message.alternatives[0][0]
