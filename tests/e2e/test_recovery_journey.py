@@ -118,7 +118,8 @@ def test_guest_cart_is_recovered_through_the_email_link(browser, page, live_serv
             assert restore_url.startswith(live_server.url)
 
             # --- The shopper follows the link on another device: a fresh browser context. ------
-            page.goto(restore_url)
+            page.goto(restore_url)  # its page submits itself (a plain GET restores nothing)
+            page.wait_for_url("**/r/restored/")
             assert page.get_by_test_id("recovery-restored").is_visible()
             coupon = page.get_by_test_id("recovery-coupon")
             assert coupon.is_visible()
