@@ -228,6 +228,27 @@ def test_one_click_unsubscribe_without_login_or_csrf(store, settings):
     assert Client().post(reverse("recovery:unsubscribe", args=["forged"])).status_code == 400
 
 
+def test_list_unsubscribe_is_one_working_one_click_url(store, settings):
+    """No mailto (a mailbox nothing reads): the header's only entry is the URL a mail client
+    POSTs to (RFC 8058), and that POST unsubscribes."""
+    from urllib.parse import urlsplit
+
+    from django.core import mail
+    from django.test import Client
+
+    cart, _tracked, _reminder = sent_reminder(store, settings)
+    message = mail.outbox[-1]
+    header = message.extra_headers["List-Unsubscribe"]
+    assert "mailto:" not in header
+    [url] = re.findall(r"<([^>]+)>", header)
+    assert re.fullmatch(r"<[^>]+>", header.strip())
+    assert message.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    mail_client = Client(enforce_csrf_checks=True)
+    response = mail_client.post(urlsplit(url).path, {"List-Unsubscribe": "One-Click"})
+    assert response.status_code == 200
+    assert Suppression.objects.get(store=store).email == cart.email
+
+
 def test_unsubscribe_token_of_another_store_is_refused(client, store):
     token = tokens.unsubscribe_token(store_id=store.pk + 1, email="a@example.com")
     assert client.post(reverse("recovery:unsubscribe", args=[token])).status_code == 400
