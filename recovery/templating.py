@@ -24,7 +24,7 @@ from django.utils.functional import lazy
 from django.utils.translation import get_language, pgettext, trans_real
 from django.utils.translation import gettext as _
 
-from orders.formatting import format_money
+from shop.money import format_money
 
 _MARK = "\x00UNKNOWN:%s\x00"
 _MARK_RE = re.compile("\x00UNKNOWN:(.*?)\x00")
@@ -42,7 +42,7 @@ register = Library()
 @register.filter
 def money(value, currency: str = "PLN") -> str:
     """``{{ amount|money:currency }}`` -> ``"1 234,50 zł"``: the format of the shop's pages and
-    order e-mails (:func:`orders.formatting.format_money`)."""
+    order e-mails (:func:`shop.money.format_money`)."""
     return format_money(value, currency)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django import template
 from django.core.serializers.json import DjangoJSONEncoder
@@ -13,29 +12,15 @@ from django.utils.html import _json_script_escapes
 from django.utils.safestring import mark_safe
 
 from catalog.images import thumbnail_url
+from shop.money import format_money
 
 register = template.Library()
-
-CURRENCY_SYMBOLS = {"PLN": "zł", "EUR": "€", "USD": "$", "GBP": "£", "CZK": "Kč"}
 
 
 @register.filter
 def money(value, currency: str = "PLN") -> str:
-    """``Decimal("1234.5")|money:"PLN"`` -> ``"1 234,50 zł"`` (Polish grouping and comma)."""
-    if value is None or value == "":
-        return ""
-    try:
-        amount = Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    except (InvalidOperation, ValueError, TypeError):
-        return ""
-    sign = "-" if amount < 0 else ""
-    whole, cents = f"{abs(amount):.2f}".split(".")
-    groups = []
-    while whole:
-        groups.insert(0, whole[-3:])
-        whole = whole[:-3]
-    symbol = CURRENCY_SYMBOLS.get((currency or "PLN").upper(), (currency or "").upper())
-    return f"{sign}{' '.join(groups)},{cents} {symbol}"
+    """``Decimal("1234.5")|money:"PLN"`` -> ``"1 234,50 zł"`` (:mod:`shop.money`, the one format)."""
+    return format_money(value, currency)
 
 
 @register.simple_tag
