@@ -90,6 +90,7 @@ class Channel(filesystem.Channel):
         self._no_ack_queues: set[str] = set()
         self._pending: dict[str, list[str]] = {}  # queue -> file names seen, oldest first
         self._next_orphan_scan = 0.0
+        self._relist_at = 0.0
         for folder in (self.queue_folder, self.tmp_folder, self.claimed_folder, self.quarantine_folder):
             folder.mkdir(parents=True, exist_ok=True)
         self.control_folder.mkdir(parents=True, exist_ok=True)
@@ -146,13 +147,24 @@ class Channel(filesystem.Channel):
                 self._no_ack_queues.discard(queue)
 
     def _candidates(self, queue: str) -> list[str]:
+        """The queue's message files, oldest last. One listing of the folder serves every queue,
+        and an empty queue (the worker's control queue, usually) lists the folder again only
+        after a pause ten times as long as the last listing took: with thousands of waiting
+        files, listing them for every message made the worker list more than it worked."""
         pending = self._pending.get(queue)
-        if not pending:
-            suffix = f"{queue}.msg"
-            pending = sorted(n for n in os.listdir(self.queue_folder) if n.partition(".")[2] == suffix)
-            pending.reverse()  # pop() from the end gives the oldest
-            self._pending[queue] = pending
-        return pending
+        if pending:
+            return pending
+        now = time.monotonic()
+        if now < self._relist_at:
+            return []
+        names = sorted(os.listdir(self.queue_folder), reverse=True)  # pop() gives the oldest
+        listing: dict[str, list[str]] = {}
+        for name in names:
+            listing.setdefault(name.partition(".")[2], []).append(name)
+        self._pending = {q[: -len(".msg")]: files for q, files in listing.items() if q.endswith(".msg")}
+        took = time.monotonic() - now
+        self._relist_at = now + min(1.0, 10 * took)
+        return self._pending.setdefault(queue, [])
 
     def _get(self, queue):
         """Take the oldest whole message of ``queue``; unreadable files go to quarantine."""
@@ -234,6 +246,7 @@ class Channel(filesystem.Channel):
             restored += 1
         if restored:
             self._pending.clear()
+            self._relist_at = 0.0
             log.warning("Broker: %d message(s) taken by a stopped worker put back in the queue", restored)
         self._remove_stale_tmp()
         return restored
