@@ -236,8 +236,9 @@ if CELERY_EMBEDDED_BROKER:
         "claimed_folder": str(_celery_dir / "claimed"),
         "quarantine_folder": str(_celery_dir / "quarantine"),
         "store_processed": False,
-        # How often an idle worker looks for new files (kombu's default is 1 s).
-        "polling_interval": env.float("CELERY_EMBEDDED_POLL_SECONDS", default=0.5),
+        # How often the worker looks for new files, also between tasks when its processes are
+        # busy (kombu's default, 1 s, caps a 2-process worker at a few short tasks a second).
+        "polling_interval": env.float("CELERY_EMBEDDED_POLL_SECONDS", default=0.1),
     }
     for _d in CELERY_BROKER_TRANSPORT_OPTIONS.values():
         if isinstance(_d, str):
