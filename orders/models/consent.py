@@ -22,7 +22,8 @@ class ConsentChannel(models.TextChoices):
 
 
 def new_version() -> str:
-    return timezone.now().strftime("%Y-%m-%d %H:%M:%S")
+    """The moment of the edit, to the microsecond: two edits never share a version."""
+    return timezone.now().strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 class ConsentText(models.Model):

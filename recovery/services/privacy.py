@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from orders.models import Cart
+from orders.models import Cart, ConsentRecord
 
 from ..models import PushSubscription, Reminder, Restore, Suppression, TrackedCart, TrackingEvent
 from .detection import cancel_planned
@@ -85,6 +85,20 @@ def export_shopper(*, store, email: str) -> dict:
         "tracked_carts": [],
         "suppressed": None,
         "push_subscriptions": [],
+        # Every consent answer per channel, with the text and version shown (kept as evidence).
+        "consents": [
+            {
+                "channel": c.channel,
+                "granted": c.granted,
+                "text": c.text,
+                "version": c.version,
+                "source": c.source,
+                "at": c.created_at.isoformat(),
+            }
+            for c in ConsentRecord.objects.filter(store=store, email__iexact=email).order_by(
+                "created_at", "pk"
+            )
+        ],
     }
     for t in tracked:
         data["tracked_carts"].append(

@@ -43,6 +43,10 @@ def test_export_and_erase_by_command(store):
     assert data["email"] == "anna@example.com"
     assert data["tracked_carts"][0]["reminders"][0]["status"] == "sent"
     assert data["push_subscriptions"][0]["endpoint"] == "https://p/1"
+    # The consent answers per channel, with the exact text and version the shopper saw.
+    assert [(c["channel"], c["granted"], c["text"], c["version"]) for c in data["consents"]] == [
+        ("email", True, "Zgoda", "t1")
+    ]
     out = StringIO()
     call_command("recovery_shopper_data", "anna@example.com", "--store", store.domain, "--erase", stdout=out)
     assert json.loads(out.getvalue())["tracked_carts"] == 1
