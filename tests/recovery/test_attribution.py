@@ -100,8 +100,10 @@ def leave_cart(store, variant, email):
     return cart
 
 
-def check_out(store, cart):
-    """The checkout's delivery step and the summary's "order": orders' own services."""
+def check_out(store, cart, *, live=True):
+    """The checkout's delivery step and the summary's "order": orders' own services. ``live``:
+    the worker handles each step's events as they happen (the cart is still open then), as in
+    production; otherwise they wait until after the order."""
     from orders.models import PaymentMethod
     from orders.services import carts as shop
     from orders.services.checkout import place_order
@@ -113,6 +115,9 @@ def check_out(store, cart):
         payment_method=PaymentMethodFactory(store=store, provider=PaymentMethod.Provider.BANK_TRANSFER),
         answers=dict(ADDRESS),
     )
+    if live:
+        deliver_events()
+        assert TrackedCart.objects.filter(cart=cart).exclude(state="active").count() == 0
     cart.refresh_from_db()
     return place_order(cart=cart)
 
@@ -161,6 +166,8 @@ def test_holdout_shopper_who_returns_and_buys_through_the_checkout_counts_as_con
     from orders.services import carts as shop
 
     shop.add_to_cart(cart=held, variant_id=variant.pk, quantity=1)
+    deliver_events()
+    assert TrackedCart.objects.get(cart=held).state == "active"  # she is shopping
     order = check_out(store, held)
     deliver_events()
     tracked.refresh_from_db()
@@ -188,22 +195,22 @@ def test_treated_shopper_who_buys_without_clicking_counts_as_converted_not_recov
     assert (d.treated, d.treated_converted, d.recovered) == (1, 1, 0)
 
 
-def test_attribution_does_not_depend_on_the_order_events_arrive_in(store, monkeypatch):
-    """The order's creation handled before the checkout's cart_updated events, or after them,
-    or twice: the same end state."""
+@pytest.mark.parametrize("steps_handled", ["before the order", "after the order"])
+def test_attribution_does_not_depend_on_the_order_events_arrive_in(store, monkeypatch, steps_handled):
+    """The checkout steps' cart_updated events handled while the cart is open (the usual case),
+    or only after the order's creation, or the order event twice: the same end state."""
     holdout_everyone(store, monkeypatch)
     variant = make_variant(store, price="80.00")
     cart = leave_cart(store, variant, "kolejnosc@example.com")
     deliver_events()
     abandon_all(store)
-    order = check_out(store, cart)
+    order = check_out(store, cart, live=steps_handled == "before the order")
     from shop.events import deliver
 
-    created = Event.objects.get(type="order.created", payload__order_id=order.pk)
-    deliver(created.pk)  # first, before the checkout steps' events
+    deliver(Event.objects.get(type="order.created", payload__order_id=order.pk).pk)
     deliver_events()
     tracked = TrackedCart.objects.get(cart=cart)
-    assert tracked.state == "ordered"
+    assert (tracked.state, tracked.ordered_at) == ("ordered", order.created_at)
     assert services.attribution.handle_order_placed(order_id=order.pk) == "none"
     tracked.refresh_from_db()
     assert tracked.state == "ordered"
