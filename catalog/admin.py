@@ -50,6 +50,15 @@ from .models import (
 )
 from .selectors import available_expression, low_stock_expression
 
+# What stock.Availability.status means, for the merchant (never the code "out_of_stock").
+AVAILABILITY_LABELS = {
+    "in_stock": gettext_lazy("in stock"),
+    "low_stock": gettext_lazy("low stock"),
+    "out_of_stock": gettext_lazy("out of stock"),
+    "preorder": gettext_lazy("pre-order"),
+    "backorder": gettext_lazy("on backorder"),
+}
+
 # --- Attributes and categories -------------------------------------------------------------------
 
 
@@ -158,7 +167,7 @@ class VariantInline(admin.StackedInline):
             a.on_hand,
             a.reserved,
             a.available if a.available < stock.UNLIMITED else "∞",
-            a.status,
+            AVAILABILITY_LABELS.get(a.status, a.status),
             url,
             _("adjust stock"),
         )

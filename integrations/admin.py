@@ -23,11 +23,9 @@ from .tasks import run_connector
 
 
 def _duration(run: SyncRun) -> str:
-    d = run.duration
-    if d is None:
-        return "—"
-    seconds = int(d.total_seconds())
-    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+    from shop.durations import humanize_duration
+
+    return humanize_duration(run.duration)  # "1 min 12 s", not "0:01:12"
 
 
 @admin.register(ConnectorConfig)

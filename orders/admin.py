@@ -39,6 +39,37 @@ from .models import (
     VoucherRedemption,
 )
 
+# --- Payment providers: their names, never the stored codes ("test_gateway") ----------------------
+
+
+def provider_label(code: str) -> str:
+    if code == Payment.GIFT_CARD:
+        return str(_("gift card"))
+    return str(dict(PaymentMethod.Provider.choices).get(code, code)) or "—"
+
+
+class ProviderFilter(admin.SimpleListFilter):
+    title = _("payment provider")
+    parameter_name = "provider"
+
+    def lookups(self, request, model_admin):
+        codes = set(model_admin.get_queryset(request).values_list(self.parameter_name, flat=True))
+        return sorted(((c, provider_label(c)) for c in codes), key=lambda pair: pair[1])
+
+    def queryset(self, request, queryset):
+        return queryset.filter(**{self.parameter_name: self.value()}) if self.value() else queryset
+
+
+class OrderProviderFilter(ProviderFilter):
+    parameter_name = "payment_provider"
+
+
+class ProviderLabelMixin:
+    @admin.display(description=_("payment provider"), ordering="provider")
+    def provider_label(self, obj):
+        return provider_label(obj.provider)
+
+
 # --- Orders ---------------------------------------------------------------------------------------
 
 
@@ -81,13 +112,13 @@ class OrderNoteInline(admin.TabularInline):
     readonly_fields = ("user", "created_at")
 
 
-class PaymentInline(admin.TabularInline):
+class PaymentInline(ProviderLabelMixin, admin.TabularInline):
     model = Payment
     extra = 0
     can_delete = False
     fields = (
         "reference",
-        "provider",
+        "provider_label",
         "amount",
         "currency",
         "status",
@@ -151,7 +182,7 @@ class OrderAdmin(ShipmentOrderAdminMixin, OrderRefundMixin, OrderProcessingMixin
         "payment_status",
         "channel",
         "store",
-        "payment_provider",
+        OrderProviderFilter,
         "created_at",
     )
     search_fields = ("=number", "email", "phone", "shipping_address__last_name", "lines__sku")
@@ -178,7 +209,7 @@ class OrderAdmin(ShipmentOrderAdminMixin, OrderRefundMixin, OrderProcessingMixin
         "voucher_code",
         "shipping_method_name",
         "payment_method_name",
-        "payment_provider",
+        "payment_provider_label",
         "reservation_expires_at",
         "stock_committed",
         "created_at",
@@ -231,7 +262,7 @@ class OrderAdmin(ShipmentOrderAdminMixin, OrderRefundMixin, OrderProcessingMixin
                     "cancelled_at",
                     "reservation_expires_at",
                     "stock_committed",
-                    "payment_provider",
+                    "payment_provider_label",
                     "token",
                     "cart",
                     "voucher",
@@ -249,6 +280,10 @@ class OrderAdmin(ShipmentOrderAdminMixin, OrderRefundMixin, OrderProcessingMixin
 
     def has_add_permission(self, request):
         return False
+
+    @admin.display(description=_("payment provider"))
+    def payment_provider_label(self, obj):
+        return provider_label(obj.payment_provider)
 
     def save_formset(self, request, form, formset, change):
         instances = formset.save(commit=False)
@@ -374,23 +409,36 @@ class PaymentMethodAdmin(admin.ModelAdmin):
 
 
 @admin.register(Payment)
-class PaymentAdmin(admin.ModelAdmin):
-    list_display = ("reference", "order", "provider", "amount", "currency", "status", "created_at", "paid_at")
-    list_filter = ("provider", "status")
+class PaymentAdmin(ProviderLabelMixin, admin.ModelAdmin):
+    list_display = (
+        "reference",
+        "order",
+        "provider_label",
+        "amount",
+        "currency",
+        "status",
+        "created_at",
+        "paid_at",
+    )
+    list_filter = (ProviderFilter, "status")
     search_fields = ("=reference", "=gateway_reference", "=order__number")
     raw_id_fields = ("order", "gift_card")
-    readonly_fields = [f.name for f in Payment._meta.fields]
+    readonly_fields = [("provider_label" if f.name == "provider" else f.name) for f in Payment._meta.fields]
+    exclude = ("provider",)
 
     def has_add_permission(self, request):
         return False
 
 
 @admin.register(PaymentNotification)
-class PaymentNotificationAdmin(admin.ModelAdmin):
-    list_display = ("received_at", "provider", "status", "outcome", "payment")
-    list_filter = ("provider", "outcome")
+class PaymentNotificationAdmin(ProviderLabelMixin, admin.ModelAdmin):
+    list_display = ("received_at", "provider_label", "status", "outcome", "payment")
+    list_filter = (ProviderFilter, "outcome")
     search_fields = ("=payment__reference",)
-    readonly_fields = [f.name for f in PaymentNotification._meta.fields]
+    readonly_fields = [
+        ("provider_label" if f.name == "provider" else f.name) for f in PaymentNotification._meta.fields
+    ]
+    exclude = ("provider",)
 
     def has_add_permission(self, request):
         return False

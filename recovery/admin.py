@@ -19,6 +19,7 @@ from orders.models import Cart
 from shop.models import Store
 
 from . import charts, selectors, services
+from .admin_labels import reason_label
 from .channels import ChannelError
 from .forms import DashboardFilter, PreviewForm
 from .messages import NoTemplate
@@ -146,10 +147,24 @@ class StepVariantInline(admin.TabularInline):
 
 @admin.register(Step)
 class StepAdmin(admin.ModelAdmin):
-    list_display = ("__str__", "campaign", "position", "delay", "channel", "incentive_kind", "is_active")
+    list_display = (
+        "__str__",
+        "campaign",
+        "position",
+        "delay_label",
+        "channel",
+        "incentive_kind",
+        "is_active",
+    )
     list_filter = ("campaign__store", "campaign", "channel")
     inlines = [StepVariantInline, StepTemplateInline]
     change_form_template = "recovery/admin/step_change_form.html"
+
+    @admin.display(description=_("delay"), ordering="delay")
+    def delay_label(self, obj):
+        from shop.durations import humanize_duration
+
+        return humanize_duration(obj.delay)
 
     def get_urls(self):
         return [
@@ -221,7 +236,7 @@ class ReminderInline(admin.TabularInline):
         "variant",
         "channel",
         "status",
-        "reason",
+        "reason_label",
         "due_at",
         "next_attempt_at",
         "attempts",
@@ -230,6 +245,10 @@ class ReminderInline(admin.TabularInline):
         "clicked_at",
     )
     readonly_fields = fields
+
+    @admin.display(description=_("reason"))
+    def reason_label(self, obj):
+        return reason_label(obj.reason)
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -279,6 +298,18 @@ class TrackedCartAdmin(admin.ModelAdmin):
         self.message_user(request, _("Erased the data of %(n)d shoppers.") % {"n": len(pairs)})
 
 
+class ReasonFilter(admin.SimpleListFilter):
+    title = _("reason")
+    parameter_name = "reason"
+
+    def lookups(self, request, model_admin):
+        codes = model_admin.get_queryset(request).exclude(reason="").values_list("reason", flat=True)
+        return sorted(((c, reason_label(c)) for c in set(codes)), key=lambda p: p[1])
+
+    def queryset(self, request, queryset):
+        return queryset.filter(reason=self.value()) if self.value() else queryset
+
+
 @admin.register(Reminder)
 class ReminderAdmin(admin.ModelAdmin):
     list_display = (
@@ -287,14 +318,20 @@ class ReminderAdmin(admin.ModelAdmin):
         "step",
         "channel",
         "status",
-        "reason",
+        "reason_label",
         "due_at",
         "next_attempt_at",
         "attempts",
         "sent_at",
     )
-    list_filter = ("status", "channel", "reason", "store")
-    readonly_fields = [f.name for f in Reminder._meta.fields]
+    list_filter = ("status", "channel", ReasonFilter, "store")
+    readonly_fields = [("reason_label" if f.name == "reason" else f.name) for f in Reminder._meta.fields]
+    exclude = ("reason",)
+
+    @admin.display(description=_("reason"), ordering="reason")
+    def reason_label(self, obj):
+        return reason_label(obj.reason)
+
     actions = ["resend_lost", "write_off_lost"]
 
     def has_add_permission(self, request):

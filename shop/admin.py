@@ -2,11 +2,16 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.http import Http404
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
+from django_celery_beat.models import PeriodicTask
 
+from . import admin_labels
 from .mail import list_mailbox, read_mail
 from .models import Event, EventDelivery, Store, User
+
+# Before any admin form is built: names for the fields the models leave unnamed.
+admin_labels.apply()
 
 
 @admin.register(User)
@@ -92,3 +97,32 @@ admin.site.get_urls = _get_urls
 admin.site.site_header = _("Koszyk administration")
 admin.site.site_title = _("Koszyk")
 admin.site.index_title = _("Shop management")
+
+
+def _app_list_with_outbox(request, app_label=None):
+    """The admin menu with the outbox (mail written by the embedded default's mailbox backend,
+    README: "Admin → Outbox") listed under the shop app, for the superusers who may read it."""
+    app_list = _original_get_app_list(request, app_label)
+    if request.user.is_superuser:
+        for app in app_list:
+            if app["app_label"] == "shop":
+                app["models"].append(
+                    {
+                        "name": _("Outbox"),
+                        "object_name": "Outbox",
+                        "admin_url": reverse("admin:outbox"),
+                        "add_url": None,
+                        "view_only": True,
+                        "perms": {"view": True},
+                    }
+                )
+                app["models"].sort(key=lambda m: str(m["name"]).lower())
+    return app_list
+
+
+_original_get_app_list = admin.site.get_app_list
+admin.site.get_app_list = _app_list_with_outbox
+
+# django_celery_beat's "Task Name" is a plain string (not marked for translation); its other
+# labels are translated in locale/pl (see shop/third_party_labels.py).
+PeriodicTask._meta.get_field("task").verbose_name = _("Task Name")

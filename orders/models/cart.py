@@ -157,4 +157,5 @@ class ConsentRecord(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.email}: {self.channel} {'yes' if self.granted else 'no'} (v{self.version})"
+        answer = _("granted") if self.granted else _("refused")
+        return f"{self.email}: {self.get_channel_display()} — {answer} ({self.version})"

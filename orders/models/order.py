@@ -342,7 +342,9 @@ class OrderStatusChange(models.Model):
         indexes = [models.Index(fields=["order", "created_at"], name="order_status_change_idx")]
 
     def __str__(self) -> str:
-        return f"{self.from_status or '-'} → {self.to_status}"
+        # Labels, never the stored codes ("oczekuje na płatność → opłacone", not "awaiting_payment → paid").
+        labels = dict(Order.Status.choices)
+        return f"{labels.get(self.from_status, self.from_status) or '—'} → {labels.get(self.to_status, self.to_status)}"
 
 
 class OrderNote(models.Model):

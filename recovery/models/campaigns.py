@@ -145,7 +145,9 @@ class Step(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.campaign} · {self.position} ({self.get_channel_display()}, {self.delay})"
+        from shop.durations import humanize_duration
+
+        return f"{self.campaign} · {self.position} ({self.get_channel_display()}, {humanize_duration(self.delay)})"
 
     @property
     def scaled_delay(self) -> timedelta:
