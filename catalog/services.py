@@ -209,7 +209,7 @@ def publish_product_updated(*, products: Iterable[Product]) -> int:
                 "slug": product.slug,
                 "name": product.name,
                 "is_published": product.is_published,
-                "min_price": str(product.min_price) if product.min_price is not None else None,
+                "min_price": str(money(product.min_price)) if product.min_price is not None else None,
             },
             store=product.store,
         )

@@ -11,6 +11,8 @@ outbox (:mod:`shop.events`), with the payloads documented in docs/api.md:
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from shop import events
 from shop.models import Store
 
@@ -19,7 +21,7 @@ CART_RECOVERED = "cart.recovered"
 
 
 def _money(value) -> str:
-    return str(value) if value is not None else ""
+    return str(Decimal(value).quantize(Decimal("0.01"))) if value is not None else ""
 
 
 def publish_abandoned(tracked_carts) -> int:
