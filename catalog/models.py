@@ -393,7 +393,7 @@ class PriceHistory(models.Model):
         indexes = [models.Index(fields=["variant", "-valid_from"], name="price_history_idx")]
 
     def __str__(self) -> str:
-        return f"{self.variant_id}: {self.price} from {self.valid_from:%Y-%m-%d}"
+        return f"{self.variant}: {self.price} ({self.valid_from:%Y-%m-%d})"
 
 
 class Warehouse(models.Model):
@@ -490,7 +490,7 @@ class StockReservation(models.Model):
         indexes = [models.Index(fields=["variant", "expires_at"], name="reservation_active_idx")]
 
     def __str__(self) -> str:
-        return f"{self.quantity} × {self.variant_id} for {self.reference}"
+        return f"{self.quantity} × {self.variant} ({self.reference})"
 
 
 class BackInStockSubscription(models.Model):
@@ -511,7 +511,7 @@ class BackInStockSubscription(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.email} -> {self.variant_id}"
+        return f"{self.email} → {self.variant}"
 
 
 class DownloadGrant(models.Model):

@@ -314,6 +314,7 @@ class OrderNoteAdmin(admin.ModelAdmin):
 class OrderEmailAdmin(admin.ModelAdmin):
     list_display = ("order", "kind", "recipient", "created_at", "sent_at", "attempts")
     list_filter = ("kind", ("sent_at", admin.EmptyFieldListFilter))
+    list_select_related = ("order",)
     search_fields = ("=order__number", "recipient")
     raw_id_fields = ("order",)
 
@@ -471,6 +472,7 @@ class VoucherAdmin(admin.ModelAdmin):
 @admin.register(VoucherRedemption)
 class VoucherRedemptionAdmin(admin.ModelAdmin):
     list_display = ("voucher", "order", "email", "amount", "created_at")
+    list_select_related = ("voucher", "order")
     search_fields = ("voucher__code", "email", "=order__number")
     raw_id_fields = ("voucher", "order", "user")
 
@@ -574,6 +576,7 @@ class ReturnLineInline(admin.TabularInline):
 @admin.register(Return)
 class ReturnAdmin(ReturnAdminMixin, admin.ModelAdmin):
     list_display = ("pk", "order", "status", "reason", "refund_amount", "created_at")
+    list_select_related = ("order",)
     list_filter = ("status", "reason")
     search_fields = ("=order__number", "order__email")
     raw_id_fields = ("order", "decided_by")
@@ -609,6 +612,7 @@ class OrderLineAdmin(admin.ModelAdmin):
 @admin.register(CartLine)
 class CartLineAdmin(admin.ModelAdmin):
     list_display = ("cart", "variant", "quantity", "price_when_added", "added_at")
+    list_select_related = ("cart__user", "variant__product")
     search_fields = ("variant__sku", "cart__email")
     raw_id_fields = ("cart", "variant")
 
@@ -640,5 +644,6 @@ class GiftCardTransactionAdmin(admin.ModelAdmin):
 @admin.register(ReturnLine)
 class ReturnLineAdmin(admin.ModelAdmin):
     list_display = ("return_request", "order_line", "quantity", "refund_amount")
+    list_select_related = ("return_request__order", "order_line")
     search_fields = ("=return_request__order__number", "order_line__sku")
     raw_id_fields = ("return_request", "order_line")

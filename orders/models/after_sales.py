@@ -57,7 +57,7 @@ class Return(models.Model):
         indexes = [models.Index(fields=["status", "-created_at"], name="return_status_idx")]
 
     def __str__(self) -> str:
-        return f"{_('Return')} #{self.pk} ({self.order_id})"
+        return f"{_('Return')} #{self.pk} ({self.order})"
 
 
 class ReturnLine(models.Model):
@@ -75,7 +75,7 @@ class ReturnLine(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.quantity} × {self.order_line_id}"
+        return f"{self.quantity} × {self.order_line.product_name}"
 
 
 class InvoiceCounter(models.Model):

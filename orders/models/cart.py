@@ -112,7 +112,7 @@ class CartLine(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.quantity} × {self.variant_id}"
+        return f"{self.quantity} × {self.variant}"
 
 
 class ConsentRecord(models.Model):

@@ -408,4 +408,4 @@ class OrderEmail(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.order_id} {self.kind} → {self.recipient}"
+        return f"{self.order} · {self.get_kind_display()} → {self.recipient}"

@@ -100,7 +100,7 @@ class VoucherRedemption(models.Model):
         indexes = [models.Index(fields=["voucher", "email"], name="voucher_redemption_email_idx")]
 
     def __str__(self) -> str:
-        return f"{self.voucher} on {self.order_id}"
+        return f"{self.voucher} → {self.order}"
 
 
 class GiftCard(models.Model):

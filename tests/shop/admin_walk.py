@@ -186,6 +186,8 @@ ENGLISH_WORDS = {
     "category",
     "categories",
     "heartbeat",
+    "for",
+    "on",
 }
 _ENGLISH = re.compile(
     r"(?<![\w@./-])("
