@@ -1,12 +1,53 @@
-"""Shared fixtures. Factories live beside the tests of their app (tests/<app>/factories.py)."""
+"""Shared fixtures. Factories live beside the tests of their app (tests/<app>/factories.py).
+
+``KOSZYK_TEST_CLOCK`` (an ISO date-time; without an offset it is Warsaw time) starts the clock of
+the whole test session, in every xdist worker, at that moment, ticking on from there: CI runs the
+date-sensitive tests at a year end and on DST nights this way (docs/testing.md). Tests that need a
+particular moment still use time-machine themselves; that nests inside the session's clock.
+"""
 
 import os
 import re
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.test import override_settings
 
 from tests.shop.factories import StoreFactory
+
+TEST_CLOCK_ENV = "KOSZYK_TEST_CLOCK"
+
+
+def session_clock_start(value: str) -> datetime:
+    """The moment ``KOSZYK_TEST_CLOCK`` asks for, as an aware datetime (naive means Warsaw time;
+    give the offset for a moment in the repeated autumn hour)."""
+    moment = datetime.fromisoformat(value.strip())
+    return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo("Europe/Warsaw"))
+
+
+def pytest_configure(config):
+    # Runs in the controller and in each xdist worker (they import this conftest too), before any
+    # test module is imported, so module-level dates already see the moved clock.
+    value = os.environ.get(TEST_CLOCK_ENV, "").strip()
+    if not value:
+        return
+    try:
+        start = session_clock_start(value)
+    except ValueError as exc:
+        raise pytest.UsageError(f"{TEST_CLOCK_ENV}={value!r} is not an ISO date-time: {exc}") from exc
+    # Only the instant moves (in UTC): the process keeps its own TZ, as in an ordinary run.
+    traveller = time_machine.travel(start.astimezone(UTC), tick=True)
+    traveller.start()
+    config.add_cleanup(traveller.stop)
+
+
+def pytest_report_header(config):
+    value = os.environ.get(TEST_CLOCK_ENV, "").strip()
+    if value:
+        return f"{TEST_CLOCK_ENV}={value}: the clock started at {session_clock_start(value).isoformat()}, ticking"
+    return None
 
 
 @pytest.fixture(autouse=True)
