@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from catalog.models import StockItem
 from integrations import services as framework
@@ -230,7 +232,11 @@ def test_operation_location_on_another_host_is_refused(config, fake_allegro, sto
         status=ChannelListing.Status.PENDING,
         push_due=False,
         data={
-            "operation": {"url": "https://evil.example.com/steal", "started_at": "2026-11-23T08:00:00+00:00"}
+            # Started a minute ago: well inside the 6-hour give-up, so the host check decides.
+            "operation": {
+                "url": "https://evil.example.com/steal",
+                "started_at": (timezone.now() - timedelta(minutes=1)).isoformat(),
+            }
         },
     )
     run = push(config)
