@@ -114,7 +114,26 @@ def test_the_admin_in_polish_has_no_english_no_raw_codes_and_no_nested_forms(cli
         *Event.objects.values_list("type", flat=True).distinct(),
     ]
     ignore = tuple(sorted(set(data_names), key=len, reverse=True))
+    from catalog.models import Variant
+    from orders.models import Order
+    from recovery.models import Step
+
+    order, variant = Order.objects.order_by("pk").first(), Variant.objects.order_by("pk").first()
     pages = [reverse("admin:index"), reverse("admin:outbox")]
+    # The admin's own pages beside the model pages.
+    pages += [
+        reverse("admin:recovery_dashboard"),
+        reverse("admin:recovery_step_preview", args=[Step.objects.order_by("pk").first().pk])
+        + "?language=pl",
+        reverse("admin:orders_order_refund", args=[order.pk]),
+        reverse("admin:orders_order_ship", args=[order.pk]),
+        reverse("admin:orders_order_packing_list", args=[order.pk]),
+        reverse("admin:catalog_variant_adjust_stock", args=[variant.pk]),
+        *(
+            reverse(f"admin:reports_reportjob_{name}")
+            for name in ("sales", "orders", "products", "stock", "recovery")
+        ),
+    ]
     pages += sorted({reverse("admin:app_list", args=[m._meta.app_label]) for m in admin.site._registry})
     for model in admin.site._registry:
         pages += _urls(model, model._default_manager.order_by("pk").first())
