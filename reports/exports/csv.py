@@ -1,7 +1,8 @@
 """CSV: UTF-8 with a BOM (so Excel shows Polish letters), ``;`` or ``,`` between fields.
 
 With ``;`` (what Polish Excel expects) numbers use a decimal comma; with ``,`` a decimal point.
-Only the main section is written: a CSV file holds one table.
+Only the main section is written: a CSV file holds one table. Text that could start a formula
+gets a leading quote (:func:`shop.spreadsheets.spreadsheet_text`); numbers are left as numbers.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from decimal import Decimal
 from typing import BinaryIO
 
 from django.conf import settings
+
+from shop.spreadsheets import spreadsheet_text
 
 from .table import BOOL, Progress, Report, Totals, counted
 
@@ -29,7 +32,9 @@ def _csv_value(value, kind: str, decimal_comma: bool, yes_no: tuple[str, str]) -
     if isinstance(value, Decimal | float):
         text = str(value)
         return text.replace(".", ",") if decimal_comma else text
-    return str(value)
+    if isinstance(value, int):
+        return str(value)
+    return spreadsheet_text(str(value))
 
 
 def write_csv(
@@ -44,7 +49,7 @@ def write_csv(
             section = report.sections[0]
             columns = section.columns
             comma = delimiter == ";"
-            writer.writerow([c.title for c in columns])
+            writer.writerow([spreadsheet_text(str(c.title)) for c in columns])
             totals = Totals(columns)
             for row in counted(section.rows, progress, settings.REPORTS_CHUNK_SIZE):
                 totals.add(row)

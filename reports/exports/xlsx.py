@@ -1,5 +1,9 @@
 """XLSX in openpyxl's write-only mode: typed cells (dates as dates, money as numbers with a
-currency format), a frozen header, an autofilter and a totals row."""
+currency format), a frozen header, an autofilter and a totals row.
+
+Text is always a string cell (``data_type`` ``"s"``, never a formula) and starts with a quote
+where it could start a formula (:func:`shop.spreadsheets.spreadsheet_text`): shopper and feed
+text reaches these files."""
 
 from __future__ import annotations
 
@@ -12,6 +16,8 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+
+from shop.spreadsheets import spreadsheet_text
 
 from ..formatting import currency_symbol
 from .table import BOOL, DATE, DATETIME, INT, MONEY, PERCENT, Progress, Report, Totals, counted
@@ -41,6 +47,13 @@ def sheet_title(title: str, used: set[str]) -> str:
     return name
 
 
+def text_cell(ws, value: str) -> WriteOnlyCell:
+    """A string cell openpyxl can never turn into a formula, neutralised for a copy to CSV."""
+    cell = WriteOnlyCell(ws, value=spreadsheet_text(value))
+    cell.data_type = "s"
+    return cell
+
+
 def _excel_value(value, kind: str, yes_no: tuple[str, str]):
     if isinstance(value, datetime):
         # Excel has no time zones: the value is already on the store's wall clock.
@@ -64,7 +77,7 @@ def write_xlsx(report: Report, fh: BinaryIO, *, progress: Progress | None = None
             ws.column_dimensions[get_column_letter(i)].width = column.width
         header = []
         for column in columns:
-            cell = WriteOnlyCell(ws, value=column.title)
+            cell = text_cell(ws, str(column.title))
             cell.font, cell.fill = HEADER_FONT, HEADER_FILL
             cell.alignment = Alignment(vertical="center", wrap_text=True)
             header.append(cell)
@@ -80,7 +93,9 @@ def write_xlsx(report: Report, fh: BinaryIO, *, progress: Progress | None = None
             out = []
             for key, kind, number_format in typed:
                 value = _excel_value(row.get(key), kind, report.yes_no)
-                if number_format and value is not None and not isinstance(value, str):
+                if isinstance(value, str):
+                    out.append(text_cell(ws, value))
+                elif number_format and value is not None:
                     cell = WriteOnlyCell(ws, value=value)
                     cell.number_format = number_format
                     out.append(cell)
@@ -93,7 +108,7 @@ def write_xlsx(report: Report, fh: BinaryIO, *, progress: Progress | None = None
             out = []
             for column in columns:
                 value = totals.row(columns, section.total_label).get(column.key)
-                cell = WriteOnlyCell(ws, value=value)
+                cell = text_cell(ws, value) if isinstance(value, str) else WriteOnlyCell(ws, value=value)
                 cell.font = TOTAL_FONT
                 if column.total and formats.get(column.kind):
                     cell.number_format = formats[column.kind]
