@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model, password_validation
 from django.utils.translation import gettext_lazy as _
 from stdnum.pl import nip
 
-from .consent import consent_text
+from .consent import EMAIL, wording
 from .models import Address, Return
 from .returns import ReturnableLine
 
@@ -30,7 +30,7 @@ class RegistrationForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.store = store
         # The exact text shown is the text stored with the answer.
-        self.fields["marketing_consent"].label = consent_text(store.name)
+        self.fields["marketing_consent"].label = wording(store, EMAIL).text
 
     def clean_email(self):
         email = self.cleaned_data["email"].strip().lower()

@@ -15,7 +15,7 @@ from django.utils import timezone, translation
 
 from catalog.models import DownloadGrant
 
-from .consent import CONSENT_VERSION, consent_text
+from .consent import EMAIL, wording
 from .models import Address, ConsentRecord, Invoice, Order, OrderStatusChange, Return, ReturnLine
 
 
@@ -52,13 +52,15 @@ def register_customer(
     except IntegrityError:  # the same email registered in a parallel request
         raise AccountError("exists", field="email") from None
     if marketing_consent:
+        shown = wording(store, EMAIL)  # the store's own e-mail consent text when it has one
         ConsentRecord.objects.create(
             store=store,
             email=email,
             purpose=ConsentRecord.Purpose.MARKETING,
+            channel=EMAIL,
             granted=True,
-            text=consent_text(store.name),
-            version=CONSENT_VERSION,
+            text=shown.text,
+            version=shown.version,
             source="registration",
             user=user,
             ip_address=ip_address or None,

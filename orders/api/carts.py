@@ -21,7 +21,7 @@ from shop.api.throttling import ApiKeyRateThrottle, IpRateThrottle, SensitiveRat
 from shop.api.views import PublicView
 
 from .. import selectors, services
-from ..consent import consent_text
+from ..consent import EMAIL, wording
 from ..models import Cart, Order, PaymentMethod, ShippingMethod
 from .errors import refusals
 from .serializers import (
@@ -91,7 +91,7 @@ def cart_data(cart: Cart, *, user=None) -> dict:
             "currency": cart.store.currency,
             "email": cart.email,
             "marketing_consent": cart.marketing_consent,
-            "consent_text": consent_text(cart.store.name),
+            "consent_text": wording(cart.store, EMAIL).text,
             "shipping_method": cart.shipping_method_id,
             "payment_method": cart.payment_method_id,
             "voucher_code": cart.voucher.code if cart.voucher_id else None,

@@ -287,3 +287,40 @@ def test_saves_without_a_sequence_number_still_apply(cart_client):
     assert response.status_code == 302
     assert _stored() == (False, False)
     assert mail.outbox == []
+
+
+def test_the_stores_own_email_text_is_what_registration_and_the_api_show_and_record(client, store):
+    from django.urls import reverse
+    from rest_framework.test import APIClient
+
+    own = ConsentText.objects.create(
+        store=store, channel="email", text_pl="Zgoda na e-maile od nas.", text_en="E-mails from us: yes."
+    )
+    page = client.get(reverse("orders:account:register")).content.decode()
+    assert "Zgoda na e-maile od nas." in page
+    response = client.post(
+        reverse("orders:account:register"),
+        {
+            "email": "nowa@example.com",
+            "password1": "Trudne-Haslo-2026",
+            "password2": "Trudne-Haslo-2026",
+            "marketing_consent": "on",
+        },
+    )
+    assert response.status_code == 302
+    record = ConsentRecord.objects.get(email="nowa@example.com")
+    assert (record.channel, record.text, record.version) == ("email", "Zgoda na e-maile od nas.", own.version)
+    # The API shows the same text and records it with the answer.
+    api = APIClient()
+    token = api.post("/api/v1/carts/").json()["token"]
+    assert api.get(f"/api/v1/carts/{token}/").json()["consent_text"] == "Zgoda na e-maile od nas."
+    variant = VariantFactory(store=store, stock=5, price=Decimal("10.00"))
+    api.post(f"/api/v1/carts/{token}/lines/", {"variant_id": variant.pk, "quantity": 1})
+    assert (
+        api.patch(
+            f"/api/v1/carts/{token}/", {"email": "api@example.com", "marketing_consent": True}
+        ).status_code
+        == 200
+    )
+    record = ConsentRecord.objects.get(email="api@example.com")
+    assert (record.channel, record.text, record.version) == ("email", "Zgoda na e-maile od nas.", own.version)
