@@ -170,11 +170,11 @@ class publisher:
         # consume every queue the settings route to.
         from django.conf import settings
 
-        route = (settings.CELERY_TASK_ROUTES or {}).get(name, {})
+        route = (getattr(settings, "CELERY_TASK_ROUTES", None) or {}).get(name, {})
         queue = route.get("queue") if isinstance(route, dict) else route
         return self.app.send_task(
             name,
             args=args or [],
             connection=self.connection,
-            queue=queue or settings.CELERY_TASK_DEFAULT_QUEUE,
+            queue=queue or getattr(settings, "CELERY_TASK_DEFAULT_QUEUE", "celery"),
         )
