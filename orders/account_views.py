@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import logging
+import smtplib
 from io import BytesIO
 
 from django.conf import settings
@@ -33,6 +35,7 @@ from .account_forms import AddressForm, RegistrationForm, ReturnRequestForm
 from .models import Address, Invoice, Order
 
 ORDERS_PER_PAGE = 20
+log = logging.getLogger(__name__)
 
 
 def _rate_limited(request, scope: str) -> bool:
@@ -86,7 +89,10 @@ def register(request):
                 )
             else:
                 login(request, user, backend="shop.auth.RateLimitedModelBackend")
-                _send_verification(request, user)
+                try:
+                    _send_verification(request, user)
+                except (OSError, smtplib.SMTPException):  # the account stands; the link can be resent
+                    log.warning("Verification e-mail to user %s failed", user.pk, exc_info=True)
                 messages.success(
                     request,
                     _(

@@ -479,3 +479,23 @@ def test_guest_orders_are_offered_only_after_verification_and_attached_on_confir
     logged_in.post(attach, {"order": [older.pk]})
     assert Order.objects.filter(user=shopper).count() == 2
     assert 'data-testid="guest-orders"' not in logged_in.get(dashboard).content.decode()
+
+
+class RefusingMailBackend:
+    """A mail server that is down."""
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def send_messages(self, messages):
+        raise ConnectionRefusedError("mail server down")
+
+
+def test_registration_stands_when_the_verification_mail_cannot_be_sent(client, store, settings):
+    settings.EMAIL_BACKEND = "tests.orders.test_account.RefusingMailBackend"
+    response = register(client, email="bez-poczty@example.com")
+    assert response.status_code == 302 and response["Location"] == reverse("orders:account:dashboard")
+    user = User.objects.get(email="bez-poczty@example.com")
+    assert not user.email_verified
+    # Logged in; the page offers to send the link again.
+    assert 'data-testid="verify-email"' in client.get(reverse("orders:account:dashboard")).content.decode()
