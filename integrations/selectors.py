@@ -8,6 +8,8 @@ from collections.abc import Iterable, Iterator
 
 from django.db.models import OuterRef, QuerySet, Subquery
 
+from shop.spreadsheets import spreadsheet_text
+
 from .models import ConnectorConfig, SyncRun, SyncRunError
 
 
@@ -42,9 +44,7 @@ def run_errors_csv(run: SyncRun) -> Iterator[str]:
     for row_number, key, message in (
         run_errors(run).values_list("row_number", "key", "message").iterator(chunk_size=2000)
     ):
-        yield line(["" if row_number is None else row_number, key, _safe_cell(message)])
-
-
-def _safe_cell(value: str) -> str:
-    """Neutralise spreadsheet formulas in text that came from a feed (CSV injection)."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+        # Keys and messages quote feed text: inert in a spreadsheet (CSV injection).
+        yield line(
+            ["" if row_number is None else row_number, spreadsheet_text(key), spreadsheet_text(message)]
+        )

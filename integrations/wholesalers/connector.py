@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from catalog.models import VatRate
+from shop.spreadsheets import spreadsheet_text
 
 from ..connectors.base import Capability, ConfigField, Connector, RunContext, SendResult, register
 from ..http import IntegrationHTTPError
@@ -349,10 +350,11 @@ class WholesalerFeedConnector(Connector):
         for line in purchase_order.lines.all():
             writer.writerow(
                 [
-                    line.supplier_code,
-                    line.sku,
-                    line.ean,
-                    line.name,
+                    # Feed text, opened in a spreadsheet by the wholesaler: inert (CSV injection).
+                    spreadsheet_text(line.supplier_code),
+                    spreadsheet_text(line.sku),
+                    spreadsheet_text(line.ean),
+                    spreadsheet_text(line.name),
                     line.quantity,
                     "" if line.unit_cost is None else line.unit_cost,
                 ]
