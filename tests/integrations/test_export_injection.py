@@ -70,3 +70,34 @@ def test_purchase_order_csv_neutralises_feed_text(store, tmp_path, django_captur
     assert [c for c in found if c.startswith(DANGEROUS)] == []
     assert "'" + HOSTILE_SKU in found and '\'=HYPERLINK("http://evil.example")' in found
     assert "2" in found and "40.00" in found  # quantity and cost stay plain numbers
+
+
+def test_google_tsv_feed_keeps_partner_data_literal():
+    """The decision in docs/decisions.md: Merchant Center reads TSV cells literally, so the feed is
+    not quoted (a quote would change the offer id and show in titles); tabs and line breaks, which
+    would shift or split cells, never reach it."""
+    from decimal import Decimal
+
+    from integrations.feeds.offers import Offer
+    from integrations.feeds.writers import TSV_COLUMNS, GoogleTSVWriter
+
+    out = io.BytesIO()
+    writer = GoogleTSVWriter(out, title="t", link="https://sklep.example", description="d")
+    writer.start()
+    writer.write(
+        Offer(
+            id=HOSTILE_SKU,
+            title="-20% Sukienka",
+            description="\t\r=1+1 opis",
+            link="https://sklep.example/p/1",
+            price=Decimal("99.00"),
+            currency="PLN",
+            availability="in_stock",
+        )
+    )
+    writer.finish()
+    header, row = out.getvalue().decode("utf-8").splitlines()
+    values = dict(zip(TSV_COLUMNS, row.split("\t"), strict=True))
+    assert header.split("\t") == TSV_COLUMNS
+    assert values["id"] == HOSTILE_SKU and values["title"] == "-20% Sukienka"
+    assert values["description"] == "=1+1 opis" and values["price"] == "99.00 PLN"
