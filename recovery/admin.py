@@ -109,7 +109,7 @@ class CampaignAdmin(admin.ModelAdmin):
             title=str(_("Abandoned and recovered carts per day")),
         )
         steps_chart = charts.horizontal_bars(
-            rows=[(f"{s.campaign} · {s.position} ({s.channel})", s.sent) for s in data.steps],
+            rows=[(f"{s.campaign} · {s.position} ({s.channel_label})", s.sent) for s in data.steps],
             title=str(_("Messages sent per step and channel")),
         )
         context = {

@@ -28,6 +28,13 @@ class StepRow:
     revenue: Decimal
 
     @property
+    def channel_label(self) -> str:
+        """The channel's name ("e-mail", "SMS"), never its code."""
+        from .models.campaigns import Channel
+
+        return str(Channel(self.channel).label) if self.channel in Channel.values else self.channel
+
+    @property
     def open_rate(self):
         return rate(self.opened, self.sent)
 

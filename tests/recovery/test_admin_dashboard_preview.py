@@ -68,3 +68,17 @@ def test_step_preview_iframe_carries_the_whole_email_html(client, store, campaig
     (iframe,) = tags(response.content.decode(), "iframe")
     assert iframe["srcdoc"] == str(message_html)  # the attribute round-trips the e-mail's HTML
     assert iframe["sandbox"] == ""  # no script, no same-origin access to the admin
+
+
+def test_dashboard_names_the_channel_of_each_step(client, store, campaign, settings):
+    from tests.recovery.factories import make_cart
+    from tests.recovery.helpers import hours, run_due
+
+    settings.LANGUAGE_CODE = "pl"
+    make_cart(store)
+    services.detect_abandoned()
+    run_due(hours(1))
+    client.force_login(SuperuserFactory(language="pl"))
+    html = client.get(reverse("admin:recovery_dashboard"), HTTP_ACCEPT_LANGUAGE="pl").content.decode()
+    assert "<td>e-mail</td>" in html and "<td>email</td>" not in html
+    assert "(e-mail)" in html and "(email)" not in html  # the chart's row labels
