@@ -106,6 +106,15 @@ def subscription_for_unsubscribe(token: str) -> BackInStockSubscription | None:
     return _load(token, UNSUBSCRIBE_SALT)
 
 
+def is_unsubscribe_token(token: str) -> bool:
+    """Whether the link is one we signed (its wish may be gone: sent or cancelled already)."""
+    try:
+        signing.loads(token, salt=UNSUBSCRIBE_SALT)
+    except signing.BadSignature:
+        return False
+    return True
+
+
 def unsubscribe(token: str) -> bool:
     sub = _load(token, UNSUBSCRIBE_SALT)
     if sub is None:

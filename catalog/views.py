@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -27,6 +26,8 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from shop import ratelimit
 
 from . import alerts, downloads, selectors
 from .forms import BackInStockForm, ListingFilterForm, clean_query, parse_page
@@ -401,24 +402,13 @@ def _bare(obj, **related):
 # --- Back-in-stock alerts ------------------------------------------------------------------------
 
 
-def _client_ip(request) -> str:
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
-
-
 def _rate_limited(request) -> bool:
-    """At most CATALOG_ALERT_RATE_LIMIT sign-ups per IP per window (cache counter)."""
-    ip_hash = hashlib.sha256(_client_ip(request).encode()).hexdigest()[:32]
-    key = f"catalog:alert-rate:{ip_hash}"
-    window = settings.CATALOG_ALERT_RATE_WINDOW_SECONDS
-    if cache.add(key, 1, window):
-        count = 1
-    else:
-        try:
-            count = cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.set(key, 1, window)
-            count = 1
-    return count > settings.CATALOG_ALERT_RATE_LIMIT
+    """At most CATALOG_ALERT_RATE_LIMIT sign-ups per IP per window (the shop's one limiter)."""
+    return not ratelimit.allow(
+        f"catalog:alert:{ratelimit.client_ip(request)}",
+        limit=settings.CATALOG_ALERT_RATE_LIMIT,
+        window=settings.CATALOG_ALERT_RATE_WINDOW_SECONDS,
+    )
 
 
 @require_POST
@@ -472,9 +462,13 @@ def alert_confirm(request, token: str):
 @never_cache
 @require_http_methods(["GET", "POST"])
 def alert_unsubscribe(request, token: str):
+    """A link we signed whose wish is gone (sent or cancelled) answers "nothing to cancel"; a
+    tampered link, or another store's, is refused (400) like the other signed links."""
     sub = alerts.subscription_for_unsubscribe(token)
-    if sub is not None and sub.variant.store_id != request.store.pk:
-        sub = None
+    if not alerts.is_unsubscribe_token(token) or (
+        sub is not None and sub.variant.store_id != request.store.pk
+    ):
+        return render(request, "catalog/alert_result.html", {"ok": False}, status=400)
     if request.method == "POST":
         if sub is not None:
             alerts.unsubscribe(token)

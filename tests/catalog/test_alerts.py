@@ -100,8 +100,26 @@ def test_unsubscribe(client, store):
     client.post(f"/powiadomienia/wypisz/{token}/")
     assert not BackInStockSubscription.objects.filter(pk=sub.pk).exists()
     assert "Nie ma czego anulować" in client.get(f"/powiadomienia/wypisz/{token}/").content.decode()
-    assert client.get("/powiadomienia/wypisz/garbage/").status_code == 200
+    assert client.get("/powiadomienia/wypisz/garbage/").status_code == 400
     assert client.get("/powiadomienia/potwierdz/garbage/").status_code == 400
+
+
+def test_a_tampered_unsubscribe_link_is_refused_like_the_other_signed_links(client, store):
+    """A link we signed whose wish is gone says "nothing to cancel" (200); a link whose signature
+    does not match, or that names another wish, is refused (400) and cancels nothing."""
+    sub = BackInStockSubscriptionFactory(variant=VariantFactory(store=store, stock=0))
+    other = BackInStockSubscriptionFactory(variant=VariantFactory(store=store, stock=0))
+    token = alerts._token(sub, alerts.UNSUBSCRIBE_SALT)
+    value, _colon, signature = token.rpartition(":")
+    flipped = value + ":" + ("A" if signature[0] != "A" else "B") + signature[1:]
+    forged = alerts._token(other, alerts.CONFIRM_SALT)  # signed, but for another purpose
+    for bad in (flipped, forged, token[:-1]):
+        page = client.get(f"/powiadomienia/wypisz/{bad}/")
+        assert page.status_code == 400, bad
+        assert "Nie ma czego anulować" not in page.content.decode()
+        assert client.post(f"/powiadomienia/wypisz/{bad}/").status_code == 400
+    assert BackInStockSubscription.objects.filter(pk__in=[sub.pk, other.pk]).count() == 2
+    assert client.get(f"/powiadomienia/wypisz/{token}/").status_code == 200
 
 
 def test_bad_sign_ups(client, store, settings):
