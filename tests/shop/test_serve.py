@@ -160,10 +160,11 @@ def test_the_embedded_worker_consumes_every_configured_queue(settings):
     from shop.celery import app
     from shop.management.commands.serve import consumed_queues
 
+    saved = app.conf.task_routes, app.conf.task_queues
     app.conf.task_routes = {"recovery.tasks.*": {"queue": "bulk"}, "orders.tasks.x": "checkout"}
     app.conf.task_queues = [Queue("celery"), Queue("cart_events")]
     try:
         assert consumed_queues(app) == ["celery", "cart_events", "bulk", "checkout"]
     finally:
-        app.conf.task_routes = None
-        app.conf.task_queues = None
+        # Later tests in this process route reminder sends to the real 'bulk' queue.
+        app.conf.task_routes, app.conf.task_queues = saved
