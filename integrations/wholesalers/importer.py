@@ -47,6 +47,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Min, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from catalog import services as catalog_services
 from catalog.models import (
@@ -74,6 +75,7 @@ log = logging.getLogger(__name__)
 
 VANISHED_POLICIES = ("hide", "zero", "keep")
 PREVIEW_LIMIT = 100
+ROW_WARNINGS_IN_SUMMARY = 20  # the rest are in the run's error log
 
 
 def pairs(data: dict[str, Any], key: str) -> list[tuple[str, str]]:
@@ -257,6 +259,16 @@ class FeedImporter:
         if len(self._errors) >= 500:
             self.flush_errors()
 
+    def row_warning(self, *, row: int | None, key: str, message: str) -> None:
+        """A row that was imported with a change the merchant should know about: logged with its
+        row in the run's error log (not counted as failed) and counted in ``summary.warnings``."""
+        self.counts["row_warnings"] += 1
+        self.error(row=row, key=key, message=_("Warning: %(message)s") % {"message": message}, count=False)
+        if self.counts["row_warnings"] <= ROW_WARNINGS_IN_SUMMARY:
+            self.warnings.append(
+                _("Row %(row)s (%(sku)s): %(message)s") % {"row": row, "sku": key, "message": message}
+            )
+
     def flush_errors(self) -> None:
         if self._errors:
             SyncRunError.objects.bulk_create(self._errors)
@@ -302,6 +314,16 @@ class FeedImporter:
         self._stage_primary(primary, [s.name for s in secondaries if s.name in self.files], resume_at)
         self.flush_errors()
         self._drop_duplicates()
+        more = self.counts["row_warnings"] - ROW_WARNINGS_IN_SUMMARY
+        if more > 0:
+            self.warnings.append(
+                ngettext(
+                    "%(n)d more row warning is in the run's error log.",
+                    "%(n)d more row warnings are in the run's error log.",
+                    more,
+                )
+                % {"n": more}
+            )
         self.run.rows_total = StagedRow.objects.filter(run=self.run).count() + self.counts["failed"]
         if self.mode == "full" and not StagedRow.objects.filter(run=self.run).exists():
             raise RunAborted(_("The feed has no valid rows; nothing was changed."))
@@ -324,6 +346,12 @@ class FeedImporter:
             sample_size=settings.INTEGRATIONS_ENCODING_SAMPLE_BYTES,
             info=info,
         ):
+            if raw is None:
+                # A long stretch without rows (blank lines, elements that are not records): the
+                # run is alive and reading, so say so (heartbeat and progress), then read on.
+                self.heartbeat()
+                self.progress(self._position(info) or ordinal, total, _("reading %(s)s") % {"s": source.name})
+                continue
             if ordinal == 0 and info.get("encoding_how", "").startswith("content (declared"):
                 self.warnings.append(
                     _("%(s)s: the file says %(how)s, but its content is %(enc)s; read as %(enc)s.")
@@ -337,13 +365,20 @@ class FeedImporter:
             ordinal += 1
             if ordinal <= resume_at:
                 continue
-            reader = info.get("reader")
-            raw_position = getattr(getattr(reader, "raw", None), "tell", None)
-            try:
-                position = raw_position() if raw_position else None
-            except (OSError, ValueError):
-                position = None
-            yield ordinal, row_number, raw, position, total
+            yield ordinal, row_number, raw, self._position(info), total
+
+    @staticmethod
+    def _position(info: dict[str, Any]) -> int | None:
+        raw_position = getattr(getattr(info.get("reader"), "raw", None), "tell", None)
+        try:
+            return raw_position() if raw_position else None
+        except (OSError, ValueError):
+            return None
+
+    def heartbeat(self) -> None:
+        """Move the run's heartbeat (the lock stays ours) without touching the cursor."""
+        self.run.heartbeat_at = timezone.now()
+        SyncRun.objects.filter(pk=self.run.pk).update(heartbeat_at=self.run.heartbeat_at)
 
     def _stage_parts(self, source, resume_at: int) -> None:
         buffer: list[StagedPart] = []
@@ -407,14 +442,40 @@ class FeedImporter:
                             elif k != "key":
                                 raw[k] = v
         rows: list[StagedRow] = []
+        items: list[tuple[int, dict[str, Any]]] = []
         for row_number, raw in pending:
+            notes: list[str] = []
             try:
-                item = normalise(raw, mode=self.mode, profile=self.profile, rules=self.options.rules)
+                item = normalise(
+                    raw, mode=self.mode, profile=self.profile, rules=self.options.rules, warnings=notes
+                )
             except RowError as exc:
                 self.error(
                     row=row_number, key=str(raw.get("sku") or raw.get("key") or "")[:128], message=str(exc)
                 )
                 continue
+            for note in notes:  # imported, but the merchant should look at it
+                self.row_warning(row=row_number, key=item["sku"], message=note)
+            items.append((row_number, item))
+        # A SKU twice in one feed: the first row wins, later ones are refused here, while
+        # streaming (one indexed query per batch), so a feed of one row repeated a million times
+        # never stages more than one copy.
+        first_at = dict(
+            StagedRow.objects.filter(run=self.run, sku__in={item["sku"] for _n, item in items})
+            .order_by("-row_number")
+            .values_list("sku", "row_number")
+        )
+        for row_number, item in items:
+            first = first_at.get(item["sku"])
+            if first is not None:
+                self.error(
+                    row=row_number,
+                    key=item["sku"],
+                    message=_("Duplicate SKU %(sku)s (first at row %(first)d); this row was skipped.")
+                    % {"sku": item["sku"], "first": first},
+                )
+                continue
+            first_at[item["sku"]] = row_number
             rows.append(
                 StagedRow(
                     run=self.run,

@@ -21,6 +21,11 @@ from .pricing import PriceRules, net_of, shop_price
 from .profile import Profile
 
 SKU_MAX = 64
+# What the catalog's columns hold: money is DECIMAL(12, 2), stock and grams are 32-bit integers.
+# A number outside is refused with its row here, never left to the database (a DataError would
+# abort the whole feed naming no row).
+MONEY_MAX = Decimal("9999999999.99")
+INT_MAX = 2_147_483_647
 _NUMBER_JUNK = re.compile(r"[\s\u00a0]|PLN|zł|zl", re.IGNORECASE)
 _FALSE = {"0", "false", "no", "n", "nie", "off", "inactive"}
 
@@ -29,7 +34,14 @@ class RowError(Exception):
     """This row cannot be imported; the message says why (for the merchant)."""
 
 
-def parse_decimal(value: Any, *, field: str) -> Decimal | None:
+def _out_of_range(field: str, value: Any, maximum: Any) -> RowError:
+    return RowError(
+        _("The %(field)s %(value)s is out of range (at most %(max)s).")
+        % {"field": field, "value": str(value)[:40], "max": maximum}
+    )
+
+
+def parse_decimal(value: Any, *, field: str, maximum: Decimal | int | None = None) -> Decimal | None:
     if value in (None, ""):
         return None
     text = _NUMBER_JUNK.sub("", str(value))
@@ -49,6 +61,8 @@ def parse_decimal(value: Any, *, field: str) -> Decimal | None:
         ) from None
     if not number.is_finite():
         raise RowError(_("%(field)s is not a number: %(value)s") % {"field": field, "value": str(value)[:40]})
+    if maximum is not None and abs(number) > maximum:
+        raise _out_of_range(field, value, maximum)
     return number
 
 
@@ -71,20 +85,29 @@ def parse_vat(value: Any, default: str) -> str:
     raise RowError(_("Unknown VAT rate: %(value)s") % {"value": str(value)[:20]})
 
 
-def parse_stock(value: Any, *, minus_one: int) -> int | None:
-    number = parse_decimal(value, field=_("stock"))
+def parse_stock(value: Any, *, minus_one: int, warnings: list[str] | None = None) -> int | None:
+    number = parse_decimal(value, field=_("stock"), maximum=INT_MAX)
     if number is None:
         return None
     if number == -1:
         return minus_one
     if number < 0:
+        if warnings is not None:
+            warnings.append(_("The stock is negative (%(value)s); it was set to 0.") % {"value": number})
         return 0
     return math.floor(number)
 
 
-def clean_ean(value: Any) -> str:
+def clean_ean(value: Any, warnings: list[str] | None = None) -> str:
     digits = re.sub(r"\D", "", str(value or ""))
-    return digits if len(digits) in (8, 12, 13, 14) else ""
+    if len(digits) in (8, 12, 13, 14):
+        return digits
+    if warnings is not None and str(value or "").strip():
+        warnings.append(
+            _("The EAN %(value)s is not valid (8, 12, 13 or 14 digits); it was left empty.")
+            % {"value": str(value).strip()[:40]}
+        )
+    return ""
 
 
 def digest(data: Any) -> str:
@@ -97,18 +120,27 @@ def _money_str(value: Decimal | None) -> str | None:
     return None if value is None else str(value)
 
 
-def normalise(raw: dict[str, Any], *, mode: str, profile: Profile, rules: PriceRules) -> dict[str, Any]:
-    """Return the normalised item (JSON-safe) or raise RowError."""
+def normalise(
+    raw: dict[str, Any],
+    *,
+    mode: str,
+    profile: Profile,
+    rules: PriceRules,
+    warnings: list[str] | None = None,
+) -> dict[str, Any]:
+    """Return the normalised item (JSON-safe) or raise RowError. What was imported but changed
+    or looks wrong (a price of 0.00, negative stock set to 0, an EAN left out) is appended to
+    ``warnings``, one message each, for the row's warning in the run log."""
     sku = (raw.get("sku") or "").strip()
     if not sku:
         raise RowError(_("The row has no SKU."))
     if len(sku) > SKU_MAX:
         raise RowError(_("The SKU is longer than %(n)d characters.") % {"n": SKU_MAX})
     vat = parse_vat(raw.get("vat"), rules.default_vat)
-    cost_net = parse_decimal(raw.get("cost_net"), field=_("cost price"))
-    cost_gross = parse_decimal(raw.get("cost_gross"), field=_("cost price"))
-    feed_gross = parse_decimal(raw.get("price_gross"), field=_("price"))
-    compare_at = parse_decimal(raw.get("compare_at_gross"), field=_("compare-at price"))
+    cost_net = parse_decimal(raw.get("cost_net"), field=_("cost price"), maximum=MONEY_MAX)
+    cost_gross = parse_decimal(raw.get("cost_gross"), field=_("cost price"), maximum=MONEY_MAX)
+    feed_gross = parse_decimal(raw.get("price_gross"), field=_("price"), maximum=MONEY_MAX)
+    compare_at = parse_decimal(raw.get("compare_at_gross"), field=_("compare-at price"), maximum=MONEY_MAX)
     for label, value in (
         (_("cost price"), cost_net),
         (_("cost price"), cost_gross),
@@ -121,7 +153,11 @@ def normalise(raw: dict[str, Any], *, mode: str, profile: Profile, rules: PriceR
     if cost_net is not None:
         cost_net = cost_net.quantize(Decimal("0.01"))
     price = shop_price(rules=rules, vat=vat, cost_net=cost_net, feed_gross=feed_gross)
-    stock = parse_stock(raw.get("stock"), minus_one=profile.stock_minus_one)
+    if price is not None and price > MONEY_MAX:  # within range in the feed, not after the markup
+        raise _out_of_range(_("price"), price, MONEY_MAX)
+    if price is not None and price == 0 and warnings is not None:
+        warnings.append(_("The price is 0.00: the product is sold for nothing."))
+    stock = parse_stock(raw.get("stock"), minus_one=profile.stock_minus_one, warnings=warnings)
     active = str(raw.get("active") or "1").strip().lower() not in _FALSE
     item: dict[str, Any] = {
         "sku": sku,
@@ -142,7 +178,7 @@ def normalise(raw: dict[str, Any], *, mode: str, profile: Profile, rules: PriceR
         raise RowError(_("The row has no product name."))
     if price is None:
         raise RowError(_("The row has no price: neither a cost price nor a retail price."))
-    weight = parse_decimal(raw.get("weight"), field=_("weight"))
+    weight = parse_decimal(raw.get("weight"), field=_("weight"), maximum=INT_MAX)
     if weight is not None and weight < 0:
         raise RowError(_("The weight is negative."))
     grams = (
@@ -150,6 +186,8 @@ def normalise(raw: dict[str, Any], *, mode: str, profile: Profile, rules: PriceR
         if weight is None
         else int((weight * (1000 if profile.weight_unit == "kg" else 1)).to_integral_value())
     )
+    if grams > INT_MAX:
+        raise _out_of_range(_("weight"), raw.get("weight"), f"{INT_MAX // 1000} kg")
     category = [
         p.strip()[:120] for p in (raw.get("category") or "").split(profile.category_separator) if p.strip()
     ]
@@ -160,7 +198,7 @@ def normalise(raw: dict[str, Any], *, mode: str, profile: Profile, rules: PriceR
             "name": name[:200],
             "description": (raw.get("description") or "").strip(),
             "brand": (raw.get("brand") or "").strip()[:120],
-            "ean": clean_ean(raw.get("ean")),
+            "ean": clean_ean(raw.get("ean"), warnings),
             "vat": vat,
             "category": category[:8],
             "weight": grams,

@@ -4,9 +4,17 @@ file in memory.
 XML is parsed with ``lxml.etree.iterparse`` with entity resolution, DTD loading and network access
 off and ``huge_tree`` off (libxml2's limits on depth, text size and entity amplification stay on);
 a document that declares a DTD is refused outright: feeds never need one, attacks always do. Every
-finished record element is cleared and unlinked, so memory stays flat for any feed size. CSV goes
-through :mod:`csv` over an incremental decoder. A size limit is enforced on the *decompressed*
-bytes, so a gzip bomb is cut off like a 2 GB file.
+finished element outside a record (and every finished record) is cleared and unlinked, and a record
+may hold at most :data:`MAX_RECORD_ELEMENTS` elements, so memory stays flat for any feed size and
+shape. CSV goes through :mod:`csv` over an incremental decoder, one physical line of at most
+:data:`MAX_LINE_CHARS` characters at a time (a gzip of one endless line never builds it in memory).
+A size limit is enforced on the *decompressed* bytes, so a gzip bomb is cut off like a 2 GB file
+(downloads are capped on the compressed bytes by the same setting).
+
+Stretches that yield no row (blank CSV lines, XML elements that are not records) yield
+``(None, None)`` every :data:`KEEPALIVE_EVERY` items, so the importer can beat the run's heartbeat
+and report progress while it reads them; more than :data:`MAX_BLANK_LINES` blank lines in a row
+end the run (no feed has them; a small gzip of newlines would otherwise burn minutes of CPU).
 """
 
 from __future__ import annotations
@@ -23,6 +31,11 @@ from lxml import etree
 
 from . import encoding as encodings
 from .profile import FieldSpec, SourceProfile
+
+MAX_LINE_CHARS = 1024 * 1024
+MAX_RECORD_ELEMENTS = 100_000
+MAX_BLANK_LINES = 100_000
+KEEPALIVE_EVERY = 10_000
 
 
 class FeedError(Exception):
@@ -179,11 +192,24 @@ def _eval(compiled_fields, element, out: dict[str, Any]) -> None:
             out[target] = value
 
 
+def _local(tag) -> str:
+    return tag.rpartition("}")[2] if isinstance(tag, str) else ""
+
+
+def _drop(element) -> None:
+    """Free a finished element and everything before it under the same parent."""
+    element.clear(keep_tail=False)
+    parent = element.getparent()
+    if parent is not None:
+        while element.getprevious() is not None:
+            del parent[0]
+
+
 def _xml_rows(source: SourceProfile, reader: LimitedReader, encoding_override: str | None):
     compiled = _Compiled(source)
     kwargs = {
-        "events": ("end",),
-        "tag": f"{{*}}{source.record}",
+        # Every element, not only records: what is not a record is freed as soon as it ends.
+        "events": ("start", "end"),
         "resolve_entities": False,
         "no_network": True,
         "huge_tree": False,
@@ -195,19 +221,56 @@ def _xml_rows(source: SourceProfile, reader: LimitedReader, encoding_override: s
     if encoding_override and encoding_override not in ("utf-8-sig", "utf-16"):
         kwargs["encoding"] = encoding_override  # BOMs are read by libxml2 itself
     parser = etree.iterparse(io.BufferedReader(reader, buffer_size=65536), **kwargs)
+    record = source.record
     row_number = 0
     checked_dtd = False
+    depth = 0  # > 0 inside a record: its elements are kept until the record ends
+    inside = 0  # elements in the current record
+    skipped = 0
     try:
-        for _event, element in parser:
-            if not checked_dtd:
-                checked_dtd = True
-                docinfo = element.getroottree().docinfo
-                if docinfo.internalDTD is not None or docinfo.externalDTD is not None or docinfo.system_url:
-                    raise FeedError(
-                        _(
-                            "The XML declares a DTD (entities); feeds never need one, so it was refused for safety."
+        for event, element in parser:
+            if event == "start":
+                if not checked_dtd:
+                    checked_dtd = True
+                    docinfo = element.getroottree().docinfo
+                    if (
+                        docinfo.internalDTD is not None
+                        or docinfo.externalDTD is not None
+                        or docinfo.system_url
+                    ):
+                        raise FeedError(
+                            _(
+                                "The XML declares a DTD (entities); feeds never need one, so it was refused for safety."
+                            )
                         )
-                    )
+                if depth:
+                    depth += 1
+                    inside += 1
+                    if inside > MAX_RECORD_ELEMENTS:
+                        raise FeedError(
+                            _(
+                                "The <%(record)s> element at line %(line)s holds more than %(n)s elements; no product needs that many, so the feed was refused."
+                            )
+                            % {
+                                "record": record,
+                                "line": element.sourceline or "?",
+                                "n": f"{MAX_RECORD_ELEMENTS:,}".replace(",", " "),
+                            }
+                        )
+                elif _local(element.tag) == record:
+                    depth, inside = 1, 0
+                continue
+            if depth > 1:
+                depth -= 1
+                continue
+            if depth == 0:
+                # Not a record and not inside one: nothing reads it, free it now.
+                _drop(element)
+                skipped += 1
+                if skipped % KEEPALIVE_EVERY == 0:
+                    yield None, None
+                continue
+            depth = 0
             base: dict[str, Any] = {}
             _eval(compiled.fields, element, base)
             if compiled.pairs is not None:
@@ -237,11 +300,7 @@ def _xml_rows(source: SourceProfile, reader: LimitedReader, encoding_override: s
                 row_number += 1
                 yield (element.sourceline or row_number), row
             # Free what was parsed so far: memory stays flat for any feed size.
-            element.clear(keep_tail=False)
-            parent = element.getparent()
-            if parent is not None:
-                while element.getprevious() is not None:
-                    del parent[0]
+            _drop(element)
     except etree.XMLSyntaxError as exc:
         raise FeedError(_("The XML is malformed or cut off: %(error)s") % {"error": _xml_error(exc)}) from exc
     if row_number == 0:
@@ -260,11 +319,28 @@ def _xml_error(exc: etree.XMLSyntaxError) -> str:
 # --- CSV -----------------------------------------------------------------------------------------
 
 
+def _lines(text: io.TextIOBase, name: str) -> Iterator[str]:
+    """The physical lines of ``text``, each read with a bounded ``readline``: a line longer than
+    :data:`MAX_LINE_CHARS` ends the run instead of being built in memory."""
+    number = 0
+    while True:
+        line = text.readline(MAX_LINE_CHARS + 1)
+        if not line:
+            return
+        number += 1
+        if len(line) > MAX_LINE_CHARS:
+            raise FeedError(
+                _("Line %(line)d of %(source)s is longer than %(n)s characters; it is not a feed row.")
+                % {"line": number, "source": name, "n": f"{MAX_LINE_CHARS:,}".replace(",", " ")}
+            )
+        yield line
+
+
 def _csv_rows(source: SourceProfile, reader: LimitedReader, enc: str, info: dict[str, Any]):
     text = io.TextIOWrapper(
         io.BufferedReader(reader, buffer_size=65536), encoding=enc, errors="strict", newline=""
     )
-    rows = csv.reader(text, delimiter=source.delimiter, quotechar=source.quotechar)
+    rows = csv.reader(_lines(text, source.name), delimiter=source.delimiter, quotechar=source.quotechar)
     try:
         try:
             header = next(rows)
@@ -297,9 +373,25 @@ def _csv_rows(source: SourceProfile, reader: LimitedReader, enc: str, info: dict
 
         plan = [(t, s, column(s, t)) for t, s in {**source.fields, **source.variant_fields}.items()]
         attr_plan = [(t, s, column(s, t)) for t, s in source.attributes.items()]
+        blank = 0
         for cells in rows:
             if not any(c.strip() for c in cells):
+                blank += 1
+                if blank > MAX_BLANK_LINES:
+                    raise FeedError(
+                        _(
+                            "The file %(source)s has more than %(n)s blank lines in a row near line %(line)d; it is not a feed."
+                        )
+                        % {
+                            "source": source.name,
+                            "n": f"{MAX_BLANK_LINES:,}".replace(",", " "),
+                            "line": rows.line_num,
+                        }
+                    )
+                if blank % KEEPALIVE_EVERY == 0:
+                    yield None, None
                 continue
+            blank = 0
             row: dict[str, Any] = {}
             for target, spec, i in plan:
                 values = [cells[i]] if i is not None and i < len(cells) else []
