@@ -85,10 +85,9 @@ class AddressForm(forms.ModelForm):
             self.fields[name].required = True
 
     def clean_country(self):
-        country = (self.cleaned_data.get("country") or "PL").strip().upper()
-        if len(country) != 2 or not country.isalpha():
-            raise forms.ValidationError(_("Use a two-letter country code such as PL."))
-        return country
+        from .services.validation import clean_country
+
+        return clean_country(self.cleaned_data.get("country") or "")
 
     def clean_postal_code(self):
         code = (self.cleaned_data.get("postal_code") or "").strip()

@@ -217,6 +217,16 @@ class AddressInput(StrictSerializer):
     is_default_shipping = serializers.BooleanField(required=False)
     is_default_billing = serializers.BooleanField(required=False)
 
+    def validate_country(self, value):
+        from django.core.exceptions import ValidationError
+
+        from ..services.validation import clean_country
+
+        try:
+            return clean_country(value)  # a real ISO 3166-1 code, the storefront form's rule
+        except ValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from None
+
     def validate(self, attrs):
         from django.core.exceptions import ValidationError
 

@@ -60,6 +60,20 @@ def clean_phone(value: str) -> str:
     return phone
 
 
+def clean_country(value: str) -> str:
+    """An ISO 3166-1 alpha-2 country code that exists (pycountry's list, kept up to date with
+    the standard), upper-cased; empty means Poland. Shared by the address book form and the API."""
+    import pycountry
+
+    code = (value or "PL").strip().upper()
+    if len(code) != 2 or not code.isalpha() or pycountry.countries.get(alpha_2=code) is None:
+        raise ValidationError(
+            _("“%(code)s” is not a country code; use a two-letter code such as PL or DE.")
+            % {"code": (value or "").strip()[:8]}
+        )
+    return code
+
+
 def clean_postal_code(value: str) -> str:
     code = (value or "").strip()
     if not POSTAL_CODE_RE.match(code):
