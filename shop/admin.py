@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from django_celery_beat.models import PeriodicTask
 
 from . import admin_labels
+from .auth import AdminLoginForm
 from .mail import list_mailbox, read_mail
 from .models import Event, EventDelivery, Store, User
 
@@ -95,6 +96,7 @@ def _get_urls():
 
 admin.site.get_urls = _get_urls
 admin.site.site_header = _("Koszyk administration")
+admin.site.login_form = AdminLoginForm  # a locked login says so (shop/auth.py)
 admin.site.site_title = _("Koszyk")
 admin.site.index_title = _("Shop management")
 

@@ -270,6 +270,25 @@ CELERY_TASK_QUEUES = [_KombuQueue(CELERY_TASK_DEFAULT_QUEUE), _KombuQueue(CELERY
 CELERY_TASK_ROUTES = {"recovery.tasks.send_reminder_task": {"queue": CELERY_BULK_QUEUE}}
 
 # --- REST framework -------------------------------------------------------------------------
+# --- Client address and rate limits (shop/ratelimit.py) --------------------------------------
+# How many proxies in front of the shop append to X-Forwarded-For (0: REMOTE_ADDR only; a client
+# could write any address there). Every rate limit and recorded IP reads the client address this
+# way. The older USE_X_FORWARDED_FOR=true (one proxy) and API_NUM_PROXIES are still understood.
+TRUSTED_PROXIES = env.int(
+    "TRUSTED_PROXIES",
+    default=env.int("API_NUM_PROXIES", default=1 if env.bool("USE_X_FORWARDED_FOR", default=False) else 0),
+)
+# While the cache (Redis) is unreachable, rate limits count in each process's memory; the cache
+# is tried again after this many seconds.
+RATELIMIT_CACHE_RETRY_SECONDS = env.float("RATELIMIT_CACHE_RETRY_SECONDS", default=5)
+# Order placement attempts (storefront summary, API checkout, BLIK page) per client IP and per
+# cart and e-mail address in a sliding window.
+CHECKOUT_ATTEMPTS_PER_IP = env.int("CHECKOUT_ATTEMPTS_PER_IP", default=30)
+CHECKOUT_ATTEMPTS_PER_CART = env.int("CHECKOUT_ATTEMPTS_PER_CART", default=10)
+CHECKOUT_ATTEMPTS_WINDOW_SECONDS = env.int("CHECKOUT_ATTEMPTS_WINDOW_SECONDS", default=600)
+# gunicorn's --timeout (gunicorn.conf.py reads the same variable): no request runs longer.
+WEB_TIMEOUT_SECONDS = env.int("WEB_TIMEOUT_SECONDS", default=60)
+
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -288,8 +307,8 @@ REST_FRAMEWORK = {
         "api_key": env.str("API_THROTTLE_KEY", default="1200/min"),
         "sensitive": env.str("API_THROTTLE_SENSITIVE", default="20/min"),
     },
-    # Proxies trusted in X-Forwarded-For for the client IP (0: use REMOTE_ADDR only).
-    "NUM_PROXIES": env.int("API_NUM_PROXIES", default=0),
+    # Proxies trusted in X-Forwarded-For: the one setting, TRUSTED_PROXIES (shop/ratelimit.py).
+    "NUM_PROXIES": TRUSTED_PROXIES,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "shop.api.pagination.PagePagination",
@@ -329,6 +348,9 @@ API_IDEMPOTENCY_HOURS = env.int("API_IDEMPOTENCY_HOURS", default=24)
 API_CUSTOMER_TOKEN_DAYS = env.int("API_CUSTOMER_TOKEN_DAYS", default=30)
 WEBHOOK_ENCRYPTION_KEY = env.str("WEBHOOK_ENCRYPTION_KEY", default="")
 WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10)
+# An Idempotency-Key still "in progress" this long after its request began was left by a killed
+# worker (gunicorn kills one after WEB_TIMEOUT_SECONDS): the next retry takes it over.
+API_IDEMPOTENCY_STALE_SECONDS = env.int("API_IDEMPOTENCY_STALE_SECONDS", default=WEB_TIMEOUT_SECONDS + 10)
 WEBHOOK_RETRY_BASE_SECONDS = env.float("WEBHOOK_RETRY_BASE_SECONDS", default=60)
 WEBHOOK_RETRY_MAX_SECONDS = env.float("WEBHOOK_RETRY_MAX_SECONDS", default=2 * 3600)
 WEBHOOK_RETRY_HOURS = env.float("WEBHOOK_RETRY_HOURS", default=24)
@@ -351,7 +373,6 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000 if SECURE_HTTPS else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=SECURE_HTTPS)
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=SECURE_HTTPS)
-USE_X_FORWARDED_FOR = env.bool("USE_X_FORWARDED_FOR", default=False)
 LOGIN_RATE_LIMIT = env.int("LOGIN_RATE_LIMIT", default=10)  # failed attempts per window per IP/email
 LOGIN_RATE_WINDOW = env.int("LOGIN_RATE_WINDOW", default=900)
 if env.bool("USE_X_FORWARDED_PROTO", default=False):

@@ -23,6 +23,7 @@ from shop.api.views import PublicView
 from .. import selectors, services
 from ..consent import EMAIL, wording
 from ..models import Cart, Order, PaymentMethod, ShippingMethod
+from ..services.checkout_limits import count_checkout_attempt
 from .errors import refusals
 from .serializers import (
     CartOutput,
@@ -224,7 +225,7 @@ class CartLineView(PublicView):
             services.update_line(cart=cart, line_id=line_id, quantity=data.validated_data["quantity"])
         return Response(cart_data(cart, user=_customer(request)))
 
-    @extend_schema(tags=CART_TAGS, responses=CartOutput)
+    @extend_schema(tags=CART_TAGS, responses={200: CartOutput})  # the cart without the line
     def delete(self, request, token: str, line_id: int):
         cart = load_cart(self.store, token)
         with refusals():
@@ -255,7 +256,7 @@ class CartVoucherView(PublicView):
         parameters=[
             OpenApiParameter("what", str, enum=["voucher", "gift_card"], description="Default: voucher.")
         ],
-        responses=CartOutput,
+        responses={200: CartOutput},  # the cart without the code
     )
     def delete(self, request, token: str):
         cart = load_cart(self.store, token)
@@ -313,6 +314,8 @@ class CartCheckoutView(PublicView):
         expected = values.pop("expected_total", None)
         already = cart.status == Cart.Status.ORDERED
         if not already:
+            with refusals():
+                count_checkout_attempt(ip=ratelimit.client_ip(request._request), cart=cart)
             apply_cart_update(request, cart, values)
         with refusals():
             order = services.place_order(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 from shop.api.errors import ApiError, Conflict
+from shop.api.throttling import throttled
 
 from ..accounts import AccountError
 from ..returns import ReturnError
@@ -29,7 +30,7 @@ def refusals():
             exc.message, code="total_changed", fields={"expected_total": [str(exc.total)]}
         ) from exc
     except RateLimited as exc:
-        raise ApiError(exc.message, code="throttled", status_code=429) from exc
+        raise throttled(exc.message, wait=exc.retry_after or 60) from exc
     except InvalidTransition as exc:
         raise Conflict(exc.message, code="invalid_transition", fields={"status": [exc.message]}) from exc
     except OrdersError as exc:

@@ -106,20 +106,21 @@ def _eligible_subtotal(cart: Cart) -> Decimal:
     return total
 
 
-def _limited(keys: list[str]) -> bool:
-    return any(
-        ratelimit.is_limited(
-            f"code:{k}", limit=settings.CODE_ATTEMPTS_LIMIT, window=settings.CODE_ATTEMPTS_WINDOW_SECONDS
-        )
-        for k in keys
+def _code_keys(keys: list[str]) -> list[str]:
+    return [f"code:{k}" for k in keys]
+
+
+def _limited(keys: list[str]) -> int:
+    """Seconds until codes are accepted again from these clients (0: now)."""
+    verdict = ratelimit.check_all(
+        _code_keys(keys), limit=settings.CODE_ATTEMPTS_LIMIT, window=settings.CODE_ATTEMPTS_WINDOW_SECONDS
     )
+    return verdict.retry_after
 
 
 def _count_failure(keys: list[str]) -> None:
-    for k in keys:
-        ratelimit.allow(
-            f"code:{k}", limit=settings.CODE_ATTEMPTS_LIMIT, window=settings.CODE_ATTEMPTS_WINDOW_SECONDS
-        )
+    for key in _code_keys(keys):
+        ratelimit.hit(key, limit=settings.CODE_ATTEMPTS_LIMIT, window=settings.CODE_ATTEMPTS_WINDOW_SECONDS)
 
 
 def apply_code(*, cart: Cart, code: str, client_keys: list[str], user=None) -> Voucher | GiftCard:
@@ -131,10 +132,10 @@ def apply_code(*, cart: Cart, code: str, client_keys: list[str], user=None) -> V
     """
     if cart.status != Cart.Status.OPEN:
         raise CartError(_("This cart has already been ordered."))
-    if _limited(client_keys):
+    wait = _limited(client_keys)
+    if wait:
         raise RateLimited(
-            _("Too many wrong codes. Please try again in %(minutes)d minutes.")
-            % {"minutes": max(1, ratelimit.retry_after(window=settings.CODE_ATTEMPTS_WINDOW_SECONDS) // 60)}
+            "{} {}".format(_("Too many wrong codes."), ratelimit.try_again_message(wait)), retry_after=wait
         )
     raw = (code or "").strip().upper()[:40]
     if not raw:

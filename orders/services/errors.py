@@ -25,7 +25,11 @@ class CheckoutError(OrdersError):
 
 
 class RateLimited(OrdersError):
-    pass
+    """Too many attempts; ``retry_after``: seconds until the next one is accepted."""
+
+    def __init__(self, message: str, *, retry_after: int = 0, field: str | None = None):
+        super().__init__(message, field=field)
+        self.retry_after = retry_after
 
 
 class OutOfStock(CheckoutError):

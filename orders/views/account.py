@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from django.contrib.auth import login, logout
-from django.contrib.auth.forms import AuthenticationForm
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
+
+from shop.auth import LoginForm
 
 from .. import services
 from ..selectors import CART_SESSION_KEY
@@ -14,7 +15,7 @@ from .common import safe_next
 
 @require_http_methods(["GET", "POST"])
 def login_view(request):
-    form = AuthenticationForm(request, data=request.POST or None)
+    form = LoginForm(request, data=request.POST or None)
     if request.method == "POST" and form.is_valid():
         guest_token = request.session.get(CART_SESSION_KEY)
         user = form.get_user()
@@ -23,7 +24,11 @@ def login_view(request):
         if cart is not None:
             request.session[CART_SESSION_KEY] = cart.token
         return redirect(safe_next(request, "/"))
-    return render(request, "orders/login.html", {"form": form, "next": request.GET.get("next", "")})
+    response = render(request, "orders/login.html", {"form": form, "next": request.GET.get("next", "")})
+    if getattr(request, "login_rate_limited", False):  # locked: say so, and when to retry
+        response.status_code = 429
+        response["Retry-After"] = str(request.login_retry_after)
+    return response
 
 
 @require_POST

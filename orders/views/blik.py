@@ -48,10 +48,11 @@ RAW_CODE_MAX = 32  # more than any way of typing six digits with spaces or dashe
 class BlikRefused(Exception):
     """The code cannot be charged now; ``message`` is for the shopper, ``status`` the HTTP status."""
 
-    def __init__(self, message: str, *, status: int = 400):
+    def __init__(self, message: str, *, status: int = 400, retry_after: int = 0):
         super().__init__(message)
         self.message = message
         self.status = status
+        self.retry_after = retry_after
 
 
 # --- rules ---------------------------------------------------------------------------------------
@@ -119,16 +120,20 @@ def seconds_left(order: Order) -> int:
 def count_attempt(order: Order, ip: str) -> None:
     """One attempt against the order's and the address's limits; raises BlikRefused (429)."""
     window = settings.BLIK_ATTEMPTS_WINDOW_SECONDS
-    order_ok = ratelimit.allow(
-        f"blik:order:{order.pk}", limit=settings.BLIK_ATTEMPTS_PER_ORDER, window=window
-    )
-    ip_ok = ratelimit.allow(f"blik:ip:{ip}", limit=settings.BLIK_ATTEMPTS_PER_IP, window=window)
-    if not (order_ok and ip_ok):
-        minutes = max(1, ratelimit.retry_after(window=window) // 60)
+    limits = [
+        (f"blik:order:{order.pk}", settings.BLIK_ATTEMPTS_PER_ORDER),
+        (f"blik:ip:{ip}", settings.BLIK_ATTEMPTS_PER_IP),
+    ]
+    verdicts = [ratelimit.check(key, limit=limit, window=window) for key, limit in limits]
+    if all(v.allowed for v in verdicts):
+        verdicts = [ratelimit.hit(key, limit=limit, window=window) for key, limit in limits]
+    wait = max((v.retry_after for v in verdicts if not v.allowed), default=0)
+    if wait:
         raise BlikRefused(
             _("Too many BLIK attempts. Please wait %(minutes)s min or pay another way.")
-            % {"minutes": minutes},
+            % {"minutes": max(1, -(-wait // 60))},
             status=429,
+            retry_after=wait,
         )
 
 
@@ -240,7 +245,7 @@ def blik_pay(request, token: str):
     except BlikRefused as exc:
         headers = {}
         if exc.status == 429:
-            headers["Retry-After"] = str(ratelimit.retry_after(window=settings.BLIK_ATTEMPTS_WINDOW_SECONDS))
+            headers["Retry-After"] = str(exc.retry_after)
         response = _page(request, order, error=exc.message, status=exc.status)
         for name, value in headers.items():
             response[name] = value

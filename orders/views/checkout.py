@@ -17,6 +17,7 @@ from ..forms import CodeForm, ContactForm, DeliveryForm, SummaryForm
 from ..models import Order, PaymentMethod, ShippingMethod
 from ..payments.base import PaymentGatewayError
 from ..services.checkout import checkout_problems, load_for_checkout
+from ..services.checkout_limits import count_checkout_attempt
 from ..services.payments import is_online
 from .common import current_cart
 
@@ -252,6 +253,7 @@ def checkout_summary(request):
     form = SummaryForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
+            count_checkout_attempt(ip=client_ip(request), cart=cart)
             order = services.place_order(
                 cart=cart,
                 checkout_token=form.cleaned_data["checkout_token"],
@@ -259,6 +261,11 @@ def checkout_summary(request):
                 user=request.user,
                 customer_note=form.cleaned_data["customer_note"],
             )
+        except services.RateLimited as exc:  # a flood: refused before any stock is taken
+            messages.error(request, exc.message)
+            response = redirect("orders:checkout-summary")
+            response["Retry-After"] = str(exc.retry_after)
+            return response
         except services.OutOfStock as exc:
             messages.error(request, exc.message)
             return redirect("orders:cart")

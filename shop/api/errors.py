@@ -126,6 +126,11 @@ def api_exception_handler(exc, context):
         headers["Retry-After"] = str(max(1, int(exc.wait + 0.999)))
     if isinstance(exc, ApiError):
         body = error_body(exc.error_code, exc.message, exc.fields)
+    elif isinstance(exc, exceptions.Throttled):
+        from .throttling import throttled_message
+
+        wait = int(headers["Retry-After"]) if "Retry-After" in headers else None
+        body = error_body("throttled", throttled_message(wait))
     elif isinstance(exc, exceptions.ValidationError):
         fields = flatten(exc.detail)
         body = error_body("invalid", _validation_message(fields), {k: v for k, v in fields.items() if k})

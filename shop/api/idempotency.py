@@ -4,7 +4,10 @@ The first request with a key records a fingerprint of itself (method, path and a
 body) before it runs, and its response once it is done. A retry with the same key and the same
 request gets that response again (header ``Idempotent-Replayed: true``) and changes nothing; the
 same key with a different request is refused with 422; a retry that arrives while the first is
-still running gets 409. Keys are scoped to their caller (an API key, a cart) and kept for
+still running gets 409 (with ``Retry-After``). A request "still running" longer than
+``API_IDEMPOTENCY_STALE_SECONDS`` (gunicorn's timeout and a margin) was killed with its worker:
+the next retry runs it again -- a checkout then answers with the order the killed request placed
+for that cart (``place_order`` returns it), or places it. Keys are scoped to their caller (an API key, a cart) and kept for
 ``API_IDEMPOTENCY_HOURS``. Error answers raised as exceptions are not recorded, so a request
 refused for a fixable reason can be corrected and sent again with a new body and a new key.
 """
@@ -13,6 +16,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import math
+import re
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -27,6 +33,7 @@ from .errors import ApiError, Conflict
 from .models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
+log = logging.getLogger("shop.api")
 
 
 def fingerprint(request) -> str:
@@ -37,8 +44,10 @@ def fingerprint(request) -> str:
 
 
 def _clean_key(raw: str) -> str:
+    from .schema import IDEMPOTENCY_KEY_PATTERN
+
     key = raw.strip()
-    if not key or len(key) > 255 or not key.isprintable():
+    if not re.fullmatch(IDEMPOTENCY_KEY_PATTERN, key):
         raise ApiError(
             _("The Idempotency-Key header must be 1 to 255 printable characters."),
             code="invalid_idempotency_key",
@@ -73,13 +82,13 @@ def idempotent(*, request, scope: str, run: Callable[[], Response], api_key=None
                 status_code=422,
             ) from None
         if first.status_code == 0:
-            raise Conflict(
-                _("A request with this Idempotency-Key is still being processed. Retry shortly."),
-                code="idempotency_in_progress",
-            ) from None
-        response = Response(first.response_body, status=first.status_code)
-        response["Idempotent-Replayed"] = "true"
-        return response
+            record = _take_over_if_abandoned(first)
+            if record is None:
+                return idempotent(request=request, scope=scope, run=run, api_key=api_key)
+        else:
+            response = Response(first.response_body, status=first.status_code)
+            response["Idempotent-Replayed"] = "true"
+            return response
     try:
         response = run()
     except BaseException:
@@ -93,6 +102,35 @@ def idempotent(*, request, scope: str, run: Callable[[], Response], api_key=None
         status_code=response.status_code, response_body=body
     )
     return response
+
+
+def _take_over_if_abandoned(first: IdempotencyRecord) -> IdempotencyRecord | None:
+    """The record of a request still "in progress", for this retry to run it again when it began
+    more than ``API_IDEMPOTENCY_STALE_SECONDS`` ago (its worker was killed: no request outlives
+    gunicorn's timeout); None when another retry took it over first. A request still within that
+    time is answered 409 with ``Retry-After`` saying when it would count as abandoned."""
+    now = timezone.now()
+    stale_after = first.created_at + timedelta(seconds=settings.API_IDEMPOTENCY_STALE_SECONDS)
+    if now < stale_after:
+        error = Conflict(
+            _("A request with this Idempotency-Key is still being processed. Retry shortly."),
+            code="idempotency_in_progress",
+        )
+        error.wait = max(1, math.ceil((stale_after - now).total_seconds()))
+        raise error
+    taken = IdempotencyRecord.objects.filter(pk=first.pk, status_code=0, created_at=first.created_at).update(
+        created_at=now
+    )
+    if not taken:
+        return None
+    log.warning(
+        "Idempotency-Key %r (%s) was left in progress since %s (a killed worker): run again",
+        first.key,
+        first.scope,
+        first.created_at.isoformat(),
+    )
+    first.created_at = now
+    return first
 
 
 def purge_expired(*, now=None) -> int:

@@ -18,9 +18,11 @@ from rest_framework.views import APIView
 
 from . import keys
 from .errors import ApiError, json_error
+from shop.auth import lockout_message
+
 from .models import CustomerToken
 from .permissions import HasScope, IsCustomer, api_key_of
-from .throttling import SensitiveRateThrottle
+from .throttling import SensitiveRateThrottle, throttled
 
 
 class PublicView(GenericAPIView):
@@ -93,8 +95,9 @@ class CustomerTokenView(PublicView):
         user = authenticate(
             request._request, username=data.validated_data["email"], password=data.validated_data["password"]
         )
-        if getattr(request._request, "login_rate_limited", False):
-            raise ApiError(_("Too many failed attempts. Try again later."), code="throttled", status_code=429)
+        locked = lockout_message(request._request)
+        if locked:  # with Retry-After, like every 429
+            raise throttled(locked, wait=request._request.login_retry_after)
         if user is None or not user.is_active:
             raise ApiError(_("Wrong email or password."), code="authentication_failed", status_code=401)
         token, raw = keys.create_customer_token(store=self.store, user=user)

@@ -63,19 +63,21 @@ def test_admin_login_is_rate_limited(client, store, settings):
     assert "_auth_user_id" not in client.session
 
 
-def test_fixed_window_counter():
+def test_window_counter():
     assert all(ratelimit.allow("k", limit=3, window=60) for _ in range(3))
     assert ratelimit.allow("k", limit=3, window=60) is False
     assert ratelimit.is_limited("k", limit=3, window=60)
-    assert 0 < ratelimit.retry_after(window=60) <= 60
+    assert 0 < ratelimit.retry_after("k", limit=3, window=60) <= 60
 
 
 def test_client_ip_trusts_forwarded_for_only_when_configured(settings):
     request = RequestFactory().get("/", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="1.2.3.4, 5.6.7.8")
-    settings.USE_X_FORWARDED_FOR = False
+    settings.TRUSTED_PROXIES = 0
     assert ratelimit.client_ip(request) == "10.0.0.1"
-    settings.USE_X_FORWARDED_FOR = True
+    settings.TRUSTED_PROXIES = 1
     assert ratelimit.client_ip(request) == "5.6.7.8"
+    settings.TRUSTED_PROXIES = 2  # a CDN in front of the load balancer
+    assert ratelimit.client_ip(request) == "1.2.3.4"
 
 
 def test_a_huge_username_is_refused_quietly_and_keeps_cache_keys_short(settings, recwarn):

@@ -1,0 +1,11 @@
+"""gunicorn reads this file from the working directory: its settings come from the environment so
+that one variable serves gunicorn and Django alike.
+
+``WEB_TIMEOUT_SECONDS`` is how long a worker may be silent before gunicorn kills it; Django reads
+the same variable to know that no request outlives it (an ``Idempotency-Key`` left "in progress"
+longer than that belongs to a killed worker: shop/api/idempotency.py).
+"""
+
+import os
+
+timeout = int(os.environ.get("WEB_TIMEOUT_SECONDS", "60"))
