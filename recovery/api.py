@@ -137,8 +137,8 @@ class ResolutionOutput(serializers.Serializer):
 
 
 class RangeForm(forms.Form):
-    date_from = forms.DateField(required=False)
-    date_to = forms.DateField(required=False)
+    date_from = forms.DateField(required=False, input_formats=["%Y-%m-%d"])
+    date_to = forms.DateField(required=False, input_formats=["%Y-%m-%d"])
     campaign = forms.IntegerField(required=False, min_value=1)
 
     def clean(self):

@@ -77,8 +77,8 @@ class SalesOutput(serializers.Serializer):
 
 
 class SalesForm(forms.Form):
-    date_from = forms.DateField(required=False)
-    date_to = forms.DateField(required=False)
+    date_from = forms.DateField(required=False, input_formats=["%Y-%m-%d"])
+    date_to = forms.DateField(required=False, input_formats=["%Y-%m-%d"])
     granularity = forms.ChoiceField(
         required=False, choices=[("day", "day"), ("week", "week"), ("month", "month")]
     )

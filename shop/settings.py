@@ -290,7 +290,7 @@ CHECKOUT_ATTEMPTS_WINDOW_SECONDS = env.int("CHECKOUT_ATTEMPTS_WINDOW_SECONDS", d
 WEB_TIMEOUT_SECONDS = env.int("WEB_TIMEOUT_SECONDS", default=60)
 
 REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "shop.api.schema.ExactAutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "shop.api.authentication.ApiKeyAuthentication",
         "shop.api.authentication.CustomerTokenAuthentication",
@@ -337,12 +337,14 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "shop.api.schema.add_error_responses",
+        "shop.api.schema.exact_requests",
     ],
 }
 # --- API and webhooks (shop.api; docs/api.md) ---------------------------------------------------
 API_PAGE_SIZE = env.int("API_PAGE_SIZE", default=48)
 API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=100)
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=2 * 1024 * 1024)
+API_MAX_URL_BYTES = env.int("API_MAX_URL_BYTES", default=4094)  # path + query; longer: JSON 414
 API_BULK_MAX_ROWS = env.int("API_BULK_MAX_ROWS", default=1000)
 API_IDEMPOTENCY_HOURS = env.int("API_IDEMPOTENCY_HOURS", default=24)
 API_CUSTOMER_TOKEN_DAYS = env.int("API_CUSTOMER_TOKEN_DAYS", default=30)

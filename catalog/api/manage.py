@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from shop.api.errors import ApiError
 from shop.api.idempotency import idempotent
 from shop.api.models import Scope
-from shop.api.views import MerchantView
+from shop.api.views import MerchantView, query_bool, query_int
 
 from .. import services, stock
 from ..models import AttributeValue, Category, Product, Variant, Warehouse
@@ -60,7 +60,7 @@ def _category(store, category_id):
         return None
     category = Category.objects.filter(store=store, pk=category_id).first()
     if category is None:
-        raise ApiError(_("No such category."), status_code=400, fields={"category": [_("No such category.")]})
+        raise ApiError(_("No such category."), status_code=422, fields={"category": [_("No such category.")]})
     return category
 
 
@@ -82,9 +82,9 @@ class ManageProductListView(MerchantView):
             qs = qs.filter(
                 Q(name__icontains=term) | Q(slug__icontains=term) | Q(variants__sku__icontains=term)
             ).distinct()
-        published = request.query_params.get("published")
-        if published in ("true", "false"):
-            qs = qs.filter(is_published=published == "true")
+        published = query_bool(request, "published")
+        if published is not None:
+            qs = qs.filter(is_published=published)
         page = self.paginate_queryset(qs)
         return self.get_paginated_response(ManageProductOutput(page, many=True).data)
 
@@ -171,8 +171,9 @@ class ManageVariantListView(MerchantView):
         qs = Variant.objects.filter(store=self.store).prefetch_related("attribute_values").order_by("pk")
         if request.query_params.get("sku"):
             qs = qs.filter(sku=request.query_params["sku"][:64])
-        if (request.query_params.get("product") or "").isdigit():
-            qs = qs.filter(product_id=int(request.query_params["product"]))
+        product = query_int(request, "product")
+        if product is not None:
+            qs = qs.filter(product_id=product)
         page = self.paginate_queryset(qs)
         return self.get_paginated_response(ManageVariantOutput(page, many=True).data)
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+import re
+from decimal import Decimal
 
 from django.conf import settings
 from django.utils.translation import gettext as _
@@ -10,7 +11,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 
 from shop.api.errors import ApiError
-from shop.api.views import PublicView
+from shop.api.views import PublicView, query_bool
 
 from .. import selectors
 from ..models import Product, ProductGroup
@@ -31,17 +32,16 @@ CARD_FIELDS = (
 )
 
 ORDERINGS = [*selectors.SORTS, "relevance"]
+PRICE_PATTERN = r"^(\d{1,10}(\.\d{1,2})?)?$"  # empty: no bound
+ATTR_PATTERN = r"^[^:]+:[\s\S]+$"  # attribute:value[,value]
 
 
 def _decimal(request, name: str) -> Decimal | None:
     raw = request.query_params.get(name)
     if raw in (None, ""):
         return None
-    try:
-        value = Decimal(raw)
-    except (InvalidOperation, ValueError):
-        value = None
-    if value is None or not value.is_finite() or value < 0 or value > Decimal("1e10"):
+    value = Decimal(raw) if re.fullmatch(PRICE_PATTERN, raw) else None
+    if value is None:
         raise ApiError(
             _("Enter a non-negative number."),
             code="invalid",
@@ -54,8 +54,8 @@ def _decimal(request, name: str) -> Decimal | None:
 def _attrs(request) -> dict[str, list[str]]:
     attrs: dict[str, list[str]] = {}
     for raw in request.query_params.getlist("attr")[:20]:
-        slug, sep, values = raw.partition(":")
-        if not sep or not slug or not values:
+        slug, _sep, values = raw.partition(":")
+        if not re.fullmatch(ATTR_PATTERN, raw):
             raise ApiError(
                 _("Use attr=<attribute>:<value>[,<value>]."),
                 status_code=400,
@@ -84,9 +84,17 @@ class ProductListView(PublicView):
             OpenApiParameter("category", str, description="Category slug (includes subcategories)."),
             OpenApiParameter("group", str, description="Product group slug."),
             OpenApiParameter("search", str, description="Full-text search (typo tolerant on PostgreSQL)."),
-            OpenApiParameter("price_min", str, description="Minimum gross price, e.g. 49.99."),
-            OpenApiParameter("price_max", str, description="Maximum gross price."),
-            OpenApiParameter("attr", str, many=True, description="attribute:value[,value], repeatable."),
+            OpenApiParameter(
+                "price_min", str, pattern=PRICE_PATTERN, description="Minimum gross price, e.g. 49.99."
+            ),
+            OpenApiParameter("price_max", str, pattern=PRICE_PATTERN, description="Maximum gross price."),
+            OpenApiParameter(
+                "attr",
+                str,
+                many=True,
+                pattern=ATTR_PATTERN,
+                description="attribute:value[,value], repeatable.",
+            ),
             OpenApiParameter("in_stock", bool, description="Only products that can be bought now."),
             OpenApiParameter("ordering", str, enum=ORDERINGS, description="Sort order."),
             OpenApiParameter("page", int),
@@ -121,7 +129,7 @@ class ProductListView(PublicView):
             price_min=_decimal(request, "price_min"),
             price_max=_decimal(request, "price_max"),
             attrs=_attrs(request),
-            available_only=(params.get("in_stock") or "").lower() in ("1", "true", "yes"),
+            available_only=bool(query_bool(request, "in_stock")),
         )
         qs = selectors.apply_filters(selectors.with_card_data(qs).only(*CARD_FIELDS), filters)
         if search and ordering in ("", "relevance"):

@@ -34,8 +34,8 @@ class SearchForm(forms.Form):
     product = forms.CharField(required=False, max_length=100)
     status = forms.MultipleChoiceField(required=False, choices=Order.Status.choices)
     payment = forms.MultipleChoiceField(required=False, choices=Order.PaymentStatus.choices)
-    date_from = forms.DateField(required=False)
-    date_to = forms.DateField(required=False)
+    date_from = forms.DateField(required=False, input_formats=["%Y-%m-%d"])
+    date_to = forms.DateField(required=False, input_formats=["%Y-%m-%d"])
     total_min = forms.DecimalField(required=False, min_value=0, max_digits=12, decimal_places=2)
     total_max = forms.DecimalField(required=False, min_value=0, max_digits=12, decimal_places=2)
 

@@ -55,11 +55,31 @@ class CheckoutInput(CartUpdateInput):
 
 class LineInput(StrictSerializer):
     variant_id = serializers.IntegerField(min_value=1, max_value=2**62)
-    quantity = serializers.IntegerField(min_value=1, max_value=10_000, required=False, default=1)
+    quantity = serializers.IntegerField(min_value=1, required=False, default=1)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _cap_quantity(self.fields["quantity"])
 
 
 class LineUpdateInput(StrictSerializer):
-    quantity = serializers.IntegerField(min_value=0, max_value=10_000, help_text="0 removes the line.")
+    quantity = serializers.IntegerField(min_value=0, help_text="0 removes the line.")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _cap_quantity(self.fields["quantity"])
+
+
+def _cap_quantity(field) -> None:
+    """At most ``CART_MAX_LINE_QUANTITY`` of one item (read per request; the schema says it)."""
+    from django.core.validators import MaxValueValidator
+
+    field.max_value = settings.CART_MAX_LINE_QUANTITY
+    field.validators.append(
+        MaxValueValidator(
+            field.max_value, message=field.error_messages["max_value"].format(max_value=field.max_value)
+        )
+    )
 
 
 class CodeInput(StrictSerializer):

@@ -2,7 +2,9 @@
 
 For paths under ``/api/`` this middleware (placed before ``StoreMiddleware``):
 
-* refuses bodies larger than ``API_MAX_BODY_BYTES`` with 413 before anything reads them;
+* refuses addresses (path and query) longer than ``API_MAX_URL_BYTES`` with 414, and bodies
+  larger than ``API_MAX_BODY_BYTES`` with 413, before anything reads them (gunicorn runs with
+  ``--limit-request-line 8190`` so such addresses reach Django and get the JSON shape);
 * rewrites any non-JSON error response (unknown store host, Django's 404/400/403 pages) into
   ``{"error": {...}}`` with the same status;
 * answers an unexpected exception with a JSON 500 (logged with its traceback) instead of the
@@ -28,6 +30,7 @@ MESSAGES = {
     404: ("not_found", "Not found."),
     405: ("method_not_allowed", "Method not allowed."),
     413: ("too_large", "The request body is too large."),
+    414: ("uri_too_long", "The address is too long. Send long input in a JSON body."),
     429: ("throttled", "Too many requests."),
 }
 
@@ -43,6 +46,10 @@ class ApiErrorMiddleware:
     def __call__(self, request):
         if not is_api_path(request.path):
             return self.get_response(request)
+        if len(request.get_full_path().encode()) > settings.API_MAX_URL_BYTES:
+            return json_error(
+                414, "uri_too_long", _("The address is too long. Send long input in a JSON body.")
+            )
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:

@@ -4,6 +4,8 @@ operation (so generated clients and schemathesis know what a refusal looks like)
 from __future__ import annotations
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema
+from rest_framework import serializers
 
 ERROR_CODES = {
     "400": "Malformed request or invalid fields.",
@@ -91,3 +93,110 @@ def add_error_responses(result, generator, request, public):
                 "500", {"description": "Server error.", "content": {"application/json": {"schema": ref}}}
             )
     return result
+
+
+# --- Exactness: what the implementation enforces, the schema says ------------------------------
+
+#: The Idempotency-Key header: 1 to 255 visible ASCII characters, spaces only inside
+#: (``shop.api.idempotency`` refuses anything else with 400 invalid_idempotency_key).
+IDEMPOTENCY_KEY_PATTERN = r"^[!-~]([ -~]{0,253}[!-~])?$"
+IDEMPOTENCY_KEY_SCHEMA = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": 255,
+    "pattern": IDEMPOTENCY_KEY_PATTERN,
+}
+
+
+def _request_components(result) -> set[str]:
+    """Names of the components reachable from a request body (the input serializers)."""
+    components = result.get("components", {}).get("schemas", {})
+    todo: list = []
+    for path in result.get("paths", {}).values():
+        for operation in path.values():
+            if isinstance(operation, dict):
+                todo.extend(operation.get("requestBody", {}).get("content", {}).values())
+    seen: set[str] = set()
+    while todo:
+        node = todo.pop()
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+                name = ref.rsplit("/", 1)[1]
+                if name not in seen:
+                    seen.add(name)
+                    todo.append(components.get(name))
+            todo.extend(v for k, v in node.items() if k != "$ref")
+        elif isinstance(node, list):
+            todo.extend(node)
+    return seen
+
+
+#: Money in a request body: a JSON string, non-negative, at most 10 + 2 digits
+#: (``shop.api.views.StrictInputMixin`` refuses anything else).
+AMOUNT_PATTERN = r"^\d{1,10}(\.\d{1,2})?$"
+#: Text fields refuse NUL characters (DRF) and, unless blank is allowed, text that is only
+#: whitespace (DRF trims it to ""); Python's ``\s`` is the one DRF's ``strip()`` removes.
+TEXT_PATTERN = r"^[^\x00]*$"
+NON_BLANK_TEXT_PATTERN = r"^[^\x00]*[^\s\x00][^\x00]*$"
+#: Query parameters: what their parsers accept (``shop.api.views.query_int``, the pagination, the
+#: report and recovery forms' ``YYYY-MM-DD``).
+QUERY_MINIMUM_ONE = {"page", "page_size", "product", "campaign"}
+QUERY_DATES = {"date_from", "date_to"}
+
+
+def _exact_property(prop: dict) -> None:
+    if prop.get("type") != "string" or "enum" in prop or prop.get("readOnly"):
+        return
+    if prop.get("format") == "decimal":
+        prop["pattern"] = AMOUNT_PATTERN
+    elif "format" not in prop and "pattern" not in prop:
+        prop["pattern"] = NON_BLANK_TEXT_PATTERN if prop.get("minLength", 0) >= 1 else TEXT_PATTERN
+
+
+def exact_requests(result, generator, request, public):
+    """Postprocessing hook: request bodies refuse unknown fields (``StrictInputMixin``), so every
+    object schema reachable from a request body says ``additionalProperties: false``, and their
+    money and text fields the format the serializers enforce; the Idempotency-Key header and
+    the query parameters say theirs."""
+    components = result.get("components", {}).get("schemas", {})
+    for name in _request_components(result):
+        component = components.get(name) or {}
+        if component.get("type") == "object" and "properties" in component:
+            component.setdefault("additionalProperties", False)
+            for prop in component["properties"].values():
+                _exact_property(prop)
+                if prop.get("type") == "array" and isinstance(prop.get("items"), dict):
+                    _exact_property(prop["items"])
+    for path in result.get("paths", {}).values():
+        for operation in path.values():
+            if not isinstance(operation, dict):
+                continue
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") == "header" and parameter.get("name") == "Idempotency-Key":
+                    parameter["schema"] = dict(IDEMPOTENCY_KEY_SCHEMA)
+                if parameter.get("in") != "query":
+                    continue
+                schema = parameter.setdefault("schema", {})
+                if parameter["name"] in QUERY_MINIMUM_ONE and schema.get("type") == "integer":
+                    schema["minimum"] = 1
+                if parameter["name"] in QUERY_DATES and schema.get("type") == "string":
+                    schema["format"] = "date"
+    return result
+
+
+class ExactAutoSchema(AutoSchema):
+    """drf-spectacular's AutoSchema, plus what it leaves out: a nested list of rows
+    (``rows = Row(many=True, allow_empty=False, max_length=1000)``) says ``minItems`` and
+    ``maxItems``, as DRF enforces them."""
+
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        if isinstance(field, serializers.ListSerializer) and schema.get("type") == "array":
+            if not field.allow_empty:
+                schema["minItems"] = max(1, field.min_length or 1)
+            elif field.min_length:
+                schema["minItems"] = field.min_length
+            if field.max_length is not None:
+                schema["maxItems"] = field.max_length
+        return schema

@@ -7,6 +7,8 @@ key with the scope in ``required_scopes``/``required_scope``).
 
 from __future__ import annotations
 
+import re
+
 from django.contrib.auth import authenticate
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
@@ -16,10 +18,10 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from . import keys
-from .errors import ApiError, json_error
 from shop.auth import lockout_message
 
+from . import keys
+from .errors import ApiError, json_error
 from .models import CustomerToken
 from .permissions import HasScope, IsCustomer, api_key_of
 from .throttling import SensitiveRateThrottle, throttled
@@ -46,8 +48,44 @@ class MerchantView(PublicView):
         return api_key_of(self.request)
 
 
+#: The JSON type each field accepts, as the OpenAPI schema states it (first match wins): DRF
+#: would coerce ``0`` to ``"0"`` or ``False`` and ``"5"`` to ``5``; the API takes what it says.
+BOOLEAN, INTEGER, AMOUNT, TEXT = "boolean", "integer", "amount", "text"
+JSON_TYPES: list[tuple[type, tuple[type, ...], str]] = [
+    (serializers.BooleanField, (bool,), BOOLEAN),
+    (serializers.IntegerField, (int,), INTEGER),
+    (serializers.DecimalField, (str,), AMOUNT),  # money: "149.00", never a binary float
+    (serializers.CharField, (str,), TEXT),
+    (serializers.ChoiceField, (str,), TEXT),
+    (serializers.DateField, (str,), TEXT),
+    (serializers.DateTimeField, (str,), TEXT),
+]
+
+
+def json_type_error(field, value) -> str | None:
+    """The refusal for ``value`` when it is not the JSON type ``field`` declares, else None."""
+    if value is None:
+        return None  # DRF's allow_null decides
+    for field_class, types, kind in JSON_TYPES:
+        if isinstance(field, field_class):
+            if kind == AMOUNT and isinstance(value, str):
+                from .schema import AMOUNT_PATTERN
+
+                return None if re.fullmatch(AMOUNT_PATTERN, value) else _("Enter an amount such as 149.00.")
+            if isinstance(value, types) and not (kind == INTEGER and isinstance(value, bool)):
+                return None
+            return {
+                BOOLEAN: _("Expected true or false."),
+                INTEGER: _("Expected a whole number."),
+                AMOUNT: _('Expected an amount as a string, e.g. "149.00".'),
+                TEXT: _("Expected text in quotes."),
+            }[kind]
+    return None
+
+
 class StrictInputMixin:
-    """Refuse unknown fields instead of silently ignoring them (a typo is an error); works for
+    """Refuse unknown fields instead of silently ignoring them (a typo is an error), and values of
+    another JSON type than the field's (``"customer_note": 0``, ``"is_published": 0``); works for
     nested and per-row serializers too."""
 
     def to_internal_value(self, data):
@@ -55,11 +93,51 @@ class StrictInputMixin:
             unknown = sorted(str(k) for k in data if k not in self.fields)
             if unknown:
                 raise serializers.ValidationError({name: [_("Unknown field.")] for name in unknown})
+            wrong = {}
+            for name, field in self.fields.items():
+                if name in data and not field.read_only:
+                    values = data[name]
+                    if isinstance(field, serializers.ListField) and isinstance(values, list):
+                        field, checked = field.child, values
+                    else:
+                        checked = [values]
+                    errors = [e for e in (json_type_error(field, v) for v in checked) if e]
+                    if errors:
+                        wrong[name] = errors[:1]
+            if wrong:
+                raise serializers.ValidationError(wrong)
         return super().to_internal_value(data)
 
 
 class StrictSerializer(StrictInputMixin, serializers.Serializer):
     pass
+
+
+# --- Query parameters, exactly as the schema states them ----------------------------------------
+
+
+def _bad_query(name: str, message: str):
+    return ApiError(message, status_code=400, fields={name: [message]})
+
+
+def query_bool(request, name: str) -> bool | None:
+    """``?name=true`` / ``false`` (the OpenAPI boolean), None when absent; anything else is 400."""
+    raw = request.query_params.get(name)
+    if raw is None:
+        return None
+    if raw not in ("true", "false"):
+        raise _bad_query(name, _("Use true or false."))
+    return raw == "true"
+
+
+def query_int(request, name: str, *, minimum: int = 1) -> int | None:
+    """A whole number from ``minimum`` (the schema's ``minimum``), None when absent; else 400."""
+    raw = request.query_params.get(name)
+    if raw is None:
+        return None
+    if not (raw.isascii() and raw.isdigit()) or int(raw) < minimum or int(raw) > 2**63 - 1:
+        raise _bad_query(name, _("Enter a whole number from %(minimum)s.") % {"minimum": minimum})
+    return int(raw)
 
 
 # --- Shopper tokens ------------------------------------------------------------------------------
