@@ -190,7 +190,7 @@ class RecoveryStatsView(MerchantView):
         if end < start or end - start > timedelta(days=MAX_RANGE_DAYS):
             raise ApiError(
                 _("Choose an end date after the start, at most a year apart."),
-                status_code=400,
+                status_code=422,  # a rule across parameters the schema cannot state
                 fields={"date_to": [_("Invalid range.")]},
             )
         campaign = None

@@ -115,7 +115,7 @@ class SalesReportView(MerchantView):
         if date_to < date_from or date_to - date_from > timedelta(days=MAX_RANGE_DAYS):
             raise ApiError(
                 _("Choose an end date after the start, at most two years apart."),
-                status_code=400,
+                status_code=422,  # a rule across parameters the schema cannot state
                 fields={"date_to": [_("Invalid range.")]},
             )
         overview = selectors.sales_overview(

@@ -143,6 +143,12 @@ NON_BLANK_TEXT_PATTERN = r"^[^\x00]*[^\s\x00][^\x00]*$"
 #: report and recovery forms' ``YYYY-MM-DD``).
 QUERY_MINIMUM_ONE = {"page", "page_size", "product", "campaign"}
 QUERY_DATES = {"date_from", "date_to"}
+#: Bulk rows name their variant by exactly one of sku / variant_id, and a stock row gives exactly
+#: one of quantity / delta (``catalog.api.serializers``' ``validate``).
+EXACTLY_ONE_OF = {
+    "StockRowInputRequest": [("sku", "variant_id"), ("quantity", "delta")],
+    "PriceRowInputRequest": [("sku", "variant_id")],
+}
 
 
 def _exact_property(prop: dict) -> None:
@@ -168,6 +174,11 @@ def exact_requests(result, generator, request, public):
                 _exact_property(prop)
                 if prop.get("type") == "array" and isinstance(prop.get("items"), dict):
                     _exact_property(prop["items"])
+    for name, groups in EXACTLY_ONE_OF.items():
+        if name in components:
+            components[name]["allOf"] = [
+                {"oneOf": [{"required": [field]} for field in group]} for group in groups
+            ]
     for path in result.get("paths", {}).values():
         for operation in path.values():
             if not isinstance(operation, dict):

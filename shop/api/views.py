@@ -31,6 +31,13 @@ class PublicView(GenericAPIView):
     permission_classes = [AllowAny]
     metadata_class = None  # OPTIONS answers 405: the OpenAPI schema describes every endpoint
 
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        for name in DATE_PARAMETERS:  # the schema's ``format: date``: YYYY-MM-DD, never empty
+            raw = request.query_params.get(name)
+            if raw is not None and not _is_iso_date(raw):
+                raise _bad_query(name, _("Enter a date as YYYY-MM-DD."))
+
     @property
     def store(self):
         return self.request._request.store
@@ -114,6 +121,21 @@ class StrictSerializer(StrictInputMixin, serializers.Serializer):
 
 
 # --- Query parameters, exactly as the schema states them ----------------------------------------
+
+
+DATE_PARAMETERS = ("date_from", "date_to")
+
+
+def _is_iso_date(raw: str) -> bool:
+    import datetime as dt
+
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
+        return False
+    try:
+        dt.date.fromisoformat(raw)
+    except ValueError:
+        return False
+    return True
 
 
 def _bad_query(name: str, message: str):
