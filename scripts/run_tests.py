@@ -6,7 +6,7 @@ when REDIS_URL / CELERY_BROKER_URL are set. Extra arguments go to pytest.
 
 ``--date-sensitive`` stands for the test modules whose outcome could depend on the date and time
 they run at (invoices, the demo seeder, recovery timing, report periods, stock reservations,
-Allegro and feed schedules). CI runs them again with the clock moved by ``KOSZYK_TEST_CLOCK``
+vouchers, gift cards and return windows, Allegro and feed schedules). CI runs them again with the clock moved by ``KOSZYK_TEST_CLOCK``
 (tests/conftest.py, docs/testing.md), e.g.::
 
     KOSZYK_TEST_CLOCK=2026-12-31T23:30:00+01:00 python scripts/run_tests.py --date-sensitive
@@ -25,6 +25,9 @@ DATE_SENSITIVE = [
     "tests/orders/test_invoices.py",
     "tests/orders/test_payments.py",
     "tests/orders/test_place_order.py",
+    "tests/orders/test_codes.py",
+    "tests/orders/test_admin_gift_cards.py",
+    "tests/orders/test_returns.py",
     "tests/catalog/test_stock.py",
     "tests/recovery/test_detection.py",
     "tests/recovery/test_sending.py",
@@ -33,12 +36,15 @@ DATE_SENSITIVE = [
     "tests/reports/test_selectors.py",
     "tests/reports/test_recovery_report.py",
     "tests/reports/test_jobs.py",
+    "tests/reports/test_admin.py",
     "tests/integrations/test_runs.py",
     "tests/integrations/channels/test_allegro_offers.py",
     "tests/integrations/channels/test_allegro_orders.py",
     "tests/integrations/channels/test_allegro_oauth.py",
     "tests/integrations/feeds/test_generation.py",
     "tests/integrations/feeds/test_changes.py",
+    "tests/integrations/feeds/test_google.py",
+    "tests/integrations/feeds/test_ceneo.py",
 ]
 
 
