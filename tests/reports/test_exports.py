@@ -2,7 +2,7 @@
 
 import csv
 import io
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -85,7 +85,7 @@ def test_pdf_in_polish(shop):
 
 def test_long_pdf_repeats_the_header_and_numbers_every_page(store, shop):
     for i in range(60):
-        make_order(store, at=datetime(2025, 1, 14, 10, i % 60), lines=[(shop.c, 1)])
+        make_order(store, at=datetime(2025, 1, 14, 10, i % 60, tzinfo=UTC), lines=[(shop.c, 1)])
     content, _ = export(shop, "orders", "pdf")
     reader = PdfReader(io.BytesIO(content))
     assert len(reader.pages) >= 2
