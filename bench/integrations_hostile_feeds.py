@@ -51,7 +51,7 @@ CSV_HEADER = (
 SHAPES = {
     "xml-non-record": ("idosell-iof", (100_000, 400_000), (1_000_000, 4_000_000)),
     "gzip-endless-line": ("generic-csv", (16 * 2**20, 64 * 2**20), (256 * 2**20, 1024 * 2**20)),
-    "gzip-identical-rows": ("generic-csv", (5_000, 20_000), (100_000, 400_000)),
+    "gzip-identical-rows": ("generic-csv", (5_000, 20_000), (50_000, 200_000)),
     "gzip-blank-lines": ("generic-csv", (2_000_000, 8_000_000), (20_000_000, 80_000_000)),
 }
 ALLOWED_GROWTH = 1.25
