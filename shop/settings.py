@@ -78,6 +78,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "shop.security_headers.SecurityHeadersMiddleware",  # CSP (with a nonce) and Permissions-Policy
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "shop.api.middleware.ApiErrorMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -383,6 +384,17 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+# The language switch's cookie: sent over HTTPS only like the session's; no script reads it.
+LANGUAGE_COOKIE_SECURE = SECURE_HTTPS
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_HTTPONLY = True
+# Content-Security-Policy (shop/security_headers.py): enforced, or only reported when false.
+CSP_ENFORCE = env.bool("CSP_ENFORCE", default=True)
+CSP_REPORT_URI = env.str("CSP_REPORT_URI", default="/csp-report/")
+# Extra sources for what the store's custom JavaScript loads (e.g. a chat widget's host).
+CSP_EXTRA_SCRIPT_SRC = env.list("CSP_EXTRA_SCRIPT_SRC", default=[])
+CSP_EXTRA_CONNECT_SRC = env.list("CSP_EXTRA_CONNECT_SRC", default=[])
+CSP_EXTRA_FRAME_SRC = env.list("CSP_EXTRA_FRAME_SRC", default=[])
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=60 * 60 * 24 * 30)
 
 # --- Shop behaviour -------------------------------------------------------------------------

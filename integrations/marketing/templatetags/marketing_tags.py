@@ -44,7 +44,7 @@ def _block(name: str, events: list[dict]) -> str:
 @register.inclusion_tag("marketing/head.html", takes_context=True)
 def marketing_head(context):
     _, config = _config(context)
-    return {"config": config}
+    return {"config": config, "csp_nonce": context.get("csp_nonce", "")}
 
 
 @register.inclusion_tag("marketing/banner.html", takes_context=True)
