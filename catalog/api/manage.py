@@ -185,7 +185,7 @@ class ManageVariantListView(MerchantView):
         product = Product.objects.filter(store=self.store, pk=values.pop("product")).first()
         if product is None:
             raise ApiError(
-                _("No such product."), status_code=400, fields={"product": [_("No such product.")]}
+                _("No such product."), status_code=422, fields={"product": [_("No such product.")]}
             )
         attribute_values = _attribute_values(self.store, values.pop("attribute_values", None))
         variant = Variant(store=self.store, product=product, **values)

@@ -143,6 +143,7 @@ NON_BLANK_TEXT_PATTERN = r"^[^\x00]*[^\s\x00][^\x00]*$"
 #: report and recovery forms' ``YYYY-MM-DD``).
 QUERY_MINIMUM_ONE = {"page", "page_size", "product", "campaign"}
 QUERY_DATES = {"date_from", "date_to"}
+QUERY_AMOUNTS = {"total_min", "total_max", "price_min", "price_max"}  # empty: no bound
 #: Bulk rows name their variant by exactly one of sku / variant_id, and a stock row gives exactly
 #: one of quantity / delta (``catalog.api.serializers``' ``validate``).
 EXACTLY_ONE_OF = {
@@ -193,6 +194,8 @@ def exact_requests(result, generator, request, public):
                     schema["minimum"] = 1
                 if parameter["name"] in QUERY_DATES and schema.get("type") == "string":
                     schema["format"] = "date"
+                if parameter["name"] in QUERY_AMOUNTS and schema.get("type") == "string":
+                    schema["pattern"] = r"^(\d{1,10}(\.\d{1,2})?)?$"
     return result
 
 

@@ -37,6 +37,10 @@ class PublicView(GenericAPIView):
             raw = request.query_params.get(name)
             if raw is not None and not _is_iso_date(raw):
                 raise _bad_query(name, _("Enter a date as YYYY-MM-DD."))
+        for name in AMOUNT_PARAMETERS:  # the schema's pattern: a plain amount, or empty for none
+            raw = request.query_params.get(name)
+            if raw is not None and not re.fullmatch(AMOUNT_QUERY_PATTERN, raw):
+                raise _bad_query(name, _("Enter an amount such as 149.00."))
 
     @property
     def store(self):
@@ -124,6 +128,8 @@ class StrictSerializer(StrictInputMixin, serializers.Serializer):
 
 
 DATE_PARAMETERS = ("date_from", "date_to")
+AMOUNT_PARAMETERS = ("total_min", "total_max", "price_min", "price_max")
+AMOUNT_QUERY_PATTERN = r"^(\d{1,10}(\.\d{1,2})?)?$"
 
 
 def _is_iso_date(raw: str) -> bool:

@@ -171,3 +171,45 @@ def test_query_parameters_of_the_wrong_type_are_refused(schema, merchant_client,
     response = merchant_client.get(path, query)
     assert response.status_code == 400, response.content
     assert list(error_of(response)["fields"]) == [name]
+
+
+def test_bulk_rows_say_exactly_one_of_sku_or_variant_id(schema, merchant_client, variant):
+    row = _component(schema, "StockRowInputRequest")
+    assert {"oneOf": [{"required": ["sku"]}, {"required": ["variant_id"]}]} in row["allOf"]
+    both = {"rows": [{"sku": variant.sku, "variant_id": variant.pk, "quantity": 1}]}
+    assert merchant_client.post("/api/v1/stock/bulk/", both, format="json").status_code == 400
+
+
+@pytest.mark.parametrize("path", ["/api/v1/recovery/stats/", "/api/v1/reports/sales/"])
+def test_a_date_range_too_long_is_a_business_refusal_not_a_shape_error(merchant_client, path):
+    response = merchant_client.get(path, {"date_from": "2000-01-01", "date_to": "2026-12-01"})
+    assert response.status_code == 422
+    assert list(error_of(response)["fields"]) == ["date_to"]
+
+
+def test_an_unknown_category_is_422(merchant_client):
+    response = merchant_client.post(
+        "/api/v1/manage/products/", {"name": "X", "category": 999999}, format="json"
+    )
+    assert response.status_code == 422
+    assert list(error_of(response)["fields"]) == ["category"]
+
+
+@pytest.mark.parametrize("value", ["", "2026-02-30", "07.12.2026"])
+def test_an_empty_or_impossible_date_is_refused(merchant_client, value):
+    response = merchant_client.get("/api/v1/manage/orders/", {"date_to": value})
+    assert response.status_code == 400
+    assert list(error_of(response)["fields"]) == ["date_to"]
+
+
+def test_order_total_filters_are_plain_amounts(schema, merchant_client):
+    assert _parameter(schema, "/api/v1/manage/orders/", "get", "total_min")["schema"]["pattern"]
+    assert merchant_client.get("/api/v1/manage/orders/", {"total_min": "1e3"}).status_code == 400
+    assert merchant_client.get("/api/v1/manage/orders/", {"total_min": "10.50"}).status_code == 200
+
+
+def test_a_variant_of_an_unknown_product_is_422(merchant_client):
+    body = {"product": 999999, "sku": "X-1", "price": "10.00"}
+    response = merchant_client.post("/api/v1/manage/variants/", body, format="json")
+    assert response.status_code == 422
+    assert list(error_of(response)["fields"]) == ["product"]
