@@ -7,6 +7,8 @@ the answer lists every refused row (``rows.<index>.<field>``).
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Prefetch, Q
@@ -62,6 +64,17 @@ def _category(store, category_id):
     if category is None:
         raise ApiError(_("No such category."), status_code=422, fields={"category": [_("No such category.")]})
     return category
+
+
+@contextmanager
+def model_rules():
+    """The model's own rules (compare-at price above the price, a unique SKU) refuse a
+    well-formed request: 422 with the fields, not a 400 shape error (docs/api.md)."""
+    try:
+        yield
+    except ValidationError as exc:
+        fields = exc.message_dict if hasattr(exc, "error_dict") else {"": exc.messages}
+        raise ApiError(_("Some fields are invalid."), status_code=422, fields=fields) from exc
 
 
 class ManageProductListView(MerchantView):
@@ -153,7 +166,7 @@ def _attribute_values(store, ids):
     if len(values) != len(set(ids)):
         raise ApiError(
             _("Unknown attribute values."),
-            status_code=400,
+            status_code=422,
             fields={"attribute_values": [_("Unknown attribute values.")]},
         )
     return values
@@ -189,7 +202,8 @@ class ManageVariantListView(MerchantView):
             )
         attribute_values = _attribute_values(self.store, values.pop("attribute_values", None))
         variant = Variant(store=self.store, product=product, **values)
-        services.save_variant(variant=variant, attribute_values=attribute_values)
+        with model_rules():
+            services.save_variant(variant=variant, attribute_values=attribute_values)
         return Response(ManageVariantOutput(variant).data, status=201)
 
 
@@ -217,7 +231,8 @@ class ManageVariantDetailView(MerchantView):
         attribute_values = _attribute_values(self.store, values.pop("attribute_values", None))
         for name, value in values.items():
             setattr(variant, name, value)
-        services.save_variant(variant=variant, attribute_values=attribute_values)
+        with model_rules():
+            services.save_variant(variant=variant, attribute_values=attribute_values)
         return Response(ManageVariantOutput(variant).data)
 
     @extend_schema(tags=["merchant: catalog"], responses={204: None})
