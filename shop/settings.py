@@ -270,7 +270,6 @@ CELERY_BULK_QUEUE = "bulk"
 CELERY_TASK_QUEUES = [_KombuQueue(CELERY_TASK_DEFAULT_QUEUE), _KombuQueue(CELERY_BULK_QUEUE)]
 CELERY_TASK_ROUTES = {"recovery.tasks.send_reminder_task": {"queue": CELERY_BULK_QUEUE}}
 
-# --- REST framework -------------------------------------------------------------------------
 # --- Client address and rate limits (shop/ratelimit.py) --------------------------------------
 # How many proxies in front of the shop append to X-Forwarded-For (0: REMOTE_ADDR only; a client
 # could write any address there). Every rate limit and recorded IP reads the client address this
@@ -290,6 +289,7 @@ CHECKOUT_ATTEMPTS_WINDOW_SECONDS = env.int("CHECKOUT_ATTEMPTS_WINDOW_SECONDS", d
 # gunicorn's --timeout (gunicorn.conf.py reads the same variable): no request runs longer.
 WEB_TIMEOUT_SECONDS = env.int("WEB_TIMEOUT_SECONDS", default=60)
 
+# --- REST framework -------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "shop.api.schema.ExactAutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -348,12 +348,12 @@ API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=2 * 1024 * 1024)
 API_MAX_URL_BYTES = env.int("API_MAX_URL_BYTES", default=4094)  # path + query; longer: JSON 414
 API_BULK_MAX_ROWS = env.int("API_BULK_MAX_ROWS", default=1000)
 API_IDEMPOTENCY_HOURS = env.int("API_IDEMPOTENCY_HOURS", default=24)
-API_CUSTOMER_TOKEN_DAYS = env.int("API_CUSTOMER_TOKEN_DAYS", default=30)
-WEBHOOK_ENCRYPTION_KEY = env.str("WEBHOOK_ENCRYPTION_KEY", default="")
-WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10)
 # An Idempotency-Key still "in progress" this long after its request began was left by a killed
 # worker (gunicorn kills one after WEB_TIMEOUT_SECONDS): the next retry takes it over.
 API_IDEMPOTENCY_STALE_SECONDS = env.int("API_IDEMPOTENCY_STALE_SECONDS", default=WEB_TIMEOUT_SECONDS + 10)
+API_CUSTOMER_TOKEN_DAYS = env.int("API_CUSTOMER_TOKEN_DAYS", default=30)
+WEBHOOK_ENCRYPTION_KEY = env.str("WEBHOOK_ENCRYPTION_KEY", default="")
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10)
 WEBHOOK_RETRY_BASE_SECONDS = env.float("WEBHOOK_RETRY_BASE_SECONDS", default=60)
 WEBHOOK_RETRY_MAX_SECONDS = env.float("WEBHOOK_RETRY_MAX_SECONDS", default=2 * 3600)
 WEBHOOK_RETRY_HOURS = env.float("WEBHOOK_RETRY_HOURS", default=24)
