@@ -23,7 +23,8 @@ def transport_options(base: Path) -> dict:
     }
 
 
-app = Celery("broker_test", broker="filesystem://")
+# Not the current app: importing this module from a test must not rebind shared tasks to it.
+app = Celery("broker_test", broker="filesystem://", set_as_current=False)
 app.conf.update(
     broker_transport_options=transport_options(BASE),
     task_acks_late=True,
