@@ -88,6 +88,7 @@ PERMISSIONS_POLICY = {
 }
 BACK_OFFICE_PREFIXES = ("/admin/", "/api/docs/", "/api/redoc/")
 REPORT_MAX_BYTES = 16 * 1024
+NON_HTML_POLICY = "default-src 'none'; frame-ancestors 'none'"
 
 
 def origin(url: str) -> str:
@@ -186,7 +187,11 @@ class SecurityHeadersMiddleware:
             "Content-Security-Policy" not in response
             and "Content-Security-Policy-Report-Only" not in response
         ):
-            response[header] = build_policy(request, request.csp_nonce, back_office=back_office)
+            if response.get("Content-Type", "").startswith("text/html"):
+                response[header] = build_policy(request, request.csp_nonce, back_office=back_office)
+            else:
+                # JSON, files, feeds: nothing in them may run or be framed; no store settings read.
+                response[header] = NON_HTML_POLICY
         if "Permissions-Policy" not in response:
             response["Permissions-Policy"] = permissions_policy()
         return response

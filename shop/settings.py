@@ -334,6 +334,8 @@ SPECTACULAR_SETTINGS = {
         "OrderStatusEnum": "orders.models.Order.Status",
         "OrderChannelEnum": "orders.models.Order.Channel",
         "ProductKindEnum": "catalog.models.Product.Kind",
+        # e-mail / SMS / web push, the channel of a reminder step (and of lost messages).
+        "ContactChannelEnum": "recovery.models.campaigns.Channel",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
