@@ -71,6 +71,7 @@ def test_sms_step_through_the_whole_send(store, settings, smsapi):
 
     from django.utils import timezone
 
+    from orders.models import ConsentRecord
     from recovery import services
     from recovery.models import Step, TrackedCart
     from tests.recovery.factories import make_cart
@@ -83,6 +84,10 @@ def test_sms_step_through_the_whole_send(store, settings, smsapi):
     cart = make_cart(store)
     cart.checkout = {"phone": "600 100 200"}
     cart.save(update_fields=["checkout"])
+    # An SMS goes only on the shopper's SMS consent (the e-mail consent make_cart records is not one).
+    ConsentRecord.objects.create(
+        store=store, email=cart.email, channel="sms", granted=True, text="SMS tak", version="1", cart=cart
+    )
     services.detect_abandoned()
     assert run_due(timezone.now() + timedelta(hours=1)) == ["sent"]
     assert smsapi.messages[0]["to"] == "48600100200"
