@@ -36,7 +36,7 @@ SHIPPING = [
 PAYMENTS = [
     ("test_gateway", "Płatność online (bramka testowa)", "BLIK, karta, szybki przelew – w bramce testowej."),
     ("bank_transfer", "Przelew tradycyjny", "Wysyłamy po zaksięgowaniu wpłaty."),
-    ("cod", "Płatność przy odbiorze", "Płacisz kurierowi."),
+    ("cod", "Płatność przy odbiorze", "Płacisz przy odbiorze: kurierowi albo w paczkomacie."),
 ]
 # Target status -> weight. Awaiting-payment orders are recent (their stock hold is still on).
 STATUSES = [

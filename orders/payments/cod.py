@@ -9,7 +9,8 @@ from .base import PaymentProvider, PaymentStart
 
 
 def instructions(amount, currency: str) -> str:
-    return _("You pay %(amount)s to the courier when the parcel arrives.") % {
+    # Neutral about who collects: a courier, or the parcel locker's terminal (InPost COD).
+    return _("You pay %(amount)s when you collect the parcel.") % {
         "amount": format_money(amount, currency)
     }
 
