@@ -137,7 +137,9 @@ def cart_page(cart: Cart | None, *, user=None, with_recommendations: bool = True
                 }
             )
         if v.is_preorder and v.release_date:
-            notices.append(_("Pre-order: ships on %(date)s.") % {"date": date_format(v.release_date, "j E Y")})
+            notices.append(
+                _("Pre-order: ships on %(date)s.") % {"date": date_format(v.release_date, "j E Y")}
+            )
         rows.append(CartRow(line, priced, a, images.get(v.product_id), notices))
     recommended: list[Product] = []
     if with_recommendations and product_ids:

@@ -502,9 +502,13 @@ RETURN_WINDOW_DAYS = env.int("RETURN_WINDOW_DAYS", default=14)
 INVOICE_NUMBER_FORMAT = env.str("INVOICE_NUMBER_FORMAT", default="FV/{year}/{month:02d}/{sequence:04d}")
 ACCOUNT_FORM_RATE_LIMIT = env.int("ACCOUNT_FORM_RATE_LIMIT", default=10)  # per IP per window
 ACCOUNT_FORM_RATE_WINDOW = env.int("ACCOUNT_FORM_RATE_WINDOW", default=3600)
-ACCOUNT_RESET_PER_EMAIL_LIMIT = env.int("ACCOUNT_RESET_PER_EMAIL_LIMIT", default=3)  # mails per address per window
+ACCOUNT_RESET_PER_EMAIL_LIMIT = env.int(
+    "ACCOUNT_RESET_PER_EMAIL_LIMIT", default=3
+)  # mails per address per window
 ACCOUNT_VERIFY_EMAIL_RESENDS = env.int("ACCOUNT_VERIFY_EMAIL_RESENDS", default=3)  # per account per window
-ACCOUNT_VERIFY_EMAIL_MAX_AGE = env.int("ACCOUNT_VERIFY_EMAIL_MAX_AGE", default=3 * 24 * 3600)  # link validity, s
+ACCOUNT_VERIFY_EMAIL_MAX_AGE = env.int(
+    "ACCOUNT_VERIFY_EMAIL_MAX_AGE", default=3 * 24 * 3600
+)  # link validity, s
 # Admin order search: matches up to this many ids are looked up first, more use a subquery.
 ORDER_SEARCH_ID_LIMIT = env.int("ORDER_SEARCH_ID_LIMIT", default=2000)
 # Carriers (docs/shipping.md): credentials per store in the admin (CarrierAccount); base URLs are

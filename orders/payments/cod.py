@@ -10,9 +10,7 @@ from .base import PaymentProvider, PaymentStart
 
 def instructions(amount, currency: str) -> str:
     # Neutral about who collects: a courier, or the parcel locker's terminal (InPost COD).
-    return _("You pay %(amount)s when you collect the parcel.") % {
-        "amount": format_money(amount, currency)
-    }
+    return _("You pay %(amount)s when you collect the parcel.") % {"amount": format_money(amount, currency)}
 
 
 class CashOnDelivery(PaymentProvider):
