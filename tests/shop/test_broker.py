@@ -20,6 +20,13 @@ from tests.shop.broker_app import transport_options
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.fixture(autouse=True)
+def _embedded_broker_only(monkeypatch):
+    """Celery reads CELERY_BROKER_URL from the environment before any app's own broker setting:
+    where CI points it at Redis, these apps would publish there instead of to the folders."""
+    monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
+
+
 def options(base: Path) -> dict:
     return {
         **transport_options(base),
@@ -129,6 +136,7 @@ def test_a_real_worker_keeps_running_past_half_written_messages(tmp_path):
     base = tmp_path
     name, data = a_message_file(base)
     env = {**os.environ, "BROKER_TEST_DIR": str(base), "PYTHONUNBUFFERED": "1"}
+    env.pop("CELERY_BROKER_URL", None)  # it would win over the app's filesystem:// broker
     log = (base / "worker.log").open("w+")
     worker = subprocess.Popen(
         [
