@@ -140,6 +140,18 @@ def test_the_page_s_post_restores_and_counts_one_click(store, settings):
     assert reminder.clicked_at is not None and tracked.clicked_at is not None
 
 
+def test_restore_over_a_sold_out_cart_does_not_say_the_cart_is_back(client, store, settings):
+    gone = make_variant(store, stock=1)
+    _cart, tracked, reminder = sent_reminder(store, settings, variants=[gone])
+    StockItem.objects.filter(variant=gone).update(quantity=0)
+    response = follow_link(client, restore_url(tracked, reminder))
+    html = response.content.decode()
+    assert response.status_code == 200 and 'data-testid="recovery-gone"' in html
+    heading = re.search(r'data-testid="recovery-heading">([^<]+)<', html).group(1)
+    assert heading == "Te produkty zostały wyprzedane"
+    assert "Twój koszyk wrócił" not in html
+
+
 def test_restore_says_which_items_are_gone(client, store, settings):
     gone = make_variant(store, stock=1)
     kept = make_variant(store, stock=5)
