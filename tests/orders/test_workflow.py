@@ -68,7 +68,7 @@ def test_emails_are_in_the_orders_language(store, django_capture_on_commit_callb
         order = services.place_order(cart=cart)
     message = mail.outbox[-1]
     assert message.subject == f"Thank you for your order {order.number}"
-    assert "pay" in message.body and "courier" in message.body
+    assert "You pay" in message.body and "when you collect the parcel" in message.body
     html = message.alternatives[0][0]
     assert order.number in html and "Sklep Testowy" in html
 
