@@ -420,6 +420,27 @@ def set_components(*, set_product: Product, components: Iterable[tuple[Variant, 
     )
 
 
+def components_snapshot(set_product_ids) -> dict[int, list[dict]]:
+    """What each set is made of, frozen onto an order line: ``{set_product_id: [{sku, name, quantity}]}``.
+
+    Components keep the order the merchant entered them in (primary key), so an order, its
+    invoice and its packing slip list them the same way every time.
+    """
+    snapshot: dict[int, list[dict]] = {}
+    if not set_product_ids:
+        return snapshot
+    rows = (
+        SetComponent.objects.filter(set_product_id__in=set_product_ids)
+        .select_related("variant__product")
+        .order_by("set_product_id", "pk")
+    )
+    for c in rows:
+        snapshot.setdefault(c.set_product_id, []).append(
+            {"sku": c.variant.sku, "name": str(c.variant), "quantity": c.quantity}
+        )
+    return snapshot
+
+
 # --- Groups --------------------------------------------------------------------------------------
 
 

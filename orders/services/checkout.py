@@ -21,8 +21,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from catalog import services as catalog_services
 from catalog import stock
-from catalog.models import Product, SetComponent, StockMovement, StockReservation
+from catalog.models import Product, StockMovement, StockReservation
 from shop import events
 
 from ..formatting import format_money
@@ -418,14 +419,7 @@ def _create_lines(order: Order, loaded: LoadedCart) -> list[OrderLine]:
     set_product_ids = [
         line.variant.product_id for line in loaded.lines if line.variant.product.kind == Product.Kind.SET
     ]
-    components: dict[int, list[dict]] = {}
-    if set_product_ids:
-        for c in SetComponent.objects.filter(set_product_id__in=set_product_ids).select_related(
-            "variant__product"
-        ):
-            components.setdefault(c.set_product_id, []).append(
-                {"sku": c.variant.sku, "name": str(c.variant), "quantity": c.quantity}
-            )
+    components = catalog_services.components_snapshot(set_product_ids)
     rows = []
     for position, priced in enumerate(loaded.basket.lines):
         v = priced.variant

@@ -45,8 +45,9 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from catalog import services as catalog_services
 from catalog import stock
-from catalog.models import Product, SetComponent, StockMovement, Variant
+from catalog.models import Product, StockMovement, Variant
 from catalog.models import VatRate as CatalogVatRate
 from shop import events
 from shop.models import Store
@@ -377,14 +378,7 @@ def _lines(
     lines: list[ExternalLine], variants: dict[int, Variant], prices: list[Decimal]
 ) -> tuple[list[OrderLine], Decimal, Decimal]:
     set_product_ids = {v.product_id for v in variants.values() if v.product.kind == Product.Kind.SET}
-    components: dict[int, list[dict]] = {}
-    if set_product_ids:
-        for c in SetComponent.objects.filter(set_product_id__in=set_product_ids).select_related(
-            "variant__product"
-        ):
-            components.setdefault(c.set_product_id, []).append(
-                {"sku": c.variant.sku, "name": str(c.variant), "quantity": c.quantity}
-            )
+    components = catalog_services.components_snapshot(set_product_ids)
     rows = []
     subtotal = Decimal("0")
     total_net = Decimal("0")
