@@ -42,8 +42,8 @@ def _rate_limited(request, scope: str) -> bool:
     """Count one POST of ``scope`` from this IP; True when over the account forms' limit."""
     return not ratelimit.allow(
         f"account:{scope}:{ratelimit.client_ip(request)}",
-        limit=getattr(settings, "ACCOUNT_FORM_RATE_LIMIT", 10),
-        window=getattr(settings, "ACCOUNT_FORM_RATE_WINDOW", 3600),
+        limit=settings.ACCOUNT_FORM_RATE_LIMIT,
+        window=settings.ACCOUNT_FORM_RATE_WINDOW,
     )
 
 
@@ -55,7 +55,7 @@ def _ip_or_none(request) -> str | None:
 
 
 def _too_many(request, template: str, context: dict) -> HttpResponse:
-    window = getattr(settings, "ACCOUNT_FORM_RATE_WINDOW", 3600)
+    window = settings.ACCOUNT_FORM_RATE_WINDOW
     context["rate_limited"] = True
     response = render(request, template, context, status=429)
     response["Retry-After"] = str(ratelimit.retry_after(window=window))
@@ -125,8 +125,8 @@ class PasswordResetView(auth_views.PasswordResetView):
         key = f"account:password-reset:email:{hashlib.sha256(email.encode()).hexdigest()[:32]}"
         if not ratelimit.allow(
             key,
-            limit=getattr(settings, "ACCOUNT_RESET_PER_EMAIL_LIMIT", 3),
-            window=getattr(settings, "ACCOUNT_FORM_RATE_WINDOW", 3600),
+            limit=settings.ACCOUNT_RESET_PER_EMAIL_LIMIT,
+            window=settings.ACCOUNT_FORM_RATE_WINDOW,
         ):
             # One mailbox is not flooded with links; the page says the same as when one is sent.
             return redirect(self.get_success_url())
@@ -171,8 +171,8 @@ def verify_email_send(request):
         return redirect("orders:account:dashboard")
     per_user = ratelimit.allow(
         f"account:verify-email:user:{user.pk}",
-        limit=getattr(settings, "ACCOUNT_VERIFY_EMAIL_RESENDS", 3),
-        window=getattr(settings, "ACCOUNT_FORM_RATE_WINDOW", 3600),
+        limit=settings.ACCOUNT_VERIFY_EMAIL_RESENDS,
+        window=settings.ACCOUNT_FORM_RATE_WINDOW,
     )
     if _rate_limited(request, "verify-email") or not per_user:
         messages.error(request, _("Too many attempts. Please try again later."))

@@ -75,7 +75,7 @@ VERIFY_SALT = "koszyk.account.verify-email"
 
 def verification_max_age() -> int:
     """Seconds an e-mail verification link stays valid (``ACCOUNT_VERIFY_EMAIL_MAX_AGE``)."""
-    return int(getattr(settings, "ACCOUNT_VERIFY_EMAIL_MAX_AGE", 3 * 24 * 3600))
+    return int(settings.ACCOUNT_VERIFY_EMAIL_MAX_AGE)
 
 
 def verification_token(user) -> str:

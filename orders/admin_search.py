@@ -79,7 +79,7 @@ def id_limit() -> int:
     """Up to this many matching ids are fetched first and passed to the orders query as a list
     (index lookups, then a top-N sort of few rows); above it, the criterion is common enough that
     scanning the newest orders and checking a hashed subquery fills a page sooner."""
-    return int(getattr(settings, "ORDER_SEARCH_ID_LIMIT", 2_000))
+    return int(settings.ORDER_SEARCH_ID_LIMIT)
 
 
 def _ids(values_qs: QuerySet, field: str = "pk") -> list[int] | None:

@@ -271,7 +271,7 @@ def buyer_data(order: Order) -> dict:
 
 
 def format_number(*, year: int, month: int, sequence: int, kind: str = Invoice.Kind.INVOICE) -> str:
-    pattern = getattr(settings, "INVOICE_NUMBER_FORMAT", "FV/{year}/{month:02d}/{sequence:04d}")
+    pattern = settings.INVOICE_NUMBER_FORMAT
     number = pattern.format(year=year, month=month, sequence=sequence)
     if kind == Invoice.Kind.CORRECTION:
         number = "K" + number

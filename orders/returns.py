@@ -74,7 +74,7 @@ class ReturnableLine:
 
 
 def window_days() -> int:
-    return int(getattr(settings, "RETURN_WINDOW_DAYS", 14))
+    return int(settings.RETURN_WINDOW_DAYS)
 
 
 def return_deadline(order: Order) -> datetime | None:

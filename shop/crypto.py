@@ -58,7 +58,7 @@ def _fernet(purpose: str, key_setting: str, secret_key: str) -> MultiFernet:
 
 
 def fernet(purpose: str) -> MultiFernet:
-    return _fernet(purpose, getattr(settings, "INTEGRATIONS_ENCRYPTION_KEY", "") or "", settings.SECRET_KEY)
+    return _fernet(purpose, settings.INTEGRATIONS_ENCRYPTION_KEY or "", settings.SECRET_KEY)
 
 
 def encrypt_secrets(values: dict[str, str], *, purpose: str) -> str:

@@ -268,7 +268,7 @@ def try_again_message(seconds: int) -> str:
 def client_ip(request) -> str:
     """The client's address: ``REMOTE_ADDR``, or behind ``TRUSTED_PROXIES`` proxies the address
     the outermost trusted one saw (that many entries from the right of ``X-Forwarded-For``)."""
-    trusted = int(getattr(settings, "TRUSTED_PROXIES", 0) or 0)
+    trusted = int(settings.TRUSTED_PROXIES or 0)
     address = request.META.get("REMOTE_ADDR", "")
     if trusted > 0:
         hops = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if h.strip()]

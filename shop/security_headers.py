@@ -142,8 +142,13 @@ def build_policy(request, nonce: str, *, back_office: bool = False) -> str:
         font.append(geo)
         connect += [geo, *INPOST_MAP_HOSTS]
     form_action = ["'self'", *GATEWAY_HOSTS]
-    for name in ("PRZELEWY24_URL", "PRZELEWY24_SANDBOX_URL", "PAYU_URL", "PAYU_SANDBOX_URL"):
-        form_action.append(origin(getattr(settings, name, "")))
+    for url in (
+        settings.PRZELEWY24_URL,
+        settings.PRZELEWY24_SANDBOX_URL,
+        settings.PAYU_URL,
+        settings.PAYU_SANDBOX_URL,
+    ):
+        form_action.append(origin(url))
     directives = [
         "default-src 'self'",
         f"script-src {_unique(script)}",
