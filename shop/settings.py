@@ -638,6 +638,27 @@ ALLEGRO_OPERATION_GIVE_UP_SECONDS = env.int("ALLEGRO_OPERATION_GIVE_UP_SECONDS",
 ALLEGRO_EVENTS_PAGE_SIZE = env.int("ALLEGRO_EVENTS_PAGE_SIZE", default=100)  # Allegro allows 1..1000
 ALLEGRO_TOKEN_REFRESH_MARGIN_SECONDS = env.int("ALLEGRO_TOKEN_REFRESH_MARGIN_SECONDS", default=300)
 
+# Marketing tags and the cookie-consent banner (integrations.marketing; docs/integrations.md
+# "Marketing tags"): the consent cookie's name, version (bump to ask everyone again), lifetime and
+# Consent Mode's wait; hosts a review-widget script may come from (https, the host or a subdomain);
+# the per-store tag configuration cache; how long a purchase may still be reported after placing;
+# how long consent proofs are kept and how many one IP may record per hour; caps on the cart events
+# carried to the next page and the items in one event (GA4 accepts 200).
+MARKETING_CONSENT_COOKIE = env.str("MARKETING_CONSENT_COOKIE", default="koszyk_consent")
+MARKETING_CONSENT_VERSION = env.int("MARKETING_CONSENT_VERSION", default=1)
+MARKETING_CONSENT_MAX_AGE_DAYS = env.int("MARKETING_CONSENT_MAX_AGE_DAYS", default=365)
+MARKETING_CONSENT_WAIT_FOR_UPDATE_MS = env.int("MARKETING_CONSENT_WAIT_FOR_UPDATE_MS", default=500)
+MARKETING_REVIEW_WIDGET_HOSTS = env.list(
+    "MARKETING_REVIEW_WIDGET_HOSTS",
+    default=["widgets.trustedshops.com", "integrations.etrusted.com", "trustmate.io", "ceneo.pl"],
+)
+MARKETING_SETTINGS_CACHE_SECONDS = env.int("MARKETING_SETTINGS_CACHE_SECONDS", default=3600)
+MARKETING_PURCHASE_WINDOW_HOURS = env.int("MARKETING_PURCHASE_WINDOW_HOURS", default=48)
+MARKETING_CONSENT_LOG_RETENTION_DAYS = env.int("MARKETING_CONSENT_LOG_RETENTION_DAYS", default=1095)
+MARKETING_CONSENT_LOG_RATE_LIMIT = env.int("MARKETING_CONSENT_LOG_RATE_LIMIT", default=30)
+MARKETING_MAX_PENDING_EVENTS = env.int("MARKETING_MAX_PENDING_EVENTS", default=10)
+MARKETING_MAX_EVENT_ITEMS = env.int("MARKETING_MAX_EVENT_ITEMS", default=200)
+
 # --- Reports (reports app; docs/reports.md explains every one) ----------------------------------
 # Exports with more rows than this run as a background job (progress in the admin, email when
 # done); smaller ones download at once.

@@ -7,14 +7,13 @@ import logging
 import re
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-
-from . import conf
 
 # Strict patterns: the values end up inside JavaScript and script URLs, so anything that is not
 # exactly the documented shape (quotes, angle brackets, spaces, slashes) is refused outright.
@@ -53,7 +52,7 @@ def validate_review_widget_url(value: str) -> None:
         raise ValidationError(_("The widget script must be an https:// address."))
     if parts.username or parts.password or (parts.port not in (None, 443)):
         raise ValidationError(_("The address must not contain a user name, password or port."))
-    allowed = conf.get("MARKETING_REVIEW_WIDGET_HOSTS")
+    allowed = settings.MARKETING_REVIEW_WIDGET_HOSTS
     if not host_allowed(parts.hostname, allowed):
         raise ValidationError(
             _("Scripts from %(host)s are not allowed. Allowed hosts: %(allowed)s.")

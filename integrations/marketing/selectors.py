@@ -13,11 +13,11 @@ from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from urllib.parse import parse_qs
 
+from django.conf import settings
 from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 
-from . import conf
 from .models import MarketingSettings, PurchaseReport, settings_cache_key
 
 log = logging.getLogger(__name__)
@@ -33,7 +33,7 @@ def _num(value) -> float:
 
 
 def consent_version(revision: int) -> str:
-    return f"{conf.get('MARKETING_CONSENT_VERSION')}.{revision}"
+    return f"{settings.MARKETING_CONSENT_VERSION}.{revision}"
 
 
 def public_config(tags: MarketingSettings) -> dict:
@@ -41,9 +41,9 @@ def public_config(tags: MarketingSettings) -> dict:
     config = {
         "enabled": tags.any_enabled,
         "version": consent_version(tags.consent_revision),
-        "cookie": conf.get("MARKETING_CONSENT_COOKIE"),
-        "maxAgeDays": conf.get("MARKETING_CONSENT_MAX_AGE_DAYS"),
-        "waitForUpdate": conf.get("MARKETING_CONSENT_WAIT_FOR_UPDATE_MS"),
+        "cookie": settings.MARKETING_CONSENT_COOKIE,
+        "maxAgeDays": settings.MARKETING_CONSENT_MAX_AGE_DAYS,
+        "waitForUpdate": settings.MARKETING_CONSENT_WAIT_FOR_UPDATE_MS,
         "currency": tags.store.currency if tags.store_id else "PLN",
         "privacyUrl": tags.privacy_policy_url,
         "logUrl": reverse("marketing:consent-log"),
@@ -74,7 +74,7 @@ def tag_config(store) -> dict:
         config = public_config(tags) if tags is not None and tags.any_enabled else DISABLED
         if key is not None:
             try:
-                cache.set(key, config, conf.get("MARKETING_SETTINGS_CACHE_SECONDS"))
+                cache.set(key, config, settings.MARKETING_SETTINGS_CACHE_SECONDS)
             except Exception:
                 log.warning("Could not cache the marketing tags of store %s", store.pk)
     return config
@@ -155,7 +155,7 @@ def _meta_contents(items: list[dict]) -> dict:
 
 
 def _limit(items: list[dict]) -> list[dict]:
-    return items[: conf.get("MARKETING_MAX_EVENT_ITEMS")]
+    return items[: settings.MARKETING_MAX_EVENT_ITEMS]
 
 
 def view_item_event(*, product, variant, breadcrumbs, currency: str) -> dict:
@@ -356,7 +356,7 @@ def purchase_reportable(order) -> bool:
 
     if order.channel != Order.Channel.STOREFRONT or order.status == Order.Status.CANCELLED:
         return False
-    window = timedelta(hours=conf.get("MARKETING_PURCHASE_WINDOW_HOURS"))
+    window = timedelta(hours=settings.MARKETING_PURCHASE_WINDOW_HOURS)
     return order.created_at >= timezone.now() - window
 
 

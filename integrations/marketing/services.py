@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from . import conf
 from .models import ConsentLog, PurchaseReport
 
 SESSION_KEY = "marketing_events"
@@ -22,7 +22,7 @@ def flash_events(*, request, events: list[dict]) -> None:
     pending = request.session.get(SESSION_KEY)
     if not isinstance(pending, list):
         pending = []
-    pending = (pending + events)[-conf.get("MARKETING_MAX_PENDING_EVENTS") :]
+    pending = (pending + events)[-settings.MARKETING_MAX_PENDING_EVENTS :]
     request.session[SESSION_KEY] = pending
 
 
@@ -63,6 +63,6 @@ def log_consent(*, store, consent_id: str, version: str, analytics: bool, market
 def delete_old_consent_logs(*, now=None) -> int:
     """Forget choices older than ``MARKETING_CONSENT_LOG_RETENTION_DAYS``; returns how many."""
     now = now or timezone.now()
-    cutoff = now - timedelta(days=conf.get("MARKETING_CONSENT_LOG_RETENTION_DAYS"))
+    cutoff = now - timedelta(days=settings.MARKETING_CONSENT_LOG_RETENTION_DAYS)
     deleted, _ = ConsentLog.objects.filter(created_at__lt=cutoff).delete()
     return deleted

@@ -4,13 +4,14 @@ as proof (``ConsentLog``). Everything else happens in templates and the browser.
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from shop import ratelimit
 
-from . import conf, selectors, services
+from . import selectors, services
 
 
 class ConsentChoiceForm(forms.Form):
@@ -36,7 +37,7 @@ def record_consent(request):
         return JsonResponse({"ok": False, "error": _("This shop uses no marketing tags.")}, status=404)
     if not ratelimit.allow(
         f"marketing:consent:{ratelimit.client_ip(request)}",
-        limit=conf.get("MARKETING_CONSENT_LOG_RATE_LIMIT"),
+        limit=settings.MARKETING_CONSENT_LOG_RATE_LIMIT,
         window=3600,
     ):
         return JsonResponse({"ok": False, "error": _("Too many requests; try again later.")}, status=429)

@@ -8,11 +8,11 @@ import re
 from decimal import Decimal
 
 import pytest
+from django.conf import settings as django_settings
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from integrations.marketing import conf
 from integrations.marketing.models import PurchaseReport
 from integrations.marketing.services import SESSION_KEY
 from orders.models import Cart, Order
@@ -23,7 +23,7 @@ from tests.shop.factories import StoreFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 D = Decimal
-COOKIE = conf.DEFAULTS["MARKETING_CONSENT_COOKIE"]
+COOKIE = django_settings.MARKETING_CONSENT_COOKIE
 TRACKING = ("gtag(", "fbq(", "googletagmanager.com", "connect.facebook.net", "widgets.trustedshops.com")
 
 
