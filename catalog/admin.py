@@ -30,6 +30,7 @@ from .admin_forms import (
     VariantForm,
     VariantInlineFormSet,
 )
+from .availability import available_expression, low_stock_expression
 from .models import (
     Attribute,
     AttributeValue,
@@ -48,7 +49,6 @@ from .models import (
     Variant,
     Warehouse,
 )
-from .selectors import available_expression, low_stock_expression
 
 # What stock.Availability.status means, for the merchant (never the code "out_of_stock").
 AVAILABILITY_LABELS = {

@@ -7,9 +7,10 @@ reserved or sold.
 
 Availability anywhere = on hand - active (unexpired) reservations. Expired reservations are
 ignored at once, before the periodic sweep deletes them. Sets are available as many times as
-their scarcest component allows and reserve their components; pre-orders count against their
-pre-order limit instead of a warehouse; untracked variants are always available; backorders
-may be sold beyond the shelf and are held without a warehouse.
+their scarcest component allows (an inactive component: none) and reserve their components;
+pre-orders count against their pre-order limit instead of a warehouse; untracked variants are
+always available; backorders may be sold beyond the shelf and are held without a warehouse.
+The same rule as SQL, for listings of many products, is :mod:`catalog.availability`.
 
 Callers: ``orders`` reserves at checkout (``reserve_stock``), keeps the hold alive while a
 payment is pending (``extend_reservation``), turns it into a sale when paid (``commit_sale``),
@@ -162,7 +163,10 @@ def availability_map(variants: Iterable[Variant], *, now: datetime | None = None
             counts = []
             for c in parts:
                 a = one(c.variant)
-                counts.append(a.available // c.quantity if a.sellable and a.status != "backorder" else 0)
+                # An inactive component is no longer sold, so neither is the set (as in the
+                # listings' SQL, catalog.availability); a backorder component counts its shelf.
+                usable = c.variant.is_active and a.sellable and a.status != "backorder"
+                counts.append(a.available // c.quantity if usable else 0)
             n = min(counts)
             status = "out_of_stock" if n == 0 else ("low_stock" if n <= v.low_stock_threshold else "in_stock")
             result[v.pk] = Availability(n, 0, n, status, n > 0)

@@ -4,7 +4,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from catalog import selectors, stock
+from catalog import availability, selectors, stock
 from catalog.models import PriceHistory, Product
 from tests.catalog.factories import (
     PreorderVariantFactory,
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.django_db
 def _listing_available(product) -> bool:
     return (
         Product.objects.filter(pk=product.pk)
-        .annotate(a=selectors.available_expression())
+        .annotate(a=availability.available_expression())
         .values_list("a", flat=True)
         .get()
     )
