@@ -172,7 +172,8 @@ class ConnectorConfigAdmin(admin.ModelAdmin):
         """One cheap authenticated call per selected connector, answered on the spot."""
         from django.core.exceptions import ValidationError
 
-        from .crypto import SecretsUnreadable
+        from shop.crypto import SecretsUnreadable
+
         from .http import IntegrationHTTPError
 
         for config in queryset:

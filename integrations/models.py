@@ -16,10 +16,12 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import MONEY, Product, ProductImage, Variant
+from shop import crypto
 from shop.models import Store
 from shop.storage import private_storage
 
-from . import crypto
+# Connector secrets are encrypted under this purpose (shop.crypto derives a key per purpose).
+SECRETS_PURPOSE = "integrations"
 
 
 class Direction(models.TextChoices):
@@ -86,10 +88,10 @@ class ConnectorConfig(models.Model):
 
     @property
     def secrets(self) -> dict[str, str]:
-        return crypto.decrypt_secrets(self.secrets_encrypted)
+        return crypto.decrypt_secrets(self.secrets_encrypted, purpose=SECRETS_PURPOSE)
 
     def set_secrets(self, values: dict[str, str]) -> None:
-        self.secrets_encrypted = crypto.encrypt_secrets(values)
+        self.secrets_encrypted = crypto.encrypt_secrets(values, purpose=SECRETS_PURPOSE)
 
     def masked_secrets(self) -> dict[str, str]:
         try:

@@ -19,8 +19,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
+from shop.crypto import SecretsUnreadable
+
 from .connectors.base import Connector, RunContext, get_connector_class
-from .crypto import SecretsUnreadable
 from .http import IntegrationHTTPError
 from .models import ConnectorConfig, Direction, StagedPart, StagedRow, SyncRun, SyncRunError
 

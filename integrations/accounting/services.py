@@ -23,10 +23,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from shop.crypto import SecretsUnreadable
 from shop.events import safe_delay
 
 from ..connectors.base import get_connector_class
-from ..crypto import SecretsUnreadable
 from ..models import ConnectorConfig, Direction, SyncRun, SyncRunError
 from . import documents
 from .models import ExternalDocument

@@ -2,7 +2,7 @@
 
 Secrets are never stored: API keys and customer tokens keep a salted SHA-256 of their random
 secret (they are 256-bit random strings, so a slow password hash adds nothing), and webhook
-signing secrets are encrypted at rest (:mod:`shop.api.crypto`) and shown back masked.
+signing secrets are encrypted at rest (:mod:`shop.crypto`, purpose "webhooks") and shown back masked.
 """
 
 from __future__ import annotations

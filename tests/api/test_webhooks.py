@@ -14,8 +14,7 @@ from django.core import mail
 from django.utils import timezone
 
 from catalog import stock
-from shop import events
-from shop.api import crypto
+from shop import crypto, events
 from shop.api.models import WebhookDelivery, WebhookSubscription
 from shop.api.webhook_verify import verify_signature
 from shop.api.webhooks import services, tasks
@@ -60,7 +59,10 @@ def receiver():
 
 def test_event_to_signed_delivery(store, receiver, django_capture_on_commit_callbacks):
     sub, secret = services.create_subscription(store=store, url=receiver.url, events=["order.paid"])
-    assert secret not in sub.secret_encrypted and crypto.decrypt(sub.secret_encrypted) == secret
+    assert (
+        secret not in sub.secret_encrypted
+        and crypto.decrypt(sub.secret_encrypted, purpose="webhooks") == secret
+    )
     with django_capture_on_commit_callbacks(execute=True):
         event = events.publish(type="order.paid", payload={"order_id": 7, "number": "KS-1"}, store=store)
     assert len(receiver.requests) == 1
@@ -195,7 +197,7 @@ def test_admin_shows_secret_once_and_resends(
     )
     assert r.status_code == 200
     sub = WebhookSubscription.objects.get()
-    secret = crypto.decrypt(sub.secret_encrypted)
+    secret = crypto.decrypt(sub.secret_encrypted, purpose="webhooks")
     assert secret in r.content.decode()
     assert secret not in admin_client.get(f"/admin/api/webhooksubscription/{sub.pk}/change/").content.decode()
     [d] = services.enqueue(store=store, event_type="order.paid", event_id="evt_a", data={})

@@ -6,7 +6,6 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 
-from integrations import crypto
 from integrations.connectors import (
     Capability,
     ConfigField,
@@ -19,6 +18,7 @@ from integrations.models import ConnectorConfig
 from integrations.wholesalers import encoding
 from integrations.wholesalers.pricing import PriceRules, round_up_99, shop_price
 from integrations.wholesalers.profile import Profile, builtin_profiles, load_profile
+from shop import crypto
 
 from .conftest import make_config
 
@@ -114,15 +114,17 @@ def test_secrets_are_encrypted_at_rest_and_kept_when_blank(store):
 
 def test_crypto_roundtrip_rotation_and_wrong_key(settings):
     settings.INTEGRATIONS_ENCRYPTION_KEY = "old-passphrase"
-    token = crypto.encrypt_secrets({"password": "p"})
+    token = crypto.encrypt_secrets({"password": "p"}, purpose="integrations")
     settings.INTEGRATIONS_ENCRYPTION_KEY = "new-passphrase,old-passphrase"
-    assert crypto.decrypt_secrets(token) == {"password": "p"}
+    assert crypto.decrypt_secrets(token, purpose="integrations") == {"password": "p"}
     settings.INTEGRATIONS_ENCRYPTION_KEY = "new-passphrase"
     with pytest.raises(crypto.SecretsUnreadable):
-        crypto.decrypt_secrets(token)
+        crypto.decrypt_secrets(token, purpose="integrations")
     settings.INTEGRATIONS_ENCRYPTION_KEY = ""
-    assert crypto.decrypt_secrets(crypto.encrypt_secrets({"a": "b"})) == {"a": "b"}
-    assert crypto.encrypt_secrets({}) == ""
+    assert crypto.decrypt_secrets(
+        crypto.encrypt_secrets({"a": "b"}, purpose="integrations"), purpose="integrations"
+    ) == {"a": "b"}
+    assert crypto.encrypt_secrets({}, purpose="integrations") == ""
     assert crypto.mask("short") == "••••" and crypto.mask("") == ""
 
 

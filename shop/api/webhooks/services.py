@@ -28,15 +28,16 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from shop import crypto
 from shop.events import safe_delay
 
-from .. import crypto
 from ..models import WebhookDelivery, WebhookEvent, WebhookSubscription
 from .signing import HEADER, new_secret, signature_header
 
 log = logging.getLogger(__name__)
 
 USER_AGENT = "Koszyk-Webhooks/1.0"
+SECRETS_PURPOSE = "webhooks"
 
 
 # --- Subscriptions -------------------------------------------------------------------------------
@@ -72,7 +73,7 @@ def create_subscription(
         url=clean_url(url),
         events=clean_events(events),
         description=description[:200],
-        secret_encrypted=crypto.encrypt(secret),
+        secret_encrypted=crypto.encrypt(secret, purpose=SECRETS_PURPOSE),
         secret_hint=crypto.mask(secret),
         created_by=created_by,
     )
@@ -81,7 +82,7 @@ def create_subscription(
 
 def rotate_secret(*, subscription: WebhookSubscription) -> str:
     secret = new_secret()
-    subscription.secret_encrypted = crypto.encrypt(secret)
+    subscription.secret_encrypted = crypto.encrypt(secret, purpose=SECRETS_PURPOSE)
     subscription.secret_hint = crypto.mask(secret)
     subscription.save(update_fields=["secret_encrypted", "secret_hint"])
     return secret
@@ -231,7 +232,7 @@ def send(delivery_id: int) -> str | None:
     code, excerpt, error = None, "", ""
     started = time.monotonic()
     try:
-        secret = crypto.decrypt(subscription.secret_encrypted)
+        secret = crypto.decrypt(subscription.secret_encrypted, purpose=SECRETS_PURPOSE)
         error = _address_problem(subscription.url)
         if not error:
             response = httpx.post(
@@ -252,7 +253,7 @@ def send(delivery_id: int) -> str | None:
             excerpt = response.text[: settings.WEBHOOK_RESPONSE_EXCERPT]
             if not 200 <= code < 300:
                 error = f"HTTP {code}"
-    except crypto.SecretUnreadable as exc:
+    except crypto.SecretsUnreadable as exc:
         error = str(exc)
     except httpx.HTTPError as exc:
         error = f"{type(exc).__name__}: {exc}"[:500]
