@@ -2,7 +2,7 @@
 and availability of changed products, pushed as product inputs.
 
 Authentication: a service account's key (the JSON file from Google Cloud, stored encrypted)
-signs an RS256 JWT (``iss`` = the account's e-mail, ``scope``
+signs an RS256 JWT with PyJWT (``iss`` = the account's e-mail, ``scope``
 ``https://www.googleapis.com/auth/content``, ``aud`` = the token URI, one hour) that
 ``https://oauth2.googleapis.com/token`` exchanges for an access token
 (``grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer``); the token is cached until shortly
@@ -19,16 +19,16 @@ per call, so a push batch is a loop of calls under the rate limiter, each with i
 
 from __future__ import annotations
 
-import base64
 import json
 import time
 from decimal import Decimal
 from typing import Any, ClassVar
 from urllib.parse import quote
 
+import jwt
 from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
@@ -49,10 +49,6 @@ class GoogleMerchantError(IntegrationHTTPError):
     pass
 
 
-def b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
 def service_account(raw: str) -> dict[str, str]:
     """The parsed service-account key; raises ValidationError naming what is wrong."""
     try:
@@ -67,8 +63,15 @@ def service_account(raw: str) -> dict[str, str]:
     return data
 
 
-def signed_jwt(*, client_email: str, private_key_pem: str, audience: str, now: int | None = None) -> str:
-    """An RS256-signed JWT asking for the Content scope, valid for one hour."""
+def signed_jwt(
+    *,
+    client_email: str,
+    private_key_pem: str,
+    audience: str,
+    now: int | None = None,
+    key_id: str = "",
+) -> str:
+    """An RS256-signed JWT (PyJWT) asking for the Content scope, valid for one hour."""
     try:
         key = serialization.load_pem_private_key(private_key_pem.encode(), password=None)
     except (ValueError, TypeError, UnsupportedAlgorithm):
@@ -76,15 +79,8 @@ def signed_jwt(*, client_email: str, private_key_pem: str, audience: str, now: i
     if not isinstance(key, rsa.RSAPrivateKey):
         raise ValidationError(_("The service account's private key is not an RSA key."))
     issued = int(time.time()) if now is None else now
-    header = {"alg": "RS256", "typ": "JWT"}
     claims = {"iss": client_email, "scope": SCOPE, "aud": audience, "iat": issued, "exp": issued + 3600}
-    signing_input = (
-        b64url(json.dumps(header, separators=(",", ":")).encode())
-        + "."
-        + b64url(json.dumps(claims, separators=(",", ":")).encode())
-    )
-    signature = key.sign(signing_input.encode("ascii"), padding.PKCS1v15(), hashes.SHA256())
-    return f"{signing_input}.{b64url(signature)}"
+    return jwt.encode(claims, key, algorithm="RS256", headers={"kid": key_id} if key_id else None)
 
 
 def availability_for(quantity: int, *, is_preorder: bool, backorder: bool) -> str:
@@ -167,7 +163,10 @@ class GoogleMerchantConnector(ChannelConnector):
         account = service_account(self.secrets.get("service_account_json", ""))
         token_url = self.options["token_url"]
         assertion = signed_jwt(
-            client_email=account["client_email"], private_key_pem=account["private_key"], audience=token_url
+            client_email=account["client_email"],
+            private_key_pem=account["private_key"],
+            audience=token_url,
+            key_id=str(account.get("private_key_id") or ""),
         )
         response = self.http.request(
             "POST", token_url, data={"grant_type": JWT_GRANT, "assertion": assertion}

@@ -4,8 +4,10 @@ key), the cached OAuth token, productInputs:insert per changed product, per-item
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from decimal import Decimal
 
+import jwt
 import pytest
 from django.core.exceptions import ValidationError
 
@@ -64,6 +66,56 @@ def test_jwt_is_signed_with_the_service_account_key():
     _other, other_key = make_service_account()
     with pytest.raises(ValueError, match="signature"):
         verify_jwt(token, other_key)
+
+
+def test_jwt_claims_come_from_the_frozen_clock_and_verify_with_pyjwt(time_machine):
+    time_machine.move_to(datetime(2026, 3, 1, 12, 0, tzinfo=UTC), tick=False)
+    info, public_key = make_service_account()
+    token = signed_jwt(
+        client_email=info["client_email"],
+        private_key_pem=info["private_key"],
+        audience="https://oauth2.googleapis.com/token",
+        key_id=info["private_key_id"],
+    )
+    issued = int(datetime(2026, 3, 1, 12, 0, tzinfo=UTC).timestamp())
+    assert jwt.get_unverified_header(token) == {"alg": "RS256", "typ": "JWT", "kid": info["private_key_id"]}
+    claims = jwt.decode(
+        token,
+        public_key,
+        algorithms=["RS256"],
+        audience="https://oauth2.googleapis.com/token",
+        issuer=info["client_email"],
+        options={"require": ["iss", "aud", "iat", "exp"]},
+    )
+    assert claims == {
+        "iss": info["client_email"],
+        "scope": "https://www.googleapis.com/auth/content",
+        "aud": "https://oauth2.googleapis.com/token",
+        "iat": issued,
+        "exp": issued + 3600,
+    }
+    # An hour and a second later the assertion has expired; another key never verifies it.
+    time_machine.move_to(datetime(2026, 3, 1, 13, 0, 1, tzinfo=UTC), tick=False)
+    with pytest.raises(jwt.ExpiredSignatureError):
+        jwt.decode(token, public_key, algorithms=["RS256"], audience="https://oauth2.googleapis.com/token")
+    _other, other_key = make_service_account()
+    with pytest.raises(jwt.InvalidSignatureError):
+        jwt.decode(token, other_key, algorithms=["RS256"], options={"verify_exp": False, "verify_aud": False})
+
+
+def test_a_key_that_is_not_rsa_is_refused():
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    pem = (
+        ec.generate_private_key(ec.SECP256R1())
+        .private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        .decode()
+    )
+    with pytest.raises(ValidationError, match="not an RSA key"):
+        signed_jwt(client_email="x@y", private_key_pem=pem, audience="https://oauth2.googleapis.com/token")
 
 
 def test_price_and_availability_are_pushed_per_product(store, google):
