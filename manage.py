@@ -9,6 +9,10 @@ def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shop.settings")
     from django.core.management import execute_from_command_line
 
+    from shop import embedded
+
+    embedded.prepare()  # the embedded default's var/secret_key, before the settings are read
+
     execute_from_command_line(sys.argv)
 
 

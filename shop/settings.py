@@ -15,15 +15,16 @@ from pathlib import Path
 import environ
 from django.utils.translation import gettext_lazy as _
 
+from shop import embedded
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-env_file = BASE_DIR / ".env"
-if env_file.exists():  # pragma: no cover - developer convenience
-    environ.Env.read_env(str(env_file))
+embedded.read_dotenv()
 
-VAR_DIR = Path(env.str("VAR_DIR", default=str(BASE_DIR / "var")))
-VAR_DIR.mkdir(parents=True, exist_ok=True)
+# Nothing here writes a file or creates a directory: what writes into VAR_DIR creates its own
+# directory, and the embedded default's secret key is created by manage.py (shop/embedded.py).
+VAR_DIR = embedded.var_dir()
 
 DEBUG = env.bool("DEBUG", default=False)
 # With DEBUG, 404s still show the shop's page (shop.errors.NotFoundPageMiddleware); this shows
@@ -32,15 +33,15 @@ DEBUG_TECHNICAL_404 = env.bool("DEBUG_TECHNICAL_404", default=False)
 
 
 def _secret_key() -> str:
-    """SECRET_KEY from the environment, else one generated once and kept in var/ (embedded mode)."""
+    """SECRET_KEY from the environment, else the embedded default's ``var/secret_key`` (created
+    once by manage.py), else a key for this process only (nothing signed by it outlives it)."""
     key = env.str("SECRET_KEY", default="")
     if key:
         return key
-    path = VAR_DIR / "secret_key"
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(64))
-        path.chmod(0o600)
-    return path.read_text().strip()
+    path = embedded.secret_key_file()
+    if path.exists():
+        return path.read_text().strip()
+    return secrets.token_urlsafe(64)
 
 
 SECRET_KEY = _secret_key()
@@ -241,9 +242,6 @@ if CELERY_EMBEDDED_BROKER:
         # busy (kombu's default, 1 s, caps a 2-process worker at a few short tasks a second).
         "polling_interval": env.float("CELERY_EMBEDDED_POLL_SECONDS", default=0.1),
     }
-    for _d in CELERY_BROKER_TRANSPORT_OPTIONS.values():
-        if isinstance(_d, str):
-            Path(_d).mkdir(parents=True, exist_ok=True)
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
@@ -271,13 +269,18 @@ CELERY_TASK_QUEUES = [_KombuQueue(CELERY_TASK_DEFAULT_QUEUE), _KombuQueue(CELERY
 CELERY_TASK_ROUTES = {"recovery.tasks.send_reminder_task": {"queue": CELERY_BULK_QUEUE}}
 
 # --- Client address and rate limits (shop/ratelimit.py) --------------------------------------
-# How many proxies in front of the shop append to X-Forwarded-For (0: REMOTE_ADDR only; a client
-# could write any address there). Every rate limit and recorded IP reads the client address this
-# way. The older USE_X_FORWARDED_FOR=true (one proxy) and API_NUM_PROXIES are still understood.
+# The one proxy-trust setting: how many proxies in front of the shop append to X-Forwarded-For
+# (0: REMOTE_ADDR only; a client could write any address there). Every rate limit and recorded IP
+# reads the client address this way, and with at least one proxy X-Forwarded-Proto (set by the
+# proxy nearest the shop) says whether the request came over HTTPS. Deprecated names, read only
+# while TRUSTED_PROXIES is unset: API_NUM_PROXIES (the same number), USE_X_FORWARDED_FOR=true (one
+# proxy), and USE_X_FORWARDED_PROTO=true (X-Forwarded-Proto trusted, client address unchanged).
 TRUSTED_PROXIES = env.int(
     "TRUSTED_PROXIES",
     default=env.int("API_NUM_PROXIES", default=1 if env.bool("USE_X_FORWARDED_FOR", default=False) else 0),
 )
+if TRUSTED_PROXIES > 0 or env.bool("USE_X_FORWARDED_PROTO", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # While the cache (Redis) is unreachable, rate limits count in each process's memory; the cache
 # is tried again after this many seconds.
 RATELIMIT_CACHE_RETRY_SECONDS = env.float("RATELIMIT_CACHE_RETRY_SECONDS", default=5)
@@ -380,8 +383,6 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", defa
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=SECURE_HTTPS)
 LOGIN_RATE_LIMIT = env.int("LOGIN_RATE_LIMIT", default=10)  # failed attempts per window per IP/email
 LOGIN_RATE_WINDOW = env.int("LOGIN_RATE_WINDOW", default=900)
-if env.bool("USE_X_FORWARDED_PROTO", default=False):
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
 X_FRAME_OPTIONS = "DENY"

@@ -10,8 +10,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
+# What manage.py does before any command (shop/embedded.py), then the settings as Django sees them.
 PROBE = """
 import json, django
+from shop import embedded
+embedded.prepare()
 from django.conf import settings
 django.setup()
 print(json.dumps({
@@ -32,6 +35,9 @@ print(json.dumps({
     "debug": settings.DEBUG,
     "ssl_redirect": settings.SECURE_SSL_REDIRECT,
     "hsts": settings.SECURE_HSTS_SECONDS,
+    "trusted_proxies": settings.TRUSTED_PROXIES,
+    "drf_proxies": settings.REST_FRAMEWORK["NUM_PROXIES"],
+    "proxy_ssl_header": getattr(settings, "SECURE_PROXY_SSL_HEADER", None),
 }))
 """
 
@@ -48,6 +54,10 @@ CONFIG_VARS = (
     "VAR_DIR",
     # Set by the browser tests in the same worker; production never sets it.
     "DJANGO_ALLOW_ASYNC_UNSAFE",
+    "TRUSTED_PROXIES",
+    "API_NUM_PROXIES",
+    "USE_X_FORWARDED_FOR",
+    "USE_X_FORWARDED_PROTO",
 )
 
 
@@ -72,6 +82,22 @@ def test_embedded_default_needs_no_server(tmp_path):
     assert len(s["secret_key"]) >= 50
     assert probe(tmp_path)["secret_key"] == s["secret_key"]
     assert (tmp_path / "var" / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_reading_the_settings_writes_no_file(tmp_path):
+    """Only manage.py prepares var/: importing the settings (gunicorn with SECRET_KEY set, a tool,
+    a read-only container) creates nothing, and without a prepared key each process gets its own."""
+    clean = {k: v for k, v in os.environ.items() if k not in CONFIG_VARS}
+    clean.update({"DJANGO_SETTINGS_MODULE": "shop.settings", "VAR_DIR": str(tmp_path / "var")})
+    code = "import django; from django.conf import settings; django.setup(); print(settings.SECRET_KEY)"
+    keys = [
+        subprocess.run(
+            [sys.executable, "-c", code], env=clean, cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        for _ in range(2)
+    ]
+    assert not (tmp_path / "var").exists()
+    assert len(keys[0]) >= 50 and keys[0] != keys[1]
 
 
 def test_production_configuration_from_environment(tmp_path):
@@ -132,3 +158,21 @@ def test_malformed_database_url_fails_loudly(tmp_path, bad):
         [sys.executable, "-c", PROBE], env=env, cwd=ROOT, capture_output=True, text=True, check=False
     )
     assert result.returncode != 0
+
+
+@pytest.mark.parametrize(
+    ("env", "proxies", "trusts_proto"),
+    [
+        ({}, 0, False),
+        ({"TRUSTED_PROXIES": "2"}, 2, True),
+        # Deprecated names, read only while TRUSTED_PROXIES is unset.
+        ({"API_NUM_PROXIES": "1"}, 1, True),
+        ({"USE_X_FORWARDED_FOR": "true"}, 1, True),
+        ({"USE_X_FORWARDED_PROTO": "true"}, 0, True),
+        ({"TRUSTED_PROXIES": "0", "API_NUM_PROXIES": "3", "USE_X_FORWARDED_FOR": "true"}, 0, False),
+    ],
+)
+def test_one_proxy_trust_setting(tmp_path, env, proxies, trusts_proto):
+    s = probe(tmp_path, **env)
+    assert s["trusted_proxies"] == s["drf_proxies"] == proxies
+    assert (s["proxy_ssl_header"] == ["HTTP_X_FORWARDED_PROTO", "https"]) is trusts_proto
