@@ -76,15 +76,13 @@ class AttributeAdmin(admin.ModelAdmin):
     inlines = [AttributeValueInline]
 
     def save_model(self, request, obj, form, change):
-        obj.slug = services.slugify_pl(obj.slug or obj.name, max_length=80) or "cecha"
-        super().save_model(request, obj, form, change)
+        services.save_attribute(attribute=obj)
 
     def save_formset(self, request, form, formset, change):
         for value in formset.save(commit=False):
-            value.slug = services.slugify_pl(value.slug or value.value, max_length=80) or "wartosc"
-            value.save()
+            services.save_attribute_value(value=value)
         for value in formset.deleted_objects:
-            value.delete()
+            services.delete_attribute_value(value=value)
 
 
 @admin.register(Category)
@@ -275,11 +273,18 @@ class ProductAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         services.save_product(product=obj)
 
+    def delete_model(self, request, obj):
+        services.delete_product(product=obj)
+
+    def delete_queryset(self, request, queryset):
+        for product in queryset:
+            services.delete_product(product=product)
+
     def save_formset(self, request, form, formset, change):
         if formset.model is Variant:
             formset.save(commit=False)  # fills formset.deleted_objects
             for obj in formset.deleted_objects:
-                obj.delete()
+                services.delete_variant(variant=obj)
             for variant_form in formset.forms:
                 data = getattr(variant_form, "cleaned_data", None)
                 if (
@@ -457,6 +462,13 @@ class VariantAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         services.save_variant(variant=obj, attribute_values=form.cleaned_data.get("attribute_values") or [])
+
+    def delete_model(self, request, obj):
+        services.delete_variant(variant=obj)
+
+    def delete_queryset(self, request, queryset):
+        for variant in queryset:
+            services.delete_variant(variant=variant)
 
     def save_related(self, request, form, formsets, change):
         for formset in formsets:

@@ -162,27 +162,40 @@ class VariantForm(forms.ModelForm):
                 raise ValidationError(_("This EAN/GTIN has a wrong check digit."))
         return ean
 
+    # The fields whose rules catalog.services.validate_variant checks.
+    SERVICE_CHECKED = ("sku", "price", "compare_at_price", "cost_price", "is_preorder", "release_date")
+
     def clean(self):
+        """The service's own validators (:func:`catalog.services.validate_variant` and
+        :func:`~catalog.services.validate_variant_attributes`), run before anything is saved so
+        that every problem is a message on the form; a field that already failed its own
+        checks is not reported twice."""
         data = super().clean()
-        price, compare = data.get("price"), data.get("compare_at_price")
-        if price is not None and compare is not None and compare <= price:
-            self.add_error("compare_at_price", _("The compare-at price must be higher than the price."))
-        if data.get("is_preorder") and not data.get("release_date"):
-            self.add_error("release_date", _("A pre-order needs a release date."))
         product = self._product()
-        if product is not None and "attribute_values" in data and not data.get("DELETE"):
+        if product is None or data.get("DELETE"):
+            return data
+        candidate = Variant(
+            pk=self.instance.pk,
+            product=product,
+            store_id=product.store_id,
+            **{name: data.get(name) for name in self.SERVICE_CHECKED if name in self.fields},
+        )
+        try:
+            services.validate_variant(candidate)
+        except ValidationError as exc:
+            for name, messages in exc.message_dict.items():
+                if name in self.fields and name not in self._errors:
+                    for message in messages:
+                        self.add_error(name, message)
+        if "attribute_values" in data:
             required = getattr(product, "_pending_variant_attributes", None)
-            if required is None:
-                required = list(product.variant_attributes.all()) if product.pk else []
-            _check_attributes(self, required, list(data.get("attribute_values") or []))
-        sku = data.get("sku")
-        store_id = product.store_id if product is not None else None
-        if sku and store_id:
-            clash = Variant.objects.filter(store_id=store_id, sku=sku).exclude(pk=self.instance.pk)
-            if clash.exists():
-                self.add_error(
-                    "sku", _("Another variant in this store already has SKU %(sku)s.") % {"sku": sku}
+            try:
+                services.validate_variant_attributes(
+                    product=product, values=list(data.get("attribute_values") or []), required=required
                 )
+            except ValidationError as exc:
+                for message in exc.messages:
+                    self.add_error("attribute_values", message)
         return data
 
     def validate_unique(self):
@@ -193,30 +206,6 @@ class VariantForm(forms.ModelForm):
 def _not_negative(value):
     if value is not None and value < 0:
         raise ValidationError(_("The value cannot be negative."))
-
-
-def _check_attributes(form, required, values) -> None:
-    required_ids = {a.pk for a in required}
-    by_attribute: dict[int, list] = {}
-    for v in values:
-        by_attribute.setdefault(v.attribute_id, []).append(v)
-    missing = sorted(a.name for a in required if a.pk not in by_attribute)
-    if missing:
-        form.add_error(
-            "attribute_values", _("Choose a value for: %(names)s.") % {"names": ", ".join(missing)}
-        )
-    extra = sorted({vs[0].attribute.name for a, vs in by_attribute.items() if a not in required_ids})
-    if extra:
-        form.add_error(
-            "attribute_values",
-            _("These attributes are not variant attributes of the product: %(names)s.")
-            % {"names": ", ".join(extra)},
-        )
-    doubled = sorted(vs[0].attribute.name for vs in by_attribute.values() if len(vs) > 1)
-    if doubled:
-        form.add_error(
-            "attribute_values", _("Choose only one value of: %(names)s.") % {"names": ", ".join(doubled)}
-        )
 
 
 class VariantInlineFormSet(forms.BaseInlineFormSet):

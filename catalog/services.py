@@ -23,6 +23,7 @@ from shop.models import Store
 
 from . import pagecache
 from .models import (
+    Attribute,
     AttributeValue,
     Category,
     PriceHistory,
@@ -75,6 +76,69 @@ def _ensure_slug(obj: models.Model) -> None:
             if (clash or not slug)
             else slug
         )
+
+
+def _free_slug(taken: models.QuerySet, text: str, *, fallback: str, exclude_pk=None, max_length=80) -> str:
+    """``text`` transliterated (``fallback`` when nothing is left of it), suffixed ``-2``, ``-3``,
+    ... until no row of ``taken`` other than ``exclude_pk`` has it."""
+    base = slugify_pl(text, max_length=max_length) or fallback
+    used = set(
+        taken.exclude(pk=exclude_pk)
+        .filter(slug__startswith=base[: max_length - 6])
+        .values_list("slug", flat=True)
+    )
+    if base not in used:
+        return base
+    stem = base[: max_length - 6].rstrip("-") or fallback
+    n = 2
+    while f"{stem}-{n}" in used:
+        n += 1
+    return f"{stem}-{n}"
+
+
+# --- Attributes ----------------------------------------------------------------------------------
+
+
+def attribute_slug(*, attribute: Attribute) -> str:
+    """The slug an attribute is saved with: the typed slug or the name, transliterated (``cecha``
+    when nothing is left), unique in the store. Listing filters use it in URLs (``?rozmiar=m``)."""
+    return _free_slug(
+        Attribute.objects.filter(store_id=attribute.store_id),
+        attribute.slug or attribute.name,
+        fallback="cecha",
+        exclude_pk=attribute.pk,
+    )
+
+
+def attribute_value_slug(*, value: AttributeValue) -> str:
+    """The slug an attribute value is saved with: the typed slug or the value, transliterated
+    (``wartosc`` when nothing is left), unique within its attribute."""
+    return _free_slug(
+        AttributeValue.objects.filter(attribute_id=value.attribute_id),
+        value.slug or value.value,
+        fallback="wartosc",
+        exclude_pk=value.pk,
+    )
+
+
+def save_attribute(*, attribute: Attribute) -> Attribute:
+    attribute.slug = attribute_slug(attribute=attribute)
+    attribute.save()
+    pagecache.bump(attribute.store_id)  # cached facets show attribute names
+    return attribute
+
+
+def save_attribute_value(*, value: AttributeValue) -> AttributeValue:
+    value.slug = attribute_value_slug(value=value)
+    value.save()
+    pagecache.bump(value.attribute.store_id)
+    return value
+
+
+def delete_attribute_value(*, value: AttributeValue) -> None:
+    store_id = value.attribute.store_id
+    value.delete()
+    pagecache.bump(store_id)
 
 
 # --- Categories ----------------------------------------------------------------------------------
@@ -217,32 +281,53 @@ def publish_product_updated(*, products: Iterable[Product]) -> int:
     return published
 
 
-def validate_variant_attributes(*, product: Product, values: Iterable[AttributeValue]) -> None:
-    """A variant has exactly one value of each of its product's variant attributes."""
-    required = {a.pk: a for a in product.variant_attributes.all()}
+def validate_variant_attributes(
+    *, product: Product, values: Iterable[AttributeValue], required: Iterable[Attribute] | None = None
+) -> None:
+    """A variant has exactly one value of each of its product's variant attributes.
+
+    ``required`` replaces ``product.variant_attributes`` (a product being added with its
+    variants, whose attributes are not saved yet). Every problem is reported at once.
+    """
+    if required is None:
+        required = product.variant_attributes.all() if product.pk else []
+    required = {a.pk: a for a in required}
     by_attribute: dict[int, list[AttributeValue]] = defaultdict(list)
     for value in values:
         by_attribute[value.attribute_id].append(value)
+    errors = []
     missing = [a.name for pk, a in required.items() if pk not in by_attribute]
     if missing:
-        raise ValidationError(
-            _("Choose a value for: %(names)s.") % {"names": ", ".join(sorted(missing))}, code="missing"
+        errors.append(
+            ValidationError(
+                _("Choose a value for: %(names)s.") % {"names": ", ".join(sorted(missing))}, code="missing"
+            )
         )
     extra = [vs[0].attribute.name for pk, vs in by_attribute.items() if pk not in required]
     if extra:
-        raise ValidationError(
-            _("These attributes are not variant attributes of the product: %(names)s.")
-            % {"names": ", ".join(sorted(extra))},
-            code="extra",
+        errors.append(
+            ValidationError(
+                _("These attributes are not variant attributes of the product: %(names)s.")
+                % {"names": ", ".join(sorted(extra))},
+                code="extra",
+            )
         )
     doubled = [vs[0].attribute.name for vs in by_attribute.values() if len(vs) > 1]
     if doubled:
-        raise ValidationError(
-            _("Choose only one value of: %(names)s.") % {"names": ", ".join(sorted(doubled))}, code="doubled"
+        errors.append(
+            ValidationError(
+                _("Choose only one value of: %(names)s.") % {"names": ", ".join(sorted(doubled))},
+                code="doubled",
+            )
         )
+    if errors:
+        raise ValidationError(errors)
 
 
-def _validate_variant(variant: Variant) -> None:
+def validate_variant(variant: Variant) -> None:
+    """The rules of a variant's own fields (prices, pre-order date, store, a SKU unique in the
+    store), as a ``ValidationError`` by field. :func:`save_variant` calls it; so does the admin's
+    variant form, before anything is saved."""
     errors: dict[str, str] = {}
     if variant.price is None or variant.price < 0:
         errors["price"] = _("The price cannot be negative.")
@@ -278,7 +363,7 @@ def save_variant(
     variant.price = money(variant.price) if variant.price is not None else None
     if variant.compare_at_price is not None:
         variant.compare_at_price = money(variant.compare_at_price)
-    _validate_variant(variant)
+    validate_variant(variant)
     values = list(attribute_values) if attribute_values is not None else None
     if values is not None:
         validate_variant_attributes(product=variant.product, values=values)
@@ -298,6 +383,28 @@ def save_variant(
         record_price(variant=variant)
     refresh_products(product_ids=[variant.product_id])
     return variant
+
+
+@transaction.atomic
+def delete_variant(*, variant: Variant) -> None:
+    """Delete a variant with its stock, price history, holds and alerts; order lines keep their
+    frozen copy (name, SKU, price) and lose only the link.
+
+    A variant that a set contains is protected: :class:`django.db.models.ProtectedError`, and
+    nothing changes (the admin lists what uses it, the API answers 409).
+    """
+    product_id = variant.product_id
+    variant.delete()
+    refresh_products(product_ids=[product_id])  # min price, search text, page cache
+
+
+@transaction.atomic
+def delete_product(*, product: Product) -> None:
+    """Delete a product with its variants; protected like :func:`delete_variant` when a set
+    contains one of them."""
+    store_id = product.store_id
+    product.delete()
+    pagecache.bump(store_id)
 
 
 def record_price(*, variant: Variant, at=None) -> PriceHistory:
@@ -355,6 +462,67 @@ def change_prices_by_percent(*, products: Iterable[Product], percent: Decimal) -
     PriceHistory.objects.bulk_create(history)
     refresh_products(product_ids=product_ids)
     return len(changed)
+
+
+# --- Bulk changes by row (the API's stock and price endpoints) ----------------------------------
+
+
+class RowsRefused(Exception):
+    """A bulk change in which some rows were refused; nothing of it was kept. ``errors`` maps
+    ``rows.<index>.<field>`` to messages, for every refused row."""
+
+    def __init__(self, errors: dict[str, list[str]]):
+        super().__init__(errors)
+        self.errors = errors
+
+
+def row_key(row: dict) -> str:
+    """The field a row names its variant by: ``sku`` or ``variant_id``."""
+    return "sku" if "sku" in row else "variant_id"
+
+
+def variants_for_rows(*, store: Store, rows: list[dict]) -> list[Variant | None]:
+    """The variant of ``store`` each row names (by ``sku`` or ``variant_id``), None when there is
+    none: two queries at most."""
+    skus = {r["sku"] for r in rows if "sku" in r}
+    ids = {r["variant_id"] for r in rows if "variant_id" in r}
+    found: dict[tuple[str, object], Variant] = {}
+    qs = Variant.objects.filter(store=store).select_related("store", "product")
+    if skus:
+        for v in qs.filter(sku__in=skus):
+            found[("sku", v.sku)] = v
+    if ids:
+        for v in qs.filter(pk__in=ids):
+            found[("id", v.pk)] = v
+    return [found.get(("sku", r["sku"])) if "sku" in r else found.get(("id", r["variant_id"])) for r in rows]
+
+
+@transaction.atomic
+def change_prices_by_row(*, store: Store, rows: list[dict]) -> list[Variant]:
+    """Set the ``price`` (and, when the row has it, ``compare_at_price``) of the variant each row
+    names, through :func:`change_price` (rounding, validation, price history for the Omnibus
+    rule). All or nothing: :class:`RowsRefused` lists every refused row and nothing is kept.
+    Returns the variants, in row order."""
+    variants = variants_for_rows(store=store, rows=rows)
+    errors: dict[str, list[str]] = {
+        f"rows.{i}.{row_key(row)}": [_("No such variant.")]
+        for i, (row, variant) in enumerate(zip(rows, variants, strict=True))
+        if variant is None
+    }
+    if errors:
+        raise RowsRefused(errors)
+    for i, (row, variant) in enumerate(zip(rows, variants, strict=True)):
+        kwargs = {"compare_at_price": row["compare_at_price"]} if "compare_at_price" in row else {}
+        try:
+            with transaction.atomic():
+                change_price(variant=variant, price=row["price"], **kwargs)
+        except ValidationError as exc:
+            messages = exc.message_dict if hasattr(exc, "error_dict") else {"price": exc.messages}
+            for field, msgs in messages.items():
+                errors[f"rows.{i}.{field}"] = list(msgs)
+    if errors:
+        raise RowsRefused(errors)  # rolls back the rows that were applied
+    return variants
 
 
 def set_published(*, products: Iterable[Product], published: bool) -> int:

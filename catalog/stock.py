@@ -43,6 +43,7 @@ from .models import (
     Variant,
     Warehouse,
 )
+from .services import RowsRefused, row_key, variants_for_rows
 
 UNLIMITED = 10**9
 
@@ -553,6 +554,50 @@ def adjust_stock(
     )
     _publish_stock_changed({variant.pk}, store=variant.store)
     return item
+
+
+@transaction.atomic
+def adjust_stock_by_row(*, store, rows: list[dict], reference: str = "", user=None) -> list[tuple]:
+    """Set (``quantity``) or change (``delta``) the on-hand units of the variant each row names
+    (by ``sku`` or ``variant_id``) in the row's ``warehouse`` (a code; default: the store's first
+    active warehouse by priority), through :func:`adjust_stock` (movements, the reservation
+    floor). All or nothing: :class:`catalog.services.RowsRefused` lists every refused row and
+    nothing is kept. Returns ``(variant, warehouse, stock item)`` per row, in row order."""
+    variants = variants_for_rows(store=store, rows=rows)
+    warehouses = {w.code: w for w in Warehouse.objects.filter(store=store, is_active=True)}
+    default = min(warehouses.values(), key=lambda w: (w.priority, w.pk), default=None)
+    errors: dict[str, list[str]] = {}
+    plan = []
+    for i, (row, variant) in enumerate(zip(rows, variants, strict=True)):
+        if variant is None:
+            errors[f"rows.{i}.{row_key(row)}"] = [_("No such variant.")]
+            continue
+        warehouse = warehouses.get(row["warehouse"]) if row.get("warehouse") else default
+        if warehouse is None:
+            errors[f"rows.{i}.warehouse"] = [_("No such warehouse.")]
+            continue
+        plan.append((i, row, variant, warehouse))
+    if errors:
+        raise RowsRefused(errors)
+    done = []
+    for i, row, variant, warehouse in plan:
+        try:
+            item = adjust_stock(
+                variant=variant,
+                warehouse=warehouse,
+                delta=row.get("delta"),
+                set_to=row.get("quantity"),
+                reference=reference,
+                note=row.get("note", ""),
+                user=user,
+            )
+        except ValueError as exc:
+            errors[f"rows.{i}.{'delta' if 'delta' in row else 'quantity'}"] = [str(exc)]
+            continue
+        done.append((variant, warehouse, item))
+    if errors:
+        raise RowsRefused(errors)  # rolls back the rows that were applied
+    return done
 
 
 def _publish_stock_changed(variant_ids: set[int], store=None) -> None:
