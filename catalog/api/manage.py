@@ -1,8 +1,9 @@
 """Merchant catalog endpoints (API key with ``catalog:read`` / ``catalog:write`` / ``stock:write``).
 
-Writes go through :mod:`catalog.services` and :mod:`catalog.stock`; bulk updates are all or
-nothing: every row is applied in one transaction and, if any row is refused, nothing is kept and
-the answer lists every refused row (``rows.<index>.<field>``).
+Writes go through :mod:`catalog.services` and :mod:`catalog.stock`, one call per view; bulk
+updates are all or nothing (``services.change_prices_by_row``, ``stock.adjust_stock_by_row``):
+if any row is refused, nothing is kept and the answer lists every refused row
+(``rows.<index>.<field>``).
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.db.models import Prefetch, Q
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
@@ -23,7 +23,7 @@ from shop.api.models import Scope
 from shop.api.views import MerchantView, query_bool, query_int
 
 from .. import services, stock
-from ..models import AttributeValue, Category, Product, Variant, Warehouse
+from ..models import AttributeValue, Category, Product, Variant
 from .serializers import (
     BulkResultSerializer,
     ManageProductOutput,
@@ -152,8 +152,7 @@ class ManageProductDetailView(MerchantView):
 
     @extend_schema(tags=["merchant: catalog"], responses={204: None})
     def delete(self, request, pk: int):
-        product = self._get(pk)
-        product.delete()
+        services.delete_product(product=self._get(pk))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -237,48 +236,26 @@ class ManageVariantDetailView(MerchantView):
 
     @extend_schema(tags=["merchant: catalog"], responses={204: None})
     def delete(self, request, pk: int):
-        variant = self._get(pk)
-        product_id = variant.product_id
-        with transaction.atomic():
-            variant.delete()
-            services.refresh_products(product_ids=[product_id])
+        services.delete_variant(variant=self._get(pk))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 # --- Bulk updates --------------------------------------------------------------------------------
 
 
-class _RowsRefused(Exception):
-    def __init__(self, errors: dict[str, list[str]]):
-        self.errors = errors
-
-
-def _variants_for(store, rows) -> dict[tuple[str, object], Variant]:
-    """Every variant the rows name, by ("sku", sku) and ("id", id): two queries at most."""
-    skus = {r["sku"] for r in rows if "sku" in r}
-    ids = {r["variant_id"] for r in rows if "variant_id" in r}
-    found: dict[tuple[str, object], Variant] = {}
-    qs = Variant.objects.filter(store=store).select_related("store", "product")
-    if skus:
-        for v in qs.filter(sku__in=skus):
-            found[("sku", v.sku)] = v
-    if ids:
-        for v in qs.filter(pk__in=ids):
-            found[("id", v.pk)] = v
-    return found
-
-
-def _row_variant(found, row):
-    return found.get(("sku", row["sku"])) if "sku" in row else found.get(("id", row["variant_id"]))
-
-
-def _refused(errors):
-    raise ApiError(
-        _("No row was applied: %(n)d rows were refused.") % {"n": len({k.split(".")[1] for k in errors})},
-        code="rows_refused",
-        status_code=422,
-        fields=errors,
-    )
+@contextmanager
+def rows_refused():
+    """A bulk change the catalog refused (nothing was kept): 422 listing every refused row."""
+    try:
+        yield
+    except services.RowsRefused as exc:
+        rows = {key.split(".")[1] for key in exc.errors}
+        raise ApiError(
+            _("No row was applied: %(n)d rows were refused.") % {"n": len(rows)},
+            code="rows_refused",
+            status_code=422,
+            fields=exc.errors,
+        ) from exc
 
 
 class StockBulkView(MerchantView):
@@ -310,53 +287,20 @@ class StockBulkView(MerchantView):
     def _apply(self, request):
         data = bulk_input(StockRowInput)(data=request.data)
         data.is_valid(raise_exception=True)
-        rows = data.validated_data["rows"]
-        found = _variants_for(self.store, rows)
-        warehouses = {w.code: w for w in Warehouse.objects.filter(store=self.store, is_active=True)}
-        default = min(warehouses.values(), key=lambda w: (w.priority, w.pk), default=None)
-        errors: dict[str, list[str]] = {}
-        plan = []
-        for i, row in enumerate(rows):
-            variant = _row_variant(found, row)
-            if variant is None:
-                errors[f"rows.{i}.{'sku' if 'sku' in row else 'variant_id'}"] = [_("No such variant.")]
-                continue
-            warehouse = warehouses.get(row["warehouse"]) if row.get("warehouse") else default
-            if warehouse is None:
-                errors[f"rows.{i}.warehouse"] = [_("No such warehouse.")]
-                continue
-            plan.append((i, row, variant, warehouse))
-        if errors:
-            _refused(errors)
-        result = []
-        try:
-            with transaction.atomic():
-                for i, row, variant, warehouse in plan:
-                    try:
-                        item = stock.adjust_stock(
-                            variant=variant,
-                            warehouse=warehouse,
-                            delta=row.get("delta"),
-                            set_to=row.get("quantity"),
-                            reference=f"api:{self.api_key.prefix}",
-                            note=row.get("note", ""),
-                        )
-                    except ValueError as exc:
-                        errors[f"rows.{i}.{'delta' if 'delta' in row else 'quantity'}"] = [str(exc)]
-                        continue
-                    result.append(
-                        {
-                            "row": i,
-                            "variant_id": variant.pk,
-                            "sku": variant.sku,
-                            "warehouse": warehouse.code,
-                            "quantity": item.quantity,
-                        }
-                    )
-                if errors:
-                    raise _RowsRefused(errors)
-        except _RowsRefused as exc:
-            _refused(exc.errors)
+        with rows_refused():
+            done = stock.adjust_stock_by_row(
+                store=self.store, rows=data.validated_data["rows"], reference=f"api:{self.api_key.prefix}"
+            )
+        result = [
+            {
+                "row": i,
+                "variant_id": variant.pk,
+                "sku": variant.sku,
+                "warehouse": warehouse.code,
+                "quantity": item.quantity,
+            }
+            for i, (variant, warehouse, item) in enumerate(done)
+        ]
         return Response({"updated": len(result), "rows": result})
 
 
@@ -390,43 +334,18 @@ class PriceBulkView(MerchantView):
     def _apply(self, request):
         data = bulk_input(PriceRowInput)(data=request.data)
         data.is_valid(raise_exception=True)
-        rows = data.validated_data["rows"]
-        found = _variants_for(self.store, rows)
-        errors: dict[str, list[str]] = {}
-        for i, row in enumerate(rows):
-            if _row_variant(found, row) is None:
-                errors[f"rows.{i}.{'sku' if 'sku' in row else 'variant_id'}"] = [_("No such variant.")]
-        if errors:
-            _refused(errors)
-        result = []
-        try:
-            with transaction.atomic():
-                for i, row in enumerate(rows):
-                    variant = _row_variant(found, row)
-                    kwargs = (
-                        {"compare_at_price": row["compare_at_price"]} if "compare_at_price" in row else {}
-                    )
-                    try:
-                        with transaction.atomic():
-                            services.change_price(variant=variant, price=row["price"], **kwargs)
-                    except ValidationError as exc:
-                        messages = exc.message_dict if hasattr(exc, "error_dict") else {"price": exc.messages}
-                        for field, msgs in messages.items():
-                            errors[f"rows.{i}.{field}"] = list(msgs)
-                        continue
-                    result.append(
-                        {
-                            "row": i,
-                            "variant_id": variant.pk,
-                            "sku": variant.sku,
-                            "price": str(variant.price),
-                            "compare_at_price": None
-                            if variant.compare_at_price is None
-                            else str(variant.compare_at_price),
-                        }
-                    )
-                if errors:
-                    raise _RowsRefused(errors)
-        except _RowsRefused as exc:
-            _refused(exc.errors)
+        with rows_refused():
+            variants = services.change_prices_by_row(store=self.store, rows=data.validated_data["rows"])
+        result = [
+            {
+                "row": i,
+                "variant_id": variant.pk,
+                "sku": variant.sku,
+                "price": str(variant.price),
+                "compare_at_price": None
+                if variant.compare_at_price is None
+                else str(variant.compare_at_price),
+            }
+            for i, variant in enumerate(variants)
+        ]
         return Response({"updated": len(result), "rows": result})
