@@ -282,6 +282,7 @@ class StockBulkView(MerchantView):
             scope=f"key:{self.api_key.pk}",
             api_key=self.api_key,
             run=lambda: self._apply(request),
+            atomic=True,  # the rows and the recorded answer commit together: a retry never re-applies
         )
 
     def _apply(self, request):
@@ -329,6 +330,7 @@ class PriceBulkView(MerchantView):
             scope=f"key:{self.api_key.pk}",
             api_key=self.api_key,
             run=lambda: self._apply(request),
+            atomic=True,  # the rows and the recorded answer commit together: a retry never re-applies
         )
 
     def _apply(self, request):
