@@ -82,7 +82,7 @@ class AttributeAdmin(admin.ModelAdmin):
         for value in formset.save(commit=False):
             services.save_attribute_value(value=value)
         for value in formset.deleted_objects:
-            services.delete_attribute_value(value=value)
+            value.delete()
 
 
 @admin.register(Category)

@@ -123,22 +123,14 @@ def attribute_value_slug(*, value: AttributeValue) -> str:
 
 def save_attribute(*, attribute: Attribute) -> Attribute:
     attribute.slug = attribute_slug(attribute=attribute)
-    attribute.save()
-    pagecache.bump(attribute.store_id)  # cached facets show attribute names
+    attribute.save()  # the page cache is bumped by catalog.pagecache's signals
     return attribute
 
 
 def save_attribute_value(*, value: AttributeValue) -> AttributeValue:
     value.slug = attribute_value_slug(value=value)
     value.save()
-    pagecache.bump(value.attribute.store_id)
     return value
-
-
-def delete_attribute_value(*, value: AttributeValue) -> None:
-    store_id = value.attribute.store_id
-    value.delete()
-    pagecache.bump(store_id)
 
 
 # --- Categories ----------------------------------------------------------------------------------
@@ -402,9 +394,7 @@ def delete_variant(*, variant: Variant) -> None:
 def delete_product(*, product: Product) -> None:
     """Delete a product with its variants; protected like :func:`delete_variant` when a set
     contains one of them."""
-    store_id = product.store_id
-    product.delete()
-    pagecache.bump(store_id)
+    product.delete()  # the page cache is bumped by catalog.pagecache's signals
 
 
 def record_price(*, variant: Variant, at=None) -> PriceHistory:
