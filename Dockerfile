@@ -31,4 +31,4 @@ RUN SECRET_KEY=build-only-not-secret DEBUG=0 VAR_DIR=/tmp/build-var python manag
 USER koszyk
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --retries=3 CMD curl -fsS -H "Host: localhost" http://127.0.0.1:8000/healthz || exit 1
-CMD ["gunicorn", "shop.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "60", "--limit-request-line", "8190", "--access-logfile", "-"]
+CMD ["gunicorn", "shop.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--limit-request-line", "8190", "--access-logfile", "-"]

@@ -69,3 +69,24 @@ def test_dockerfile_builds_a_non_root_gunicorn_image():
 def test_dockerignore_keeps_secrets_and_local_state_out():
     ignored = (ROOT / ".dockerignore").read_text().split()
     assert {".env", ".venv", "var", ".git"} <= set(ignored)
+
+
+def test_gunicorn_timeout_is_set_in_one_place_the_conf_file():
+    """gunicorn.conf.py reads WEB_TIMEOUT_SECONDS, which Django also reads (a stale
+    Idempotency-Key is one older than that): a --timeout on a command line would override it."""
+    import json
+
+    dockerfile = next(
+        json.loads(line.removeprefix("CMD "))
+        for line in (ROOT / "Dockerfile").read_text().splitlines()
+        if line.startswith("CMD [")
+    )
+    for command in (dockerfile, compose()["services"]["web"]["command"]):
+        assert command[0] == "gunicorn"
+        assert not any(part == "--timeout" or part.startswith(("--timeout=", "-t")) for part in command), (
+            command
+        )
+        assert "-c" not in command and not any(part.startswith("--config") for part in command)
+    conf = (ROOT / "gunicorn.conf.py").read_text()
+    assert re.search(r'^timeout = int\(os\.environ\.get\("WEB_TIMEOUT_SECONDS"', conf, re.M)
+    assert "gunicorn.conf.py" not in (ROOT / ".dockerignore").read_text()  # the image's /app has it
