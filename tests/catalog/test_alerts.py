@@ -156,6 +156,33 @@ def test_sign_ups_are_rate_limited_per_ip(client, store, settings):
     assert BackInStockSubscription.objects.count() == 3
 
 
+def test_shoppers_behind_a_trusted_proxy_get_a_bucket_each(client, store, settings):
+    # Behind one trusted proxy every request comes from the proxy's address: the limit must go by
+    # the shopper's address it appends to X-Forwarded-For (shop.ratelimit.client_ip), or one
+    # busy shopper would lock everybody out of back-in-stock alerts.
+    settings.TRUSTED_PROXIES = 1
+    settings.CATALOG_ALERT_RATE_LIMIT = 2
+    variant = VariantFactory(store=store, stock=0)
+    url = f"{variant.product.get_absolute_url()}powiadom/"
+    proxy = {"REMOTE_ADDR": "10.0.0.1"}
+
+    def sign_up(email, shopper):
+        return client.post(
+            url, {"email": email, "variant": variant.pk}, HTTP_X_FORWARDED_FOR=shopper, **proxy
+        )
+
+    assert [sign_up(f"a{i}@example.com", "203.0.113.7").status_code for i in range(2)] == [302, 302]
+    refused = sign_up("a9@example.com", "203.0.113.7")
+    assert BackInStockSubscription.objects.count() == 2
+    # A spoofed first hop does not give the same shopper a new bucket...
+    sign_up("a8@example.com", "1.2.3.4, 203.0.113.7")
+    assert BackInStockSubscription.objects.count() == 2
+    # ...while another shopper behind the same proxy still signs up.
+    assert sign_up("b@example.com", "198.51.100.20").status_code == 302
+    assert BackInStockSubscription.objects.filter(email="b@example.com").exists()
+    assert refused.status_code == 302 and BackInStockSubscription.objects.count() == 3
+
+
 def test_email_templates_extend_the_shop_bases():
     root = Path(__file__).resolve().parents[2] / "catalog" / "templates" / "catalog" / "email"
     for path in root.iterdir():
