@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Iterable
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from shop.models import Store
+from shop.money import round_money
 
 from . import pagecache
 from .models import (
@@ -39,8 +40,8 @@ _UNSET = object()
 
 
 def money(value: Decimal) -> Decimal:
-    """Round half-up to 0.01 (the one rounding rule for money)."""
-    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+    """Round half-up to 0.01 (the one rounding rule for money: ``shop.money.round_money``)."""
+    return round_money(value)
 
 
 # --- Slugs ---------------------------------------------------------------------------------------

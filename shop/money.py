@@ -10,6 +10,15 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+CENT = Decimal("0.01")
+
+
+def round_money(value) -> Decimal:
+    """Round half-up to 0.01: the one rounding rule for money (prices, line totals, refunds).
+    ``catalog.services.money`` and ``orders.models.money`` are this function."""
+    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
 CURRENCY_SYMBOLS = {"PLN": "zł", "EUR": "€", "USD": "$", "GBP": "£", "CZK": "Kč"}
 
 

@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from shop import crypto
+from shop.money import round_money
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 CENT = Decimal("0.01")
 
 
 def money(value) -> Decimal:
-    """Round half-up to 0.01 -- the house rule, applied once at the line total."""
-    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+    """Round half-up to 0.01 -- the house rule (``shop.money.round_money``), applied once at the
+    line total."""
+    return round_money(value)
 
 
 class ExternalAccount(models.Model):
