@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
 from django.core.cache import cache
@@ -360,20 +360,20 @@ def save_variant(
     values = list(attribute_values) if attribute_values is not None else None
     if values is not None:
         validate_variant_attributes(product=variant.product, values=values)
-    price_changed = True
+    old_prices = {}
     if variant.pk:
-        old = Variant.objects.filter(pk=variant.pk).values("price", "compare_at_price").first()
-        price_changed = old is None or (old["price"], old["compare_at_price"]) != (
-            variant.price,
-            variant.compare_at_price,
-        )
+        old_prices = {
+            pk: (price, compare_at)
+            for pk, price, compare_at in Variant.objects.filter(pk=variant.pk).values_list(
+                "pk", "price", "compare_at_price"
+            )
+        }
     if not variant.name and values:
         variant.name = " / ".join(v.value for v in sorted(values, key=lambda v: (v.attribute.position, v.pk)))
     variant.save()
     if values is not None:
         variant.attribute_values.set(values)
-    if price_changed:
-        record_price(variant=variant)
+    PriceHistory.objects.bulk_create(price_history_rows([variant], at=timezone.now(), old_prices=old_prices))
     refresh_products(product_ids=[variant.product_id])
     return variant
 
@@ -396,6 +396,20 @@ def delete_product(*, product: Product) -> None:
     """Delete a product with its variants; protected like :func:`delete_variant` when a set
     contains one of them."""
     product.delete()  # the page cache is bumped by catalog.pagecache's signals
+
+
+def price_history_rows(
+    variants: Iterable[Variant], *, at, old_prices: Mapping[int, tuple[Decimal, Decimal | None]]
+) -> list[PriceHistory]:
+    """The price-history rule (EU Omnibus), once for every writer: a variant gets a row, valid
+    from ``at``, when it is new (no entry in ``old_prices``, ``{pk: (price, compare_at_price)}``
+    as they were before the write) or its price or compare-at price changed. Unsaved rows; the
+    caller creates them (``bulk_create``) after saving the variants."""
+    return [
+        PriceHistory(variant=v, price=v.price, compare_at_price=v.compare_at_price, valid_from=at)
+        for v in variants
+        if old_prices.get(v.pk) != (v.price, v.compare_at_price)
+    ]
 
 
 def record_price(*, variant: Variant, at=None) -> PriceHistory:
@@ -433,8 +447,7 @@ def change_prices_by_percent(*, products: Iterable[Product], percent: Decimal) -
     factor = (Decimal(100) + percent) / Decimal(100)
     product_ids = [p.pk for p in products]
     variants = list(Variant.objects.select_for_update().filter(product_id__in=product_ids).order_by("pk"))
-    now = timezone.now()
-    history: list[PriceHistory] = []
+    old_prices = {v.pk: (v.price, v.compare_at_price) for v in variants}
     changed: list[Variant] = []
     for v in variants:
         new = money(v.price * factor)
@@ -446,11 +459,8 @@ def change_prices_by_percent(*, products: Iterable[Product], percent: Decimal) -
             v.compare_at_price = None
         v.price = new
         changed.append(v)
-        history.append(
-            PriceHistory(variant=v, price=v.price, compare_at_price=v.compare_at_price, valid_from=now)
-        )
     Variant.objects.bulk_update(changed, ["price", "compare_at_price", "updated_at"])
-    PriceHistory.objects.bulk_create(history)
+    PriceHistory.objects.bulk_create(price_history_rows(changed, at=timezone.now(), old_prices=old_prices))
     refresh_products(product_ids=product_ids)
     return len(changed)
 

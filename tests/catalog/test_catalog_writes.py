@@ -322,3 +322,15 @@ def test_stock_in_the_main_warehouse_is_kept_when_a_set_blocks_a_delete(store):
     with pytest.raises(ProtectedError):
         services.delete_variant(variant=part)
     assert StockItem.objects.get(variant=part, warehouse=main_warehouse(store)).quantity == 3
+
+
+def test_price_history_rows_only_for_new_or_changed_prices(store):
+    same = VariantFactory(store=store, price=Decimal("10.00"))
+    cheaper = VariantFactory(store=store, price=Decimal("8.00"), compare_at_price=Decimal("10.00"))
+    new = Variant(pk=None, price=Decimal("5.00"))
+    old_prices = {same.pk: (Decimal("10"), None), cheaper.pk: (Decimal("10.00"), None)}
+    rows = services.price_history_rows([same, cheaper, new], at="then", old_prices=old_prices)
+    assert [(r.variant, r.price, r.compare_at_price, r.valid_from) for r in rows] == [
+        (cheaper, Decimal("8.00"), Decimal("10.00"), "then"),
+        (new, Decimal("5.00"), None, "then"),
+    ]
