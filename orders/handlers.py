@@ -2,7 +2,7 @@
 
 Imported from ``OrdersConfig.ready()``: registering here (not with Django signals) means the
 outbox delivers each event to each handler exactly once, after the change committed, and retries
-a handler that failed (DESIGN.md, "domain events").
+a handler that failed (docs/architecture.md, "Domain events (transactional outbox)").
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ The cart page, every checkout step and ``place_order`` call :func:`price_basket`
 inputs, so what the shopper is shown is what the order records. Prices are always the variants'
 current gross prices from the database; nothing a browser sends is ever a price.
 
-Rules (DESIGN.md): money is ``Decimal``; rounding is half-up to 0.01, once, at the line total --
+Rules (docs/architecture.md, "Money"): money is ``Decimal``; rounding is half-up to 0.01, once, at the line total --
 a discount spread over lines is rounded per line and the last line takes the remainder, so the
 lines always add up to the order.
 """

@@ -1,5 +1,6 @@
-"""The orders data model, split by concept (see DESIGN.md): cart, shipping and payment methods,
-vouchers and gift cards, orders, payments, and after-sales (returns, invoices)."""
+"""The orders data model, split by concept (docs/architecture.md, "Where a rule lives"): cart,
+shipping and payment methods, vouchers and gift cards, orders, payments, and after-sales (returns,
+invoices)."""
 
 from .after_sales import Invoice, InvoiceCounter, Return, ReturnLine
 from .cart import Cart, CartLine, ConsentRecord

@@ -1,4 +1,6 @@
-"""Every state change of the orders app, as keyword-only functions (DESIGN.md).
+"""The orders app's use cases, as keyword-only functions (docs/architecture.md, "Where a rule
+lives"): carts and codes, checkout, the status workflow, payments, marketplace orders. Concepts with
+a module of their own (returns, invoices, refunds, accounts, carriers) own their writes there.
 
 Views, the admin, tasks, other apps (recovery) and commands call these; none repeats a rule.
 """

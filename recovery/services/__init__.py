@@ -1,4 +1,5 @@
-"""Every state change of cart recovery, as keyword-only functions (DESIGN.md: services).
+"""Cart recovery's use cases, as keyword-only functions (docs/architecture.md, "Where a rule
+lives"):
 
 - detection: finding abandoned carts, planning their reminders, resetting on activity;
 - sending: dispatching due reminders, the claim with its re-checks, the send, the lease reaper;
