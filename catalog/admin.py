@@ -228,8 +228,23 @@ class StockStateFilter(admin.SimpleListFilter):
         return queryset
 
 
+class DeleteThroughServiceMixin:
+    """Deletes, of one object or by the "delete selected" action, go through
+    ``delete_through_service`` (a catalog service) one object at a time."""
+
+    def delete_through_service(self, obj):
+        raise NotImplementedError
+
+    def delete_model(self, request, obj):
+        self.delete_through_service(obj)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self.delete_through_service(obj)
+
+
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
+class ProductAdmin(DeleteThroughServiceMixin, admin.ModelAdmin):
     form = ProductAdminForm
     list_display = ["name", "kind", "category", "price_display", "units", "is_published", "store"]
     list_filter = ["store", "kind", "is_published", StockStateFilter, "category"]
@@ -273,12 +288,8 @@ class ProductAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         services.save_product(product=obj)
 
-    def delete_model(self, request, obj):
+    def delete_through_service(self, obj):
         services.delete_product(product=obj)
-
-    def delete_queryset(self, request, queryset):
-        for product in queryset:
-            services.delete_product(product=product)
 
     def save_formset(self, request, form, formset, change):
         if formset.model is Variant:
@@ -412,7 +423,7 @@ class DigitalAssetInline(admin.TabularInline):
 
 
 @admin.register(Variant)
-class VariantAdmin(admin.ModelAdmin):
+class VariantAdmin(DeleteThroughServiceMixin, admin.ModelAdmin):
     form = VariantForm
     list_display = [
         "__str__",
@@ -463,12 +474,8 @@ class VariantAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         services.save_variant(variant=obj, attribute_values=form.cleaned_data.get("attribute_values") or [])
 
-    def delete_model(self, request, obj):
+    def delete_through_service(self, obj):
         services.delete_variant(variant=obj)
-
-    def delete_queryset(self, request, queryset):
-        for variant in queryset:
-            services.delete_variant(variant=variant)
 
     def save_related(self, request, form, formsets, change):
         for formset in formsets:

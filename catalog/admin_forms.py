@@ -26,7 +26,20 @@ from .models import (
 )
 
 
-class CategoryAdminForm(forms.ModelForm):
+class ServiceSlugMixin:
+    """For a form whose model's slug the service makes unique (suffix -2, -3): a typed slug that
+    clashes is not refused here; every other uniqueness rule still is."""
+
+    def validate_unique(self):
+        exclude = self._get_validation_exclusions()
+        exclude.add("slug")
+        try:
+            self.instance.validate_unique(exclude=exclude)
+        except ValidationError as e:
+            self._update_errors(e)
+
+
+class CategoryAdminForm(ServiceSlugMixin, forms.ModelForm):
     class Meta:
         model = Category
         fields = ["store", "parent", "name", "slug", "description", "position", "is_published"]
@@ -49,17 +62,8 @@ class CategoryAdminForm(forms.ModelForm):
             self.add_error("parent", _("A category cannot be placed inside itself."))
         return data
 
-    def validate_unique(self):
-        # Slugs are made unique by the service (suffix -2, -3); do not reject a free-typed clash.
-        exclude = self._get_validation_exclusions()
-        exclude.add("slug")
-        try:
-            self.instance.validate_unique(exclude=exclude)
-        except ValidationError as e:
-            self._update_errors(e)
 
-
-class ProductAdminForm(forms.ModelForm):
+class ProductAdminForm(ServiceSlugMixin, forms.ModelForm):
     class Meta:
         model = Product
         fields = [
@@ -99,14 +103,6 @@ class ProductAdminForm(forms.ModelForm):
         if attributes is not None and store is not None and any(a.store_id != store.pk for a in attributes):
             self.add_error("variant_attributes", _("Choose attributes of the same store."))
         return data
-
-    def validate_unique(self):
-        exclude = self._get_validation_exclusions()
-        exclude.add("slug")
-        try:
-            self.instance.validate_unique(exclude=exclude)
-        except ValidationError as e:
-            self._update_errors(e)
 
 
 class VariantForm(forms.ModelForm):
@@ -245,9 +241,6 @@ class SetComponentInlineFormSet(forms.BaseInlineFormSet):
             components.append((data["variant"], data.get("quantity")))
         if not components:
             return
-        kind = getattr(product, "kind", None)
-        if kind != Product.Kind.SET:
-            raise ValidationError(_("Only a product of kind 'product set' can have components."))
         try:
             services.validate_set_components(set_product=product, components=components)
         except ValidationError as exc:
@@ -327,7 +320,7 @@ class DigitalAssetForm(forms.ModelForm):
         return value
 
 
-class ProductGroupAdminForm(forms.ModelForm):
+class ProductGroupAdminForm(ServiceSlugMixin, forms.ModelForm):
     class Meta:
         model = ProductGroup
         fields = [
@@ -368,14 +361,6 @@ class ProductGroupAdminForm(forms.ModelForm):
         if store is not None and any(p.store_id != store.pk for p in data.get("products") or []):
             self.add_error("products", _("Choose products of the same store."))
         return data
-
-    def validate_unique(self):
-        exclude = self._get_validation_exclusions()
-        exclude.add("slug")
-        try:
-            self.instance.validate_unique(exclude=exclude)
-        except ValidationError as e:
-            self._update_errors(e)
 
 
 # --- Intermediate forms of bulk actions and stock ------------------------------------------------
