@@ -146,7 +146,7 @@ def _floor_many(count, store_id, variant_id, item_id, barrier, results) -> None:
     from django.utils import timezone
 
     from catalog.models import StockItem, StockReservation
-    from orders.services.checkout import next_order_number
+    from orders.services.recording import next_order_number
     from shop.models import Store
 
     connection.close()

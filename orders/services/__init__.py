@@ -19,7 +19,7 @@ from .carts import (
     touch,
     update_line,
 )
-from .checkout import LoadedCart, checkout_problems, load_for_checkout, next_order_number, place_order
+from .checkout import LoadedCart, checkout_problems, load_for_checkout, place_order
 from .codes import (
     apply_code,
     create_single_use_voucher,
@@ -48,6 +48,7 @@ from .payments import (
     retry_payment,
     start_payment,
 )
+from .recording import next_order_number, record_order
 from .workflow import TRANSITIONS, add_note, allowed_transitions, change_status, plan_email
 
 __all__ = [
@@ -86,6 +87,7 @@ __all__ = [
     "payment_succeeded",
     "place_order",
     "plan_email",
+    "record_order",
     "refund_gift_cards",
     "remove_code",
     "remove_line",

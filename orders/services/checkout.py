@@ -21,10 +21,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from catalog import services as catalog_services
 from catalog import stock
-from catalog.models import Product, StockMovement, StockReservation
-from shop import events
+from catalog.models import Product
 
 from ..formatting import format_money
 from ..models import (
@@ -33,10 +31,8 @@ from ..models import (
     CartLine,
     GiftCard,
     Order,
-    OrderCounter,
     OrderEmail,
     OrderLine,
-    OrderStatusChange,
     Payment,
     PaymentMethod,
     ShippingMethod,
@@ -46,6 +42,7 @@ from ..models.order import new_order_token
 from ..pricing import Basket, price_basket
 from .codes import customer_uses, redeem_voucher, spend_gift_card
 from .errors import CheckoutError, OutOfStock, TotalChanged
+from .recording import order_line, record_order
 from .validation import validate_answers
 from .workflow import _send_after_commit, change_status
 
@@ -159,25 +156,6 @@ def hold_minutes(provider: str | None) -> float:
     if provider == PaymentMethod.Provider.BANK_TRANSFER:
         return settings.BANK_TRANSFER_RESERVATION_DAYS * 24 * 60
     return settings.RESERVATION_MINUTES
-
-
-def next_order_number(store, now) -> str:
-    """``KS-2611-00042``: prefix, year and month in the store's zone, per-store monthly counter.
-
-    One upsert that locks the counter row until the placing transaction ends, so numbers are
-    unique and without gaps (a rolled-back checkout gives its number back).
-    """
-    period = timezone.localtime(now, store.zone).strftime("%y%m")
-    table = connection.ops.quote_name(OrderCounter._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (store_id, period, last_number) VALUES (%s, %s, 1) "  # noqa: S608
-            f"ON CONFLICT (store_id, period) DO UPDATE SET last_number = {table}.last_number + 1 "
-            "RETURNING last_number",
-            [store.pk, period],
-        )
-        (number,) = cursor.fetchone()
-    return f"{settings.ORDER_NUMBER_PREFIX}-{period}-{number:05d}"
 
 
 def lock_shopper(*, store_id: int, email: str) -> None:
@@ -321,7 +299,6 @@ def place_order(
         stock_committed=sell_at_once and bool(holding),
         created_at=placed_at,
     )
-    _create_lines(order, loaded)
     payments = []
     if basket.gift_card_amount > 0:
         payments.append(
@@ -345,35 +322,17 @@ def place_order(
     if basket.voucher is not None:
         redeem_voucher(voucher=basket.voucher, order=order, amount=basket.discount, user=user)
 
-    OrderStatusChange.objects.create(order=order, from_status="", to_status=initial, note=_("Order placed"))
     placed = order.emails.create(kind=OrderEmail.Kind.PLACED, recipient=order.email, language=order.language)
     _send_after_commit(placed.pk)
     Cart.objects.filter(pk=cart.pk).update(status=Cart.Status.ORDERED, ordered_at=now, updated_at=now)
     cart.status = Cart.Status.ORDERED
 
-    # Last: the number (locks the counter row until commit), then what names it.
-    order.number = next_order_number(store, placed_at)
-    Order.objects.filter(pk=order.pk).update(number=order.number)
-    if holding:
-        held = (
-            StockMovement.objects.filter(reference=temporary_reference)
-            if sell_at_once
-            else StockReservation.objects.filter(reference=temporary_reference)
-        )
-        held.update(reference=order.reservation_reference)
-    events.publish(
-        type="order.created",
-        payload={
-            "order_id": order.pk,
-            "number": order.number,
-            "store_id": store.pk,
-            "cart_id": cart.pk,
-            "email": order.email,
-            "total": str(order.total),
-            "currency": order.currency,
-            "channel": channel,
-        },
-        store=store,
+    record_order(
+        order,
+        lines=_lines(loaded),
+        note=_("Order placed"),
+        placed_at=placed_at,
+        held_reference=temporary_reference if holding else "",
     )
     if basket.amount_due == 0:
         # Gift cards paid for everything.
@@ -415,36 +374,16 @@ def _addresses(answers: dict, loaded: LoadedCart) -> tuple[Address | None, Addre
     return shipping, billing
 
 
-def _create_lines(order: Order, loaded: LoadedCart) -> list[OrderLine]:
-    set_product_ids = [
-        line.variant.product_id for line in loaded.lines if line.variant.product.kind == Product.Kind.SET
-    ]
-    components = catalog_services.components_snapshot(set_product_ids)
-    rows = []
-    for position, priced in enumerate(loaded.basket.lines):
-        v = priced.variant
-        gross = priced.total_after_discount
-        net = priced.net
-        rows.append(
-            OrderLine(
-                order=order,
-                variant=v,
-                product_kind=v.product.kind,
-                product_name=v.product.name[:200],
-                variant_name=(v.name or "")[:200],
-                sku=v.sku,
-                quantity=priced.quantity,
-                unit_price=priced.unit_price,
-                vat_rate=v.product.vat_rate,
-                total=priced.total,
-                discount=priced.discount,
-                total_net=net,
-                total_vat=gross - net,
-                weight_grams=priced.weight_grams,
-                is_preorder=v.is_preorder,
-                ships_on=v.release_date if v.is_preorder else None,
-                components=components.get(v.product_id, []),
-                position=position,
-            )
+def _lines(loaded: LoadedCart) -> list[OrderLine]:
+    return [
+        order_line(
+            priced.variant,
+            quantity=priced.quantity,
+            unit_price=priced.unit_price,
+            total=priced.total,
+            discount=priced.discount,
+            total_net=priced.net,
+            position=position,
         )
-    return OrderLine.objects.bulk_create(rows)
+        for position, priced in enumerate(loaded.basket.lines)
+    ]

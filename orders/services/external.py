@@ -45,19 +45,17 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from catalog import services as catalog_services
 from catalog import stock
-from catalog.models import Product, StockMovement, Variant
+from catalog.models import Product, Variant
 from catalog.models import VatRate as CatalogVatRate
-from shop import events
 from shop.models import Store
 
-from ..models import Address, Order, OrderEmail, OrderLine, OrderStatusChange, Payment, PaymentMethod
+from ..models import Address, Order, OrderEmail, OrderLine, Payment, PaymentMethod
 from ..models.common import money
 from ..models.order import new_order_token
 from ..pricing import net_of
-from .checkout import next_order_number
 from .errors import OrdersError
+from .recording import order_line, record_order
 from .workflow import _send_after_commit, deliver_paid_goods
 
 MAX_LINES = 500
@@ -327,9 +325,6 @@ def place_external_order(
         created_at=placed_at,
         paid_at=(paid_at or now) if paid else None,
     )
-    for row in rows:
-        row.order = order
-    OrderLine.objects.bulk_create(rows)
     Payment.objects.create(
         order=order,
         provider=provider,
@@ -339,35 +334,14 @@ def place_external_order(
         status=Payment.Status.PAID if paid else Payment.Status.PENDING,
         paid_at=order.paid_at,
     )
-    OrderStatusChange.objects.create(
-        order=order,
-        from_status="",
-        to_status=status,
-        note=(_("Imported from %(source)s (%(ref)s)") % {"source": source, "ref": external_reference})[:500],
-    )
     _plan_emails(order, source=source, send=send_emails, paid=paid, now=now)
-
-    order.number = next_order_number(store, placed_at)
-    Order.objects.filter(pk=order.pk).update(number=order.number)
-    if holding:
-        StockMovement.objects.filter(reference=temporary_reference).update(
-            reference=order.reservation_reference
-        )
-    events.publish(
-        type="order.created",
-        payload={
-            "order_id": order.pk,
-            "number": order.number,
-            "store_id": store.pk,
-            "cart_id": None,
-            "email": order.email,
-            "total": str(order.total),
-            "currency": order.currency,
-            "channel": order.channel,
-            "source": source,
-            "external_reference": order.external_reference,
-        },
-        store=store,
+    record_order(
+        order,
+        lines=rows,
+        note=_("Imported from %(source)s (%(ref)s)") % {"source": source, "ref": external_reference},
+        placed_at=placed_at,
+        held_reference=temporary_reference if holding else "",
+        source=source,
     )
     if paid:
         deliver_paid_goods(order)
@@ -377,36 +351,23 @@ def place_external_order(
 def _lines(
     lines: list[ExternalLine], variants: dict[int, Variant], prices: list[Decimal]
 ) -> tuple[list[OrderLine], Decimal, Decimal]:
-    set_product_ids = {v.product_id for v in variants.values() if v.product.kind == Product.Kind.SET}
-    components = catalog_services.components_snapshot(set_product_ids)
     rows = []
     subtotal = Decimal("0")
     total_net = Decimal("0")
     for position, line in enumerate(lines):
         v = variants[position]
-        unit = prices[position]
-        gross = money(unit * line.quantity)
+        gross = money(prices[position] * line.quantity)
         net = net_of(gross, v.product.vat_rate)
         subtotal += gross
         total_net += net
         rows.append(
-            OrderLine(
-                variant=v,
-                product_kind=v.product.kind,
-                product_name=v.product.name[:200],
-                variant_name=(v.name or "")[:200],
-                sku=v.sku,
+            order_line(
+                v,
                 quantity=line.quantity,
-                unit_price=unit,
-                vat_rate=v.product.vat_rate,
+                unit_price=prices[position],
                 total=gross,
                 discount=Decimal("0"),
                 total_net=net,
-                total_vat=gross - net,
-                weight_grams=v.weight_grams * line.quantity,
-                is_preorder=v.is_preorder,
-                ships_on=v.release_date if v.is_preorder else None,
-                components=components.get(v.product_id, []),
                 position=position,
             )
         )

@@ -14,7 +14,7 @@ from django.utils import timezone
 from catalog.models import StockItem, StockReservation, Variant
 from orders import services
 from orders.models import Address, Cart, Order, OrderEmail, Payment, Voucher
-from orders.services.checkout import next_order_number
+from orders.services.recording import next_order_number
 from shop.models import Event
 from tests.catalog.factories import PreorderVariantFactory, VariantFactory, make_set
 from tests.orders.factories import GiftCardFactory, ShippingMethodFactory, VoucherFactory, ready_cart
@@ -79,7 +79,7 @@ def test_order_numbers_are_per_store_and_month_without_gaps(store):
 def test_a_failed_checkout_gives_its_number_back(store):
     v = VariantFactory(store=store, stock=5)
     cart = ready_cart(store, [(v, 1)])
-    failing = mock.patch("orders.services.checkout._create_lines", side_effect=RuntimeError("disk full"))
+    failing = mock.patch("orders.services.checkout._lines", side_effect=RuntimeError("disk full"))
     with failing, pytest.raises(RuntimeError):
         services.place_order(cart=cart)
     assert not Order.objects.exists() and not StockReservation.objects.exists()
