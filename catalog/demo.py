@@ -22,6 +22,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
+from shop.identifiers import gtin_check_digit
 from shop.models import Store
 
 from . import services
@@ -499,8 +500,7 @@ def _simple_products(ctx: _Ctx) -> None:
 
 def _ean(ctx: _Ctx) -> str:
     body = "590" + "".join(str(ctx.rng.randrange(10)) for _ in range(9))
-    total = sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(body))
-    return body + str((10 - total % 10) % 10)
+    return body + gtin_check_digit(body)
 
 
 def _special_products(ctx: _Ctx) -> None:

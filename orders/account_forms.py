@@ -5,7 +5,9 @@ from __future__ import annotations
 from django import forms
 from django.contrib.auth import get_user_model, password_validation
 from django.utils.translation import gettext_lazy as _
-from stdnum.pl import nip
+
+from shop import phones
+from shop.identifiers import clean_bank_account, clean_nip
 
 from .consent import EMAIL, wording
 from .models import Address, Return
@@ -89,6 +91,11 @@ class AddressForm(forms.ModelForm):
 
         return clean_country(self.cleaned_data.get("country") or "")
 
+    def clean_phone(self):
+        value = (self.cleaned_data.get("phone") or "").strip()
+        country = (self.data.get(self.add_prefix("country")) or "PL").strip().upper()
+        return phones.normalise(value, country=country) if value else ""
+
     def clean_postal_code(self):
         code = (self.cleaned_data.get("postal_code") or "").strip()
         country = (self.data.get(self.add_prefix("country")) or "PL").strip().upper()
@@ -104,10 +111,7 @@ class AddressForm(forms.ModelForm):
             return ""
         country = (self.data.get(self.add_prefix("country")) or "PL").strip().upper()
         if country == "PL":
-            compact = nip.compact(value.upper().removeprefix("PL"))
-            if not nip.is_valid(compact):
-                raise forms.ValidationError(_("This is not a valid NIP number."))
-            return compact
+            return clean_nip(value)
         return value
 
 
@@ -148,12 +152,7 @@ class ReturnRequestForm(forms.Form):
         return [(entry, self[f"line_{entry.line.pk}"]) for entry in self.returnable]
 
     def clean_bank_account(self):
-        value = (self.cleaned_data.get("bank_account") or "").replace(" ", "").upper()
-        if value and not (value[:2].isalpha() or value.isdigit()):
-            raise forms.ValidationError(_("Enter an account number (26 digits) or an IBAN."))
-        if value.isdigit() and len(value) != 26:
-            raise forms.ValidationError(_("A Polish account number has 26 digits."))
-        return value
+        return clean_bank_account(self.cleaned_data.get("bank_account") or "")
 
     def clean(self):
         cleaned = super().clean()

@@ -13,7 +13,7 @@ from decimal import Decimal
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -21,6 +21,8 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+
+from shop.identifiers import clean_polish_account
 
 from .carriers import services as shipping
 from .models import Carrier, CarrierAccount, Order, ParcelTemplate, Shipment, ShipmentEvent
@@ -132,10 +134,10 @@ class CarrierAccountForm(forms.ModelForm):
             and not data["organization_id"].strip().isdigit()
         ):
             self.add_error("organization_id", _("The organization id is a number (InPost Manager → API)."))
-        account = "".join((data.get("cod_bank_account") or "").split()).upper().removeprefix("PL")
-        if account and not (account.isdigit() and len(account) == 26):
-            self.add_error("cod_bank_account", _("Enter the 26 digits of a Polish bank account (NRB)."))
-        data["cod_bank_account"] = account
+        try:
+            data["cod_bank_account"] = clean_polish_account(data.get("cod_bank_account") or "")
+        except ValidationError as exc:
+            self.add_error("cod_bank_account", exc)
         if carrier == Carrier.APACZKA:
             missing = [f for f in ("sender_street", "sender_postal_code", "sender_city") if not data.get(f)]
             for name in missing:

@@ -7,11 +7,12 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from shop import phones
+from shop.identifiers import clean_nip
+
 from . import pickup_points
 from .models import ShippingMethod
 from .services.validation import (
-    clean_nip,
-    clean_phone,
     clean_pickup_point,
     clean_postal_code,
     verify_pickup_point,
@@ -234,7 +235,7 @@ class DeliveryForm(forms.Form):
                     if not data.get(name):
                         self.add_error(name, _("This field is required."))
                 if method.kind != ShippingMethod.Kind.PICKUP or data.get("phone"):
-                    self._run("phone", clean_phone)
+                    self._run("phone", phones.normalise)
                 if method.needs_address:
                     for name in ("street", "city"):
                         if not data.get(name):

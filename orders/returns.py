@@ -28,6 +28,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
@@ -36,6 +37,7 @@ from django.utils.translation import gettext as _
 from catalog import stock
 from catalog.models import Product, StockMovement
 from shop import events
+from shop.identifiers import clean_bank_account
 
 from .models import Order, OrderEmail, OrderLine, Return, ReturnLine, money
 
@@ -239,6 +241,10 @@ def request_return(
         raise ReturnError(refusal)
     if reason not in Return.Reason.values:
         raise ReturnError(_("Choose a reason for the return."), field="reason")
+    try:
+        bank_account = clean_bank_account(bank_account)
+    except ValidationError as exc:
+        raise ReturnError(exc.messages[0], field="bank_account") from None
     items = _clean_items(order, items)
     available = {r.line.pk: r for r in returnable_lines(order)}
     all_lines = set(order.lines.values_list("pk", flat=True))
@@ -264,7 +270,7 @@ def request_return(
         order=order,
         reason=reason,
         comment=(comment or "").strip()[:2000],
-        bank_account=(bank_account or "").replace(" ", "")[:40],
+        bank_account=bank_account,
         refund_amount=sum(per_line.values(), ZERO) + shipping,
     )
     ReturnLine.objects.bulk_create(

@@ -7,6 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from catalog.stock import UNLIMITED
+from shop import phones
 from shop.api.views import StrictSerializer
 
 from ..models import Address, Order, Return
@@ -32,6 +33,11 @@ class CheckoutAnswersInput(StrictSerializer):
     billing_postal_code = serializers.CharField(max_length=10, required=False, allow_blank=True)
     billing_city = serializers.CharField(max_length=100, required=False, allow_blank=True)
     customer_note = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+
+    def validate_phone(self, value):
+        # E.164 when it is a number; anything else is kept so that the delivery step's check
+        # (checkout_problems, place_order) names it, as for every other unfinished answer.
+        return phones.normalise_lenient(value)
 
 
 class CartUpdateInput(StrictSerializer):
@@ -250,9 +256,16 @@ class AddressInput(StrictSerializer):
     def validate(self, attrs):
         from django.core.exceptions import ValidationError
 
-        from ..services.validation import clean_nip, clean_postal_code
+        from shop.identifiers import clean_nip
+
+        from ..services.validation import clean_postal_code
 
         merged = {**self.context.get("current", {}), **attrs}
+        if attrs.get("phone"):
+            try:
+                attrs["phone"] = phones.normalise(attrs["phone"], country=merged.get("country"))
+            except ValidationError as exc:
+                raise serializers.ValidationError({"phone": exc.messages}) from None
         if (merged.get("country") or "PL") != "PL":
             return attrs
         errors = {}

@@ -26,6 +26,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from shop import phones
+
 from ..models import Shipment
 from .base import (
     CarrierBackend,
@@ -36,7 +38,6 @@ from .base import (
     Party,
     ShipmentRequest,
     TrackingInfo,
-    national_phone,
 )
 from .http import CarrierClient, json_body
 from .labels import merge_labels
@@ -123,7 +124,7 @@ def _address(party: Party, *, point: str = "") -> dict:
         "is_residential": 0 if party.company else 1,
         "contact_person": party.name[:50],
         "email": party.email,
-        "phone": national_phone(party.phone),
+        "phone": phones.carrier_digits(party.phone),
     }
     if point:
         address["foreign_address_id"] = point

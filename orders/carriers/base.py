@@ -178,17 +178,6 @@ def split_street(street: str) -> tuple[str, str]:
     return match["street"].strip(" ,"), match["number"].replace(" ", "")
 
 
-def national_phone(phone: str) -> str:
-    """A Polish mobile number as the nine digits carriers expect (``+48 600-100-200`` ->
-    ``600100200``); anything else is returned as digits and left for the carrier to judge."""
-    digits = re.sub(r"\D", "", phone or "")
-    if len(digits) == 11 and digits.startswith("48"):
-        digits = digits[2:]
-    elif len(digits) == 13 and digits.startswith("0048"):
-        digits = digits[4:]
-    return digits
-
-
 def describe_details(details, *, limit: int = 6) -> str:
     """A carrier's nested field errors as short ``field: problem`` text for the merchant."""
     parts: list[str] = []

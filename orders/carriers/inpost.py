@@ -20,6 +20,8 @@ from decimal import Decimal
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
+from shop import phones
+
 from ..models import Shipment
 from .base import (
     CarrierBackend,
@@ -32,7 +34,6 @@ from .base import (
     TrackingEvent,
     TrackingInfo,
     describe_details,
-    national_phone,
     split_street,
 )
 from .http import CarrierClient, json_body
@@ -93,7 +94,7 @@ def _party(party: Party, *, with_address: bool) -> dict:
         "first_name": party.first_name[:50],
         "last_name": party.last_name[:50],
         "email": party.email,
-        "phone": national_phone(party.phone),
+        "phone": phones.carrier_digits(party.phone),
     }
     if party.company:
         data["company_name"] = party.company[:100]

@@ -7,24 +7,14 @@ import re
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
-from stdnum.pl import nip
+
+from shop import phones
+from shop.identifiers import clean_nip
 
 from .. import pickup_points
 from ..models import ShippingMethod
 
-PHONE_RE = re.compile(r"^\+?[0-9][0-9 \-]{7,18}$")
 POSTAL_CODE_RE = re.compile(r"^\d{2}-\d{3}$")
-
-
-def clean_nip(value: str) -> str:
-    """A valid Polish NIP, as 10 digits (accepts ``PL`` prefixes, dashes and spaces)."""
-    raw = (value or "").strip().upper()
-    if raw.startswith("PL"):
-        raw = raw[2:]
-    try:
-        return nip.validate(raw)
-    except Exception:
-        raise ValidationError(_("Enter a valid NIP (10 digits, e.g. 526-000-12-46).")) from None
 
 
 def clean_pickup_point(value: str, method: ShippingMethod) -> str:
@@ -51,13 +41,6 @@ def verify_pickup_point(code: str, *, cash_on_delivery: bool = False) -> pickup_
         return pickup_points.check_point(code, cash_on_delivery=cash_on_delivery)
     except pickup_points.PointRefused as exc:
         raise ValidationError(exc.message) from None
-
-
-def clean_phone(value: str) -> str:
-    phone = (value or "").strip()
-    if not PHONE_RE.match(phone):
-        raise ValidationError(_("Enter a phone number, e.g. 600 100 200."))
-    return phone
 
 
 def clean_country(value: str) -> str:
@@ -96,7 +79,7 @@ def validate_answers(answers: dict, *, shipping_method: ShippingMethod | None, b
         problems.append(_("Enter your first and last name."))
     if basket.needs_shipping and shipping_method is not None:
         if shipping_method.kind != ShippingMethod.Kind.PICKUP or answers.get("phone"):
-            check(clean_phone, answers.get("phone", ""))
+            check(phones.normalise, answers.get("phone", ""))
         if shipping_method.needs_address:
             if not answers.get("street") or not answers.get("city"):
                 problems.append(_("Enter the delivery address."))

@@ -12,11 +12,12 @@ error 53). Success: ``{"count": 1, "list": [{"id": "...", "points": 0.16, "numbe
 from __future__ import annotations
 
 import logging
-import re
 import time
 
 import httpx
 from django.conf import settings
+
+from shop import phones
 
 from . import AmbiguousError, OutgoingMessage, PermanentError, TransientError, sms_configuration_problem
 
@@ -26,17 +27,6 @@ DUPLICATE_IDX = 53
 # Codes where trying again later may work (auth/credit problems the merchant can fix, and the
 # provider's own internal errors and rate limits).
 TRANSIENT_CODES = {8, 52, 101, 102, 103, 105, 200, 201, 202, 203, 999}
-
-
-def normalise_phone(raw: str) -> str:
-    digits = re.sub(r"[^\d+]", "", raw or "")
-    if digits.startswith("+"):
-        return digits[1:]
-    if digits.startswith("00"):
-        return digits[2:]
-    if len(digits) == 9:  # a Polish mobile number without the country code
-        return "48" + digits
-    return digits
 
 
 class ConsoleProvider:
@@ -131,7 +121,7 @@ class SmsChannel:
     resubmit_is_idempotent = True
 
     def send(self, message: OutgoingMessage) -> str:
-        number = normalise_phone(message.to)
+        number = phones.sms_digits(message.to)
         if not number:
-            raise PermanentError("no phone number")
+            raise PermanentError("no valid phone number")
         return get_provider().send(to=number, text=message.text, idx=message.idempotency_key)

@@ -338,6 +338,17 @@ def test_return_of_a_delivered_order(customer_client, delivered, variant):
     assert Return.objects.filter(order=delivered).count() == 1
 
 
+def test_a_return_with_a_wrong_bank_account_is_refused(customer_client, delivered):
+    r = customer_client.post(
+        "/api/v1/me/returns/",
+        _return(delivered, 1, bank_account="PL62 1090 1014 0000 0712 1981 2874"),
+        format="json",
+    )
+    assert r.status_code == 422
+    assert "bank_account" in error_of(r)["fields"]
+    assert not Return.objects.exists()
+
+
 def test_returning_more_than_was_bought_is_refused(customer_client, delivered):
     r = customer_client.post("/api/v1/me/returns/", _return(delivered, 3), format="json")
     assert r.status_code == 422

@@ -6,6 +6,7 @@ from django.apps import apps
 
 from catalog import demo, selectors, stock
 from catalog.models import DigitalAsset, Product, ProductGroup, ProductImage, SetComponent, Variant
+from shop.identifiers import clean_gtin
 
 pytestmark = pytest.mark.django_db
 
@@ -45,6 +46,8 @@ def test_demo_seed_shows_every_kind_and_is_idempotent(store, client):
     assert stock.availability(bundle).status in {"in_stock", "low_stock", "out_of_stock"}
     image = ProductImage.objects.first()
     assert (image.width, image.height) == (600, 600) and image.image.name.endswith(".jpg")
+    eans = [e for e in Variant.objects.values_list("ean", flat=True) if e]
+    assert eans and all(clean_gtin(e) == e and e.startswith("590") for e in eans)
     print(f"demo seed: {elapsed:.1f} s")  # wall time is reported, not asserted (shared CI machines)
 
     demo.seed(store=store, rng=random.Random(1))

@@ -340,6 +340,70 @@ def test_shopper_return_page_flow(store, goods, client):
     assert client.get(reverse("orders:account:return", kwargs={"pk": ret.pk})).status_code == 200
 
 
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        ("61 1090 1014 0000 0712 1981 2874", "PL61109010140000071219812874"),  # an NRB: 26 digits
+        ("pl61-1090-1014-0000-0712-1981-2874", "PL61109010140000071219812874"),
+        ("DE89 3704 0044 0532 0130 00", "DE89370400440532013000"),  # a foreign IBAN
+        ("", ""),
+    ],
+)
+def test_a_refund_account_is_validated_and_kept_as_an_iban(store, goods, typed, stored):
+    shirt, _mug = goods
+    order = make_order(store=store, lines=[(shirt, 1)])
+    ret = returns.request_return(
+        order=order, items={order.lines.get().pk: 1}, reason="withdrawal", bank_account=typed
+    )
+    assert ret.bank_account == stored
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "62 1090 1014 0000 0712 1981 2874",  # one check digit off
+        "1090 1014 0000 0712 1981 2874",  # 24 digits
+        "PL00 0000",
+        "<script>alert(1)</script>",
+        "9" * 5000,
+    ],
+)
+def test_a_wrong_refund_account_is_refused_before_anything_is_recorded(store, goods, typed):
+    shirt, _mug = goods
+    order = make_order(store=store, lines=[(shirt, 1)])
+    with pytest.raises(returns.ReturnError) as caught:
+        returns.request_return(
+            order=order, items={order.lines.get().pk: 1}, reason="withdrawal", bank_account=typed
+        )
+    assert caught.value.field == "bank_account" and "account" in caught.value.message
+    assert not Return.objects.exists()
+
+
+def test_the_return_form_names_a_wrong_account_in_polish(store, goods, client):
+    shirt, _mug = goods
+    user = UserFactory()
+    order = make_order(store=store, lines=[(shirt, 1)], user=user)
+    client.force_login(user)
+    url = reverse("orders:account:return_request", kwargs={"number": order.number})
+    line = order.lines.get()
+    with translation.override("pl"):
+        page = client.post(
+            url,
+            {
+                f"line_{line.pk}": "1",
+                "reason": "withdrawal",
+                "bank_account": "62 1090 1014 0000 0712 1981 2874",
+            },
+        )
+    assert page.status_code in (200, 400)
+    assert "To nie jest poprawny numer rachunku" in page.content.decode()
+    assert not Return.objects.exists()
+    client.post(
+        url, {f"line_{line.pk}": "1", "reason": "withdrawal", "bank_account": "61109010140000071219812874"}
+    )
+    assert Return.objects.get().bank_account == "PL61109010140000071219812874"
+
+
 def test_return_page_for_order_out_of_window(store, goods, client):
     shirt, _mug = goods
     user = UserFactory()

@@ -4,7 +4,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from recovery.channels import OutgoingMessage, PermanentError, TransientError, sms_configuration_problem
-from recovery.channels.sms import ConsoleProvider, SmsapiProvider, SmsChannel, normalise_phone
+from recovery.channels.sms import ConsoleProvider, SmsapiProvider, SmsChannel
+from shop.phones import sms_digits
 from tests.fakes.smsapi import FakeSmsapi
 
 
@@ -61,9 +62,9 @@ def test_sms_configuration_problems(settings):
 
 def test_console_provider_and_phone_normalisation(caplog):
     assert ConsoleProvider().send(to="48600100200", text="hej", idx="k1") == "console-k1"
-    assert normalise_phone("600 100 200") == "48600100200"
-    assert normalise_phone("+48 600-100-200") == "48600100200"
-    assert normalise_phone("0048600100200") == "48600100200"
+    assert sms_digits("600 100 200") == "48600100200"
+    assert sms_digits("+48 600-100-200") == "48600100200"
+    assert sms_digits("0048600100200") == "48600100200"
 
 
 def test_sms_step_through_the_whole_send(store, settings, smsapi):

@@ -30,6 +30,7 @@ from django.utils.translation import gettext as _
 
 from integrations.channels.base import ExternalAddress, ExternalLine, ExternalOrder
 from integrations.channels.models import ChannelListing
+from shop import phones
 
 from .client import AllegroAPIError, AllegroClient
 
@@ -98,6 +99,7 @@ def _address(raw: dict, *, phone: str = "") -> ExternalAddress | None:
         return None
     natural = _dict(raw.get("naturalPerson"))
     company = _dict(raw.get("company"))
+    country = (_text(raw.get("countryCode"), 2) or "PL").upper()
     return ExternalAddress(
         first_name=_text(raw.get("firstName") or natural.get("firstName"), 100),
         last_name=_text(raw.get("lastName") or natural.get("lastName"), 100),
@@ -106,8 +108,8 @@ def _address(raw: dict, *, phone: str = "") -> ExternalAddress | None:
         street=_text(raw.get("street"), 200),
         postal_code=_text(raw.get("zipCode") or raw.get("postCode"), 10),
         city=_text(raw.get("city"), 100),
-        country=(_text(raw.get("countryCode"), 2) or "PL").upper(),
-        phone=_text(raw.get("phoneNumber"), 32) or phone,
+        country=country,
+        phone=phones.normalise_lenient(_text(raw.get("phoneNumber"), 64), country=country) or phone,
     )
 
 
@@ -172,7 +174,7 @@ def parse_checkout_form(raw: dict, *, offer_skus: dict[str, str] | None = None) 
         and paid_amount > 0
         and (to_pay is None or paid_amount >= to_pay)
     )
-    buyer_phone = _text(buyer.get("phoneNumber"), 32)
+    buyer_phone = phones.normalise_lenient(_text(buyer.get("phoneNumber"), 64))
     shipping = _address(_dict(delivery.get("address")), phone=buyer_phone)
     pickup = _dict(delivery.get("pickupPoint"))
     pickup_id = _text(pickup.get("id"), 32)

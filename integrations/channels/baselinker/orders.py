@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from shop import phones
+
 from ..base import ExternalAddress, ExternalLine, ExternalOrder
 
 
@@ -75,7 +77,9 @@ def parse_order(raw: dict[str, Any], *, cancelled_status_ids=()) -> ExternalOrde
         postal_code=str(raw.get("delivery_postcode") or ""),
         city=str(raw.get("delivery_city") or ""),
         country=str(raw.get("delivery_country_code") or "PL"),
-        phone=str(raw.get("phone") or ""),
+        phone=phones.normalise_lenient(
+            str(raw.get("phone") or ""), country=str(raw.get("delivery_country_code") or "")
+        ),
     )
     wants_invoice = str(raw.get("want_invoice") or "0") in ("1", "true", "True")
     billing = None
@@ -100,7 +104,9 @@ def parse_order(raw: dict[str, Any], *, cancelled_status_ids=()) -> ExternalOrde
         paid=total > 0 and paid_amount >= total - Decimal("0.01"),
         cancelled=status in cancelled_ids,
         email=str(raw.get("email") or "")[:254],
-        phone=str(raw.get("phone") or "")[:32],
+        phone=phones.normalise_lenient(
+            str(raw.get("phone") or ""), country=str(raw.get("delivery_country_code") or "")
+        ),
         currency=str(raw.get("currency") or "")[:3],
         shipping_address=shipping,
         billing_address=billing,
