@@ -258,24 +258,12 @@ def rows_refused():
         ) from exc
 
 
-class StockBulkView(MerchantView):
-    """Set (``quantity``) or change (``delta``) on-hand stock of up to API_BULK_MAX_ROWS rows."""
+class BulkRowsView(MerchantView):
+    """A bulk endpoint: ``rows`` of ``row_input``, applied by one catalog service call
+    (:meth:`apply`), once per Idempotency-Key."""
 
-    required_scope = Scope.STOCK_WRITE
+    row_input: type
 
-    @extend_schema(
-        tags=["merchant: catalog"],
-        request=bulk_input(StockRowInput),
-        responses=BulkResultSerializer,
-        parameters=[IDEMPOTENCY_PARAMETER],
-        examples=[
-            OpenApiExample(
-                "stock count",
-                value={"rows": [{"sku": "SUK-001-M", "quantity": 12}, {"sku": "SUK-001-L", "delta": -1}]},
-                request_only=True,
-            )
-        ],
-    )
     def post(self, request):
         return idempotent(
             request=request,
@@ -286,68 +274,72 @@ class StockBulkView(MerchantView):
         )
 
     def _apply(self, request):
-        data = bulk_input(StockRowInput)(data=request.data)
+        data = bulk_input(self.row_input)(data=request.data)
         data.is_valid(raise_exception=True)
         with rows_refused():
-            done = stock.adjust_stock_by_row(
-                store=self.store, rows=data.validated_data["rows"], reference=f"api:{self.api_key.prefix}"
-            )
-        result = [
-            {
-                "row": i,
-                "variant_id": variant.pk,
-                "sku": variant.sku,
-                "warehouse": warehouse.code,
-                "quantity": item.quantity,
-            }
-            for i, (variant, warehouse, item) in enumerate(done)
-        ]
+            result = self.apply(data.validated_data["rows"])
         return Response({"updated": len(result), "rows": result})
 
+    def apply(self, rows: list[dict]) -> list[dict]:
+        raise NotImplementedError
 
-class PriceBulkView(MerchantView):
+
+@extend_schema(
+    tags=["merchant: catalog"],
+    request=bulk_input(StockRowInput),
+    responses=BulkResultSerializer,
+    parameters=[IDEMPOTENCY_PARAMETER],
+    examples=[
+        OpenApiExample(
+            "stock count",
+            value={"rows": [{"sku": "SUK-001-M", "quantity": 12}, {"sku": "SUK-001-L", "delta": -1}]},
+            request_only=True,
+        )
+    ],
+)
+class StockBulkView(BulkRowsView):
+    """Set (``quantity``) or change (``delta``) on-hand stock of up to API_BULK_MAX_ROWS rows."""
+
+    required_scope = Scope.STOCK_WRITE
+    row_input = StockRowInput
+
+    def apply(self, rows):
+        done = stock.adjust_stock_by_row(store=self.store, rows=rows, reference=f"api:{self.api_key.prefix}")
+        return [
+            {"row": i, "variant_id": v.pk, "sku": v.sku, "warehouse": w.code, "quantity": item.quantity}
+            for i, (v, w, item) in enumerate(done)
+        ]
+
+
+@extend_schema(
+    tags=["merchant: catalog"],
+    request=bulk_input(PriceRowInput),
+    responses=BulkResultSerializer,
+    parameters=[IDEMPOTENCY_PARAMETER],
+    examples=[
+        OpenApiExample(
+            "sale",
+            value={"rows": [{"sku": "SUK-001-M", "price": "149.00", "compare_at_price": "199.00"}]},
+            request_only=True,
+        )
+    ],
+)
+class PriceBulkView(BulkRowsView):
     """Change the gross price (and compare-at price) of up to API_BULK_MAX_ROWS variants; the
     price history (EU Omnibus) is recorded by the catalog's price service."""
 
     required_scope = Scope.CATALOG_WRITE
+    row_input = PriceRowInput
 
-    @extend_schema(
-        tags=["merchant: catalog"],
-        request=bulk_input(PriceRowInput),
-        responses=BulkResultSerializer,
-        parameters=[IDEMPOTENCY_PARAMETER],
-        examples=[
-            OpenApiExample(
-                "sale",
-                value={"rows": [{"sku": "SUK-001-M", "price": "149.00", "compare_at_price": "199.00"}]},
-                request_only=True,
-            )
-        ],
-    )
-    def post(self, request):
-        return idempotent(
-            request=request,
-            scope=f"key:{self.api_key.pk}",
-            api_key=self.api_key,
-            run=lambda: self._apply(request),
-            atomic=True,  # the rows and the recorded answer commit together: a retry never re-applies
-        )
-
-    def _apply(self, request):
-        data = bulk_input(PriceRowInput)(data=request.data)
-        data.is_valid(raise_exception=True)
-        with rows_refused():
-            variants = services.change_prices_by_row(store=self.store, rows=data.validated_data["rows"])
-        result = [
+    def apply(self, rows):
+        variants = services.change_prices_by_row(store=self.store, rows=rows)
+        return [
             {
                 "row": i,
-                "variant_id": variant.pk,
-                "sku": variant.sku,
-                "price": str(variant.price),
-                "compare_at_price": None
-                if variant.compare_at_price is None
-                else str(variant.compare_at_price),
+                "variant_id": v.pk,
+                "sku": v.sku,
+                "price": str(v.price),
+                "compare_at_price": None if v.compare_at_price is None else str(v.compare_at_price),
             }
-            for i, variant in enumerate(variants)
+            for i, v in enumerate(variants)
         ]
-        return Response({"updated": len(result), "rows": result})
