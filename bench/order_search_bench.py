@@ -12,7 +12,7 @@ orders): one address copy per order (names from pools of Polish first and last n
 with a company), 1-4 lines per order from a pool of 5,000 products, emails of 300,000 returning
 customers, phones, statuses and payment states in realistic proportions, two years of dates and
 totals from 10 to 3,000 zł. ``run`` times each search (median of several runs, warm cache) through
-the same ``orders.admin_search.search_orders`` the admin uses, on the changelist's page query
+the same ``orders.selectors.search.search_orders`` the admin uses, on the changelist's page query
 (``ORDER BY created_at DESC LIMIT 100``), and writes a Markdown report with the plans.
 """
 
@@ -44,8 +44,8 @@ django.setup()
 
 from django.db import connection  # noqa: E402
 
-from orders.admin_search import search_orders  # noqa: E402
 from orders.models import Order  # noqa: E402
+from orders.selectors.search import search_orders  # noqa: E402
 from shop.models import Store  # noqa: E402
 
 FIRST_NAMES = [

@@ -1,10 +1,9 @@
 """Merchant order endpoints (API key with ``orders:read`` / ``orders:write``): search with the
-admin's search criteria (``orders.admin_search.search_orders``) and status changes through the
+search selector the admin uses too (``orders.selectors.search``) and status changes through the
 workflow (``orders.services.change_status``)."""
 
 from __future__ import annotations
 
-from django import forms
 from django.db.models import Prefetch
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -15,29 +14,24 @@ from shop.api.models import Scope
 from shop.api.views import MerchantView
 
 from .. import services
-from ..admin_search import search_orders
 from ..models import Order, OrderLine
+from ..selectors.search import OrderSearchForm, search_orders
 from .errors import refusals
 from .serializers import ManageOrderOutput, StatusChangeInput
 
 TAGS = ["merchant: orders"]
 
 
-class SearchForm(forms.Form):
-    """The query parameters, validated (a bad date or amount is a 400, never a 500)."""
+class SearchForm(OrderSearchForm):
+    """The query parameters: the admin's search criteria, unprefixed, dates as YYYY-MM-DD (a bad
+    date or amount is a 400, never a 500)."""
 
-    q = forms.CharField(required=False, max_length=100)
-    number = forms.CharField(required=False, max_length=100)
-    email = forms.CharField(required=False, max_length=100)
-    name = forms.CharField(required=False, max_length=100)
-    phone = forms.CharField(required=False, max_length=100)
-    product = forms.CharField(required=False, max_length=100)
-    status = forms.MultipleChoiceField(required=False, choices=Order.Status.choices)
-    payment = forms.MultipleChoiceField(required=False, choices=Order.PaymentStatus.choices)
-    date_from = forms.DateField(required=False, input_formats=["%Y-%m-%d"])
-    date_to = forms.DateField(required=False, input_formats=["%Y-%m-%d"])
-    total_min = forms.DecimalField(required=False, min_value=0, max_digits=12, decimal_places=2)
-    total_max = forms.DecimalField(required=False, min_value=0, max_digits=12, decimal_places=2)
+    prefix = None
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("date_from", "date_to"):
+            self.fields[name].input_formats = ["%Y-%m-%d"]
 
 
 def _orders(store):

@@ -11,9 +11,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from orders.admin_search import OrderSearchForm, search_orders
 from orders.models import Invoice, Order, OrderNote, Return
 from orders.returns import request_return
+from orders.selectors.search import OrderSearchForm, search_orders
 from tests.catalog.factories import VariantFactory
 from tests.orders.factories_after_sales import AddressFactory, make_order, use_isolated_cache
 from tests.shop.factories import SuperuserFactory

@@ -12,9 +12,9 @@ from django.utils.translation import gettext as _
 from catalog.models import Product, ProductImage
 from catalog.stock import availability_map
 
-from .formatting import format_money
-from .models import Cart, CartLine, Order, PaymentMethod, ShippingMethod
-from .services.checkout import LoadedCart, load_for_checkout
+from ..formatting import format_money
+from ..models import Cart, CartLine, Order, PaymentMethod, ShippingMethod
+from ..services.checkout import LoadedCart, load_for_checkout
 
 CART_SESSION_KEY = "cart_token"
 
@@ -100,7 +100,7 @@ def cart_page(cart: Cart | None, *, user=None, with_recommendations: bool = True
     )
     loaded = load_for_checkout(cart, user=user)
     # Re-price against every method for the cost table (no queries: rates are prefetched).
-    from .pricing import shipping_options
+    from ..pricing import shipping_options
 
     loaded.basket.shipping_options = shipping_options(
         methods,
@@ -153,7 +153,7 @@ def cart_page(cart: Cart | None, *, user=None, with_recommendations: bool = True
 
 
 def available_payment_methods(store, shipping_method: ShippingMethod | None = None) -> list[PaymentMethod]:
-    from .payments.base import disabled_providers
+    from ..payments.base import disabled_providers
 
     methods = list(
         PaymentMethod.objects.filter(store=store, is_active=True).exclude(provider__in=disabled_providers())
@@ -180,19 +180,19 @@ def order_for_token(*, store, token: str) -> Order | None:
 
 
 def order_page(order: Order) -> dict:
-    from .services.payments import open_payment
+    from ..services.payments import open_payment
 
     payment = open_payment(order) if order.status == Order.Status.AWAITING_PAYMENT else None
     instructions = ""
     if payment is not None and payment.provider in ("bank_transfer",):
-        from .payments import get_provider
+        from ..payments import get_provider
 
         instructions = get_provider(payment.provider).start(payment).instructions
     elif order.payment_provider == "cod" and order.payment_status == Order.PaymentStatus.UNPAID:
-        from .payments import cod
+        from ..payments import cod
 
         instructions = cod.instructions(order.amount_due, order.currency)
-    from .services.payments import is_online
+    from ..services.payments import is_online
 
     online_payment = order.status == Order.Status.AWAITING_PAYMENT and is_online(order.payment_provider)
     last_failed = None
