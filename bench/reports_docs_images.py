@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/reports_docs_images.py     # needs pdftoppm (apt-get install poppler-utils)
 
-The chart is the real ``reports.charts`` output, put into a tiny HTML page, printed by WeasyPrint
+The chart is the real ``shop.charts`` output, put into a tiny HTML page, printed by WeasyPrint
 (exactly as in the report PDFs) and rasterised with pdftoppm; the PDF page is the real order report
 writer fed with sample rows. No database needed.
 """
@@ -33,9 +33,9 @@ def main() -> None:
     import weasyprint
     from django.utils import translation
 
-    from reports import charts
     from reports.builders import order_columns
     from reports.exports import Report, Section, write_pdf
+    from shop import charts
 
     translation.activate("pl")
     rng = random.Random(7)

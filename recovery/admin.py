@@ -16,9 +16,10 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from orders.models import Cart
+from shop import charts
 from shop.models import Store
 
-from . import charts, selectors, services
+from . import selectors, services
 from .admin_labels import reason_label
 from .channels import ChannelError
 from .forms import DashboardFilter, PreviewForm
@@ -100,17 +101,22 @@ class CampaignAdmin(admin.ModelAdmin):
             start, end = form.cleaned_data["start"], form.cleaned_data["end"]
             campaign = form.cleaned_data["campaign"]
         data = selectors.dashboard(store=store, start=start, end=end, campaign=campaign)
-        daily_chart = charts.grouped_bars(
-            labels=[d.strftime("%d.%m") for d, _n, _r in data.days],
-            series=[
-                (str(_("abandoned")), "#98a2b3", [n for _d, n, _r in data.days]),
-                (str(_("recovered")), "#0a7a3d", [r for _d, _n, r in data.days]),
-            ],
+        daily_chart = charts.line_chart(
             title=str(_("Abandoned and recovered carts per day")),
+            categories=[d.strftime("%d.%m") for d, _n, _r in data.days],
+            series=[
+                charts.Series(str(_("abandoned")), [n for _d, n, _r in data.days], color="#5b6475"),
+                charts.Series(str(_("recovered")), [r for _d, _n, r in data.days], color="#009E73"),
+            ],
+            unit=charts.Unit("count"),
+            y_label=str(_("carts")),
         )
-        steps_chart = charts.horizontal_bars(
-            rows=[(f"{s.campaign} · {s.position} ({s.channel_label})", s.sent) for s in data.steps],
+        steps_chart = charts.bar_chart(
             title=str(_("Messages sent per step and channel")),
+            labels=[f"{s.campaign} · {s.position} ({s.channel_label})" for s in data.steps],
+            values=[s.sent for s in data.steps],
+            unit=charts.Unit("count"),
+            empty_message=str(_("Nothing sent in this range.")),
         )
         context = {
             **self.admin_site.each_context(request),

@@ -12,11 +12,12 @@ from decimal import Decimal
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from shop import charts
 from shop.models import Store
+from shop.numbers import format_money, format_number, format_percent
 
-from . import charts, selectors
+from . import selectors
 from .exports.table import BOOL, INT, MONEY, PERCENT, TEXT, Column, Report, Section
-from .formatting import format_money, format_number, format_percent
 from .periods import period_label
 
 
@@ -161,7 +162,7 @@ def series_table(overview: selectors.SalesOverview) -> tuple[list[Column], list[
         for key, v in variant_columns:
             row[key] = v.revenue[i]
         if overview.previous is not None:
-            from .formatting import change_percent
+            from shop.numbers import change_percent
 
             row["previous"] = previous[i]
             row["change"] = change_percent(series.revenue[i], previous[i])

@@ -3,7 +3,7 @@
 The one formatter of the storefront (catalog's ``money`` filter), the order pages and e-mails
 (``orders.formatting``, ``orders_tags``) and the cart reminders (``recovery.templating``). It lives
 in ``shop``, the app every other one may import. Reports keep their own variant with no-break
-spaces for PDF and spreadsheet cells (``reports.formatting``).
+spaces for PDF and spreadsheet cells and charts (``shop.numbers``).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from ..formatting import format_money, format_number, format_percent
+from shop.numbers import format_money, format_number, format_percent
 
 TEXT, INT, MONEY, DATE, DATETIME, PERCENT, BOOL = (
     "text",

@@ -17,9 +17,9 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from shop.numbers import currency_symbol
 from shop.spreadsheets import spreadsheet_text
 
-from ..formatting import currency_symbol
 from .table import BOOL, DATE, DATETIME, INT, MONEY, PERCENT, Progress, Report, Totals, counted
 
 HEADER_FONT = Font(bold=True, color="FFFFFF")

@@ -1,7 +1,7 @@
 import math
 
-from recovery.charts import grouped_bars, horizontal_bars
 from recovery.stats import rate, two_proportion_z_test
+from shop import charts
 
 
 def test_two_proportion_z_test_matches_the_textbook():
@@ -18,7 +18,8 @@ def test_two_proportion_z_test_matches_the_textbook():
 
 
 def test_svg_charts_escape_labels():
-    svg = grouped_bars(labels=["<b>"], series=[("a&b", "#000", [3])], title="t<")
+    # The dashboard's charts come from the shop's one renderer (shop.charts).
+    svg = charts.line_chart(categories=["<b>"], series=[charts.Series("a&b", [3], color="#000")], title="t<")
     assert svg.startswith("<svg") and "<b>" not in svg and "&lt;b&gt;" in svg and "a&amp;b" in svg
-    bars = horizontal_bars(rows=[("step 1", 5), ("step 2", 0)], title="x")
-    assert bars.count("<rect") == 2
+    bars = charts.bar_chart(labels=["step 1", "step 2"], values=[5, 0], title="x")
+    assert bars.count("<rect") == 1 + 2  # the background, then one bar per row

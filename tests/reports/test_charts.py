@@ -3,8 +3,8 @@
 import xml.etree.ElementTree as ET
 from decimal import Decimal
 
-from reports import charts
-from reports.formatting import NBSP, change_percent, format_money, format_number, format_percent
+from shop import charts
+from shop.numbers import NBSP, change_percent, format_money, format_number, format_percent
 
 NS = {"s": "http://www.w3.org/2000/svg"}
 

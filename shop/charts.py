@@ -1,4 +1,5 @@
-"""A small server-side SVG chart renderer: line, stacked bar and horizontal bar charts.
+"""The shop's one server-side SVG chart renderer: line, stacked bar and horizontal bar charts,
+used by the reports (admin pages, PDF, e-mail) and the cart-recovery dashboard.
 
 The same SVG string goes into the admin page, the PDF (WeasyPrint renders inline SVG) and an
 email, so charts look the same everywhere and need no JavaScript. Charts are sized for 800×400,
@@ -10,12 +11,16 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from xml.sax.saxutils import escape, quoteattr
+from xml.sax.saxutils import escape as _xml_escape
+from xml.sax.saxutils import quoteattr as _xml_quoteattr
 
-from .formatting import currency_symbol, format_money, format_number
+from django.utils.safestring import SafeString, mark_safe
+
+from .numbers import currency_symbol, format_money, format_number
 
 # Okabe–Ito: distinguishable with the common forms of colour blindness, and in greyscale print.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#8C6D1F", "#000000"]
@@ -24,6 +29,20 @@ FONT = "DejaVu Sans, Arial, Helvetica, sans-serif"
 CHAR_WIDTH = 6.6  # average advance of a 12px sans-serif glyph, for layout without a font engine
 
 _ids = itertools.count(1)
+# Characters XML 1.0 does not allow (C0 controls but tab and newlines, lone surrogates, U+FFFE/F):
+# a product or campaign name holding one would make the whole SVG unreadable for an XML parser
+# (WeasyPrint, an e-mail client), so they are dropped from every label.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def escape(text) -> str:
+    """Text content: XML-escaped, without characters XML cannot carry."""
+    return _xml_escape(_NOT_XML.sub("", str(text)))
+
+
+def quoteattr(text) -> str:
+    """An attribute value with its quotes, XML-escaped, without characters XML cannot carry."""
+    return _xml_quoteattr(_NOT_XML.sub("", str(text)))
 
 
 @dataclass
@@ -111,7 +130,7 @@ class _Canvas:
             f'font-weight="{weight}" fill="{fill}"{extra}>{escape(str(content))}</text>'
         )
 
-    def render(self) -> str:
+    def render(self) -> SafeString:
         uid = self.uid
         head = (
             f'<svg xmlns="http://www.w3.org/2000/svg" width="{self.width}" height="{self.height}" '
@@ -121,7 +140,8 @@ class _Canvas:
             f'<desc id="{uid}-desc">{escape(self.desc)}</desc>'
             f'<rect width="{self.width}" height="{self.height}" fill="#ffffff"/>'
         )
-        return head + "".join(self.parts) + "</svg>"
+        # Every label and title went through escape()/quoteattr() above: the markup is safe.
+        return mark_safe(head + "".join(self.parts) + "</svg>")
 
 
 def _legend_layout(labels: list[str], width: float, left: float) -> list[tuple[float, int]]:
@@ -268,7 +288,7 @@ def line_chart(
     width: int = 800,
     height: int = 400,
     empty_message: str = "",
-) -> str:
+) -> SafeString:
     """One line per series (dashed series: e.g. the previous period), dots where few points."""
     canvas = _Canvas(width, height, title, desc or _auto_desc(title, categories, series, unit))
     values = [_num(v) for s in series for v in s.values] or [0]
@@ -322,7 +342,7 @@ def stacked_bar_chart(
     width: int = 800,
     height: int = 400,
     empty_message: str = "",
-) -> str:
+) -> SafeString:
     """Bars stacked per category (positives up, negatives down), with optional overlay lines."""
     overlay = list(overlay)
     all_series = [*series, *overlay]
@@ -394,7 +414,7 @@ def bar_chart(
     height: int | None = None,
     color: str = PALETTE[0],
     empty_message: str = "",
-) -> str:
+) -> SafeString:
     """Horizontal bars, one per label (top products, channels): long names stay readable."""
     row = 28
     height = height or max(140, 60 + row * max(1, len(labels)) + 30)
