@@ -15,6 +15,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from shop.admin_mixins import ReadOnlyAdminMixin
+
 from . import services, stock
 from .admin_forms import (
     CategoryAdminForm,
@@ -547,7 +549,7 @@ class WarehouseAdmin(admin.ModelAdmin):
 
 
 @admin.register(StockMovement)
-class StockMovementAdmin(admin.ModelAdmin):
+class StockMovementAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The history of every on-hand number: read-only."""
 
     list_display = [
@@ -574,18 +576,10 @@ class StockMovementAdmin(admin.ModelAdmin):
     def warehouse(self, obj):
         return obj.stock_item.warehouse
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(StockReservation)
-class StockReservationAdmin(admin.ModelAdmin):
+class StockReservationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    read_only_deletable = True
     list_display = ["reference", "variant", "quantity", "expires_at", "is_active"]
     list_select_related = ["variant__product"]
     search_fields = ["reference", "variant__sku"]
@@ -593,12 +587,6 @@ class StockReservationAdmin(admin.ModelAdmin):
     @admin.display(description=gettext_lazy("active"), boolean=True)
     def is_active(self, obj):
         return obj.expires_at > timezone.now()
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 # --- Groups, digital goods, alerts ---------------------------------------------------------------

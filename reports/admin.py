@@ -21,6 +21,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import Product
+from shop.admin_mixins import ReadOnlyAdminMixin
 from shop.models import Store
 
 from . import builders, services
@@ -60,7 +61,8 @@ def _store(request) -> Store:
 
 
 @admin.register(ReportJob)
-class ReportJobAdmin(admin.ModelAdmin):
+class ReportJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    read_only_deletable = True  # with reports.delete_reportjob
     list_display = [
         "id",
         "kind",
@@ -102,15 +104,6 @@ class ReportJobAdmin(admin.ModelAdmin):
     def has_view_permission(self, request, obj=None):
         kinds = allowed_kinds(request.user)
         return bool(kinds) and (obj is None or obj.kind in kinds)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return request.user.has_perm("reports.delete_reportjob")
 
     def has_retry_permission(self, request):
         return self.has_view_permission(request)

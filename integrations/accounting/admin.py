@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from orders.models import Order
+from shop.admin_mixins import ReadOnlyAdminMixin
 
 from ..admin import ConnectorConfigAdmin
 from . import services
@@ -182,7 +183,7 @@ class ExternalDocumentAdmin(admin.ModelAdmin):
         self.message_user(request, _("%(n)d document(s) sent again.") % {"n": n})
 
 
-class ExternalDocumentInline(admin.TabularInline):
+class ExternalDocumentInline(ReadOnlyAdminMixin, admin.TabularInline):
     """The documents of an order in accounting systems, on the order's page (read-only)."""
 
     model = ExternalDocument
@@ -193,12 +194,6 @@ class ExternalDocumentInline(admin.TabularInline):
     verbose_name_plural = gettext_lazy("documents in accounting systems")
     fields = ("kind", "config", "status", "external_number", "sent_at", "last_error")
     readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("config")

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from shop.admin_mixins import ReadOnlyAdminMixin
 from shop.events import safe_delay
 
 from . import services
@@ -328,7 +329,8 @@ class FeedAdmin(admin.ModelAdmin):
 
 
 @admin.register(FeedRun)
-class FeedRunAdmin(admin.ModelAdmin):
+class FeedRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    read_only_deletable = True  # old runs may be cleared
     list_display = (
         "feed",
         "started_at",
@@ -361,12 +363,6 @@ class FeedRunAdmin(admin.ModelAdmin):
         "warnings_table",
     )
     fields = readonly_fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     @admin.display(description=gettext_lazy("file size"), ordering="size")
     def size_display(self, obj: FeedRun) -> str:

@@ -10,6 +10,8 @@ from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from shop.admin_mixins import ReadOnlyAdminMixin
+
 from .models import ConsentLog, MarketingSettings
 
 MANAGE = "integrations_marketing.manage_marketing_tags"
@@ -96,7 +98,7 @@ class MarketingSettingsAdmin(admin.ModelAdmin):
 
 
 @admin.register(ConsentLog)
-class ConsentLogAdmin(admin.ModelAdmin):
+class ConsentLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Proofs of cookie choices: read-only; search by the consent ID a shopper quotes."""
 
     list_display = ("created_at", "store", "consent_id", "version", "analytics", "marketing")
@@ -108,12 +110,3 @@ class ConsentLogAdmin(admin.ModelAdmin):
 
     def has_view_permission(self, request, obj=None):
         return super().has_view_permission(request, obj) or request.user.has_perm(MANAGE)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

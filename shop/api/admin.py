@@ -7,6 +7,8 @@ from django.contrib import admin, messages
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from shop.admin_mixins import ReadOnlyAdminMixin
+
 from . import keys
 from .models import ApiKey, Scope, WebhookDelivery, WebhookEvent, WebhookSubscription
 from .webhooks import services as webhooks
@@ -172,7 +174,8 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(admin.ModelAdmin):
+class WebhookDeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    read_only_deletable = True
     list_display = [
         "event_type",
         "event_id",
@@ -201,12 +204,6 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
         "delivered_at",
     ]
     actions = ["resend"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     @admin.action(description=_("Resend now"), permissions=["view"])
     def resend(self, request, queryset):
