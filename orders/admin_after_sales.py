@@ -2,8 +2,8 @@
 
 - :class:`OrderProcessingMixin` (OrderAdmin): change-form buttons to move the status, ship with a
   tracking number, add a note, print a packing list, download / issue / regenerate the invoice.
-  Every change goes through the services (``change_status``, ``add_note``, ``issue_invoice``);
-  status actions are offered only to staff with ``orders.change_order``.
+  Every change goes through the services (``change_status``, ``mark_shipped``, ``add_note``,
+  ``issue_invoice``); status actions are offered only to staff with ``orders.change_order``.
 - :class:`ReturnAdminMixin` (ReturnAdmin): accept / reject (with a note for the shopper) and
   "refunded", as actions and change-form buttons, through ``orders.returns``.
 - :class:`InvoiceAdminMixin` (InvoiceAdmin): invoices are read-only and never deleted (numbering
@@ -20,7 +20,6 @@ from io import BytesIO
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.http import FileResponse, Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -102,32 +101,23 @@ class OrderProcessingMixin(OrderSearchMixin):
 
     def ship_view(self, request, pk: int):
         """Packed -> shipped with the parcel's tracking number (shown to the shopper)."""
-        from .services import InvalidTransition, change_status
+        from .services import InvalidTransition
+        from .services.fulfilment import InvalidTrackingNumber, mark_shipped
 
         order = self._order(request, pk)
         if not self.has_change_permission(request, order):
             raise PermissionDenied
         error = ""
         if request.method == "POST":
-            tracking = request.POST.get("tracking_number", "").strip()[:64]
-            if not tracking:
-                error = _("Enter the tracking number.")
+            try:
+                mark_shipped(
+                    order=order, tracking_number=request.POST.get("tracking_number", ""), user=request.user
+                )
+            except (InvalidTrackingNumber, InvalidTransition) as exc:
+                error = exc.message
             else:
-                try:
-                    with transaction.atomic():
-                        Order.objects.filter(pk=order.pk).update(tracking_number=tracking)
-                        order.tracking_number = tracking
-                        change_status(
-                            order=order,
-                            status=Order.Status.SHIPPED,
-                            user=request.user,
-                            note=_("Tracking number: %(n)s") % {"n": tracking},
-                        )
-                except InvalidTransition as exc:
-                    error = exc.message
-                else:
-                    messages.success(request, _("Order %(number)s shipped.") % {"number": order.number})
-                    return self._back(order)
+                messages.success(request, _("Order %(number)s shipped.") % {"number": order.number})
+                return self._back(order)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,

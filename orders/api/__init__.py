@@ -36,4 +36,5 @@ def urlpatterns():
             manage.ManageOrderStatusView.as_view(),
             name="manage-order-status",
         ),
+        path("manage/orders/<int:pk>/ship/", manage.ManageOrderShipView.as_view(), name="manage-order-ship"),
     ]

@@ -1,21 +1,24 @@
 """Merchant order endpoints (API key with ``orders:read`` / ``orders:write``): search with the
 search selector the admin uses too (``orders.selectors.search``) and status changes through the
-workflow (``orders.services.change_status``)."""
+workflow (``orders.services.change_status``), shipping with a tracking number through
+``orders.services.fulfilment.mark_shipped``."""
 
 from __future__ import annotations
 
 from django.db.models import Prefetch
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
 from rest_framework.response import Response
 
 from shop.api.errors import ApiError
 from shop.api.models import Scope
-from shop.api.views import MerchantView
+from shop.api.views import MerchantView, StrictSerializer
 
 from .. import services
 from ..models import Order, OrderLine
 from ..selectors.search import OrderSearchForm, search_orders
+from ..services.fulfilment import mark_shipped
 from .errors import refusals
 from .serializers import ManageOrderOutput, StatusChangeInput
 
@@ -109,6 +112,34 @@ class ManageOrderStatusView(MerchantView):
             services.change_status(
                 order=order,
                 status=data.validated_data["status"],
+                user=self.api_key.created_by,
+                note=data.validated_data.get("note")
+                or _("via API key %(name)s") % {"name": self.api_key.name},
+            )
+        return Response(ManageOrderOutput(_order(self.store, pk), context={"request": request}).data)
+
+
+class ShipInput(StrictSerializer):
+    tracking_number = serializers.CharField(
+        max_length=100, help_text="The parcel's tracking number (letters, digits, -, /, .; spaces dropped)."
+    )
+    note = serializers.CharField(max_length=500, required=False, allow_blank=True)
+
+
+class ManageOrderShipView(MerchantView):
+    """Ship a packed order with its parcel's tracking number (the shopper's e-mail shows it)."""
+
+    required_scope = Scope.ORDERS_WRITE
+
+    @extend_schema(tags=TAGS, request=ShipInput, responses=ManageOrderOutput)
+    def post(self, request, pk: int):
+        order = _order(self.store, pk)
+        data = ShipInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        with refusals():
+            mark_shipped(
+                order=order,
+                tracking_number=data.validated_data["tracking_number"],
                 user=self.api_key.created_by,
                 note=data.validated_data.get("note")
                 or _("via API key %(name)s") % {"name": self.api_key.name},

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
@@ -39,6 +40,7 @@ from ..models import (
     ShippingMethod,
 )
 from ..services.errors import InvalidTransition
+from ..services.fulfilment import InvalidTrackingNumber, set_tracking_number
 from ..services.workflow import add_note, allowed_transitions, change_status
 from . import get_carrier
 from .base import CarrierError, CarrierShipment, LabelDocument, Parcel, Party, ShipmentRequest, TrackingInfo
@@ -397,8 +399,9 @@ def _on_confirmed(shipment: Shipment) -> None:
         shipment.confirmed_at = locked.confirmed_at
         order = Order.objects.get(pk=shipment.order_id)
         if shipment.tracking_number:
-            Order.objects.filter(pk=order.pk).update(tracking_number=shipment.tracking_number)
-            order.tracking_number = shipment.tracking_number
+            # A number the shop would not accept stays only in the note below.
+            with contextlib.suppress(InvalidTrackingNumber):
+                set_tracking_number(order=order, tracking_number=shipment.tracking_number)
         add_note(
             order=order,
             text=_("Shipment %(ref)s confirmed by the carrier; tracking number %(number)s.")
