@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from . import admin_gateways, services  # noqa: F401  (admin_gateways registers gateway accounts)
 from .admin_after_sales import InvoiceAdminMixin, OrderProcessingMixin, ReturnAdminMixin
 from .admin_gateways import OrderRefundMixin
+from .admin_ksef import InvoiceKsefMixin
 from .admin_search import OrderSearchFilter
 from .admin_shipping import ShipmentOrderAdminMixin
 from .models import (
@@ -584,8 +585,8 @@ class ReturnAdmin(ReturnAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(InvoiceAdminMixin, admin.ModelAdmin):
-    list_display = ("number", "order", "kind", "issued_at", "total_gross")
+class InvoiceAdmin(InvoiceKsefMixin, InvoiceAdminMixin, admin.ModelAdmin):
+    list_display = ("number", "order", "kind", "issued_at", "total_gross", "ksef_state")
     list_filter = ("kind", "store")
     search_fields = ("=number", "=order__number")
     raw_id_fields = ("order", "corrects", "return_request")

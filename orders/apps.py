@@ -34,6 +34,13 @@ def install_order_schedules(**kwargs) -> None:
         description="Asks gateways again for refunds they never answered, and starts refunds of accepted "
         "returns and cancelled paid orders whose task was lost.",
     )
+    ensure_periodic_task(
+        name="Send invoices to KSeF",
+        task="orders.ksef.tasks.sweep_ksef",
+        every_seconds=60,
+        description="Sends invoices that KSeF did not take yet (down, refused, offline mode) with "
+        "backoff, and checks the ones it is still processing.",
+    )
 
 
 class OrdersConfig(AppConfig):

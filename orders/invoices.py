@@ -336,6 +336,11 @@ def issue_invoice(*, order: Order, render: str = "after_commit") -> Invoice:
             total_vat=sum((line.vat for line in lines), ZERO),
             total_gross=sum((line.gross for line in lines), ZERO),
         )
+        # KSeF: the FA(3) XML is built and frozen with the invoice (its hash is in the QR code);
+        # it is sent after commit (orders.ksef.services).
+        from .ksef import services as ksef
+
+        ksef.prepare(invoice)
         events.publish(
             type="invoice.issued",
             payload={"invoice_id": invoice.pk, "order_id": order.pk, "number": invoice.number},
@@ -373,7 +378,14 @@ def invoice_context(invoice: Invoice) -> dict:
         "amount_in_words": amount_in_words_pl(invoice.total_gross, invoice.currency),
         "paid": order.payment_status != Order.PaymentStatus.UNPAID,
         "payment_method": order.payment_method_name,
+        "ksef": ksef_pdf_context(invoice),
     }
+
+
+def ksef_pdf_context(invoice: Invoice) -> dict | None:
+    from .ksef import services as ksef
+
+    return ksef.pdf_context(invoice)
 
 
 def render_pdf_bytes(invoice: Invoice) -> bytes:

@@ -8,6 +8,7 @@ from catalog import stock
 
 from . import emails
 from .carriers import tasks as carrier_tasks  # noqa: F401  (registers the carrier tasks)
+from .ksef import tasks as ksef_tasks  # noqa: F401  (registers the KSeF tasks)
 from .payments import test_gateway
 
 

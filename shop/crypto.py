@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 
-PURPOSES = frozenset({"integrations", "payments", "carriers", "webhooks"})
+PURPOSES = frozenset({"integrations", "payments", "carriers", "webhooks", "ksef"})
 
 # Which setting holds the key material of a purpose (any other purpose: the default).
 KEY_SETTINGS = {"webhooks": "WEBHOOK_ENCRYPTION_KEY"}

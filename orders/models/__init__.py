@@ -7,6 +7,7 @@ from .cart import Cart, CartLine, ConsentRecord
 from .common import MONEY, money
 from .consent import ConsentChannel, ConsentText
 from .gateways import GatewayAccount, GatewaySession, PaymentRefund
+from .ksef import KsefSettings, KsefSubmission
 from .order import (
     Address,
     Order,
@@ -37,6 +38,8 @@ __all__ = [
     "GiftCardTransaction",
     "Invoice",
     "InvoiceCounter",
+    "KsefSettings",
+    "KsefSubmission",
     "Order",
     "OrderCounter",
     "OrderEmail",

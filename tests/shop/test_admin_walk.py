@@ -63,6 +63,9 @@ def build_shop(store, user):
         return_request=ret, order_line=delivered.lines.get(), quantity=1, refund_amount=Decimal("10.00")
     )
     invoices.issue_invoice(order=delivered, render="never")
+    from orders.models import KsefSettings
+
+    KsefSettings.objects.create(store=store)  # one per store: a generated row would need a new store
     VoucherFactory(store=store)
     GiftCardFactory(store=store)
     assert GiftCard.objects.exists()
