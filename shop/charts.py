@@ -264,6 +264,34 @@ def _title(canvas: _Canvas, title: str) -> None:
     canvas.text(16, 24, title, size=16, weight="bold")
 
 
+def _titled_frame(
+    canvas: _Canvas,
+    title: str,
+    categories: list[str],
+    span: tuple[float, float],
+    unit: Unit,
+    y_label: str,
+    legend: list[Series],
+) -> _XYFrame:
+    """The title, then the axes and grid (covering ``span``) of a line or stacked bar chart."""
+    low, high = span
+    xy = _XYFrame(
+        canvas, categories=categories, low=low, high=high, unit=unit, y_label=y_label, legend_series=legend
+    )
+    _title(canvas, title)
+    xy.draw()
+    return xy
+
+
+def _finish(canvas: _Canvas, frame: _XYFrame, series: list[Series], colors: list[str], empty: str):
+    """Close the series group; the empty message when every value is 0; the legend; the SVG."""
+    canvas.add("</g>")
+    if not any(_num(v) for s in series for v in s.values) and empty:
+        _empty_message(canvas, frame, empty)
+    _draw_legend(canvas, series, colors, frame.legend_top, frame.left)
+    return canvas.render()
+
+
 def _empty_message(canvas: _Canvas, frame: _XYFrame, message: str) -> None:
     canvas.text(
         (frame.left + frame.right) / 2, (frame.top + frame.bottom) / 2, message, anchor="middle", size=14
@@ -292,17 +320,7 @@ def line_chart(
     """One line per series (dashed series: e.g. the previous period), dots where few points."""
     canvas = _Canvas(width, height, title, desc or _auto_desc(title, categories, series, unit))
     values = [_num(v) for s in series for v in s.values] or [0]
-    frame = _XYFrame(
-        canvas,
-        categories=categories,
-        low=min(values),
-        high=max(values),
-        unit=unit,
-        y_label=y_label,
-        legend_series=series,
-    )
-    _title(canvas, title)
-    frame.draw()
+    frame = _titled_frame(canvas, title, categories, (min(values), max(values)), unit, y_label, series)
     colors = _colors(series)
     canvas.add('<g class="series">')
     for s, color in zip(series, colors, strict=True):
@@ -323,11 +341,7 @@ def line_chart(
                     f"<title>{escape(s.label)}: {escape(unit.format(v))}</title></circle>"
                 )
         canvas.add("</g>")
-    canvas.add("</g>")
-    if not any(_num(v) for s in series for v in s.values) and empty_message:
-        _empty_message(canvas, frame, empty_message)
-    _draw_legend(canvas, series, colors, frame.legend_top, frame.left)
-    return canvas.render()
+    return _finish(canvas, frame, series, colors, empty_message)
 
 
 def stacked_bar_chart(
@@ -354,17 +368,7 @@ def stacked_bar_chart(
     for s in overlay:
         highs.extend(_num(v) for v in s.values)
         lows.extend(_num(v) for v in s.values)
-    frame = _XYFrame(
-        canvas,
-        categories=categories,
-        low=min(lows),
-        high=max(highs),
-        unit=unit,
-        y_label=y_label,
-        legend_series=all_series,
-    )
-    _title(canvas, title)
-    frame.draw()
+    frame = _titled_frame(canvas, title, categories, (min(lows), max(highs)), unit, y_label, all_series)
     colors = _colors(all_series)
     bar_width = max(1.0, frame.slot * 0.7)
     canvas.add('<g class="series">')
@@ -396,11 +400,7 @@ def stacked_bar_chart(
             f'<g class="line-series" data-label={quoteattr(s.label)}><polyline points="{points}" '
             f'fill="none" stroke="{color}" stroke-width="2.5"{dash}/></g>'
         )
-    canvas.add("</g>")
-    if not any(_num(v) for s in all_series for v in s.values) and empty_message:
-        _empty_message(canvas, frame, empty_message)
-    _draw_legend(canvas, all_series, colors, frame.legend_top, frame.left)
-    return canvas.render()
+    return _finish(canvas, frame, all_series, colors, empty_message)
 
 
 def bar_chart(
