@@ -152,6 +152,55 @@ EXACTLY_ONE_OF = {
 }
 
 
+#: Polish addresses (``orders.api.serializers.AddressInput``, the address book's form): with
+#: ``country`` PL or left out, the postal code is NN-NNN and a tax id is a NIP: 10 digits,
+#: optionally after ``PL``, spaces and hyphens anywhere (stored compact). The NIP's check digit is
+#: beyond a pattern: a wrong one is 400 like a wrong format, and the descriptions say so. OAS 3.0
+#: has no ``if``/``then``: "country given and not PL, or the Polish formats" says the same thing.
+PL_POSTAL_CODE_PATTERN = r"^\s*\d{2}-\d{3}\s*$"
+PL_NIP_PATTERN = r"^(\s*|[\s-]*([Pp][Ll])?[\s-]*([0-9][\s-]*){10})$"
+POLISH_ADDRESS_COMPONENTS = {"AddressInputRequest", "PatchedAddressInputRequest"}
+POLISH_ADDRESS_DESCRIPTIONS = {
+    "postal_code": "When country is PL (the default): NN-NNN, e.g. 00-950 (pattern in the schema's anyOf).",
+    "tax_id": "When country is PL (the default) and not blank: a NIP, 10 digits with a valid check "
+    "digit, optionally after PL, spaces and hyphens allowed (526-000-12-46); stored as 10 digits. "
+    "A wrong check digit is refused with 400 invalid like a wrong format.",
+    "country": "ISO 3166-1 alpha-2, upper case; left out means PL.",
+}
+POLISH_PATCH_NOTE = (
+    " On PATCH the Polish formats apply when the address's country (sent or stored) is PL and the "
+    "field or the country is sent."
+)
+
+
+def _polish_address_rules(components: dict) -> None:
+    for name in POLISH_ADDRESS_COMPONENTS:
+        component = components.get(name)
+        if not component:
+            continue
+        properties = component.get("properties", {})
+        for field, text in POLISH_ADDRESS_DESCRIPTIONS.items():
+            if field in properties:
+                properties[field]["description"] = text + (
+                    POLISH_PATCH_NOTE if name.startswith("Patched") else ""
+                )
+        if name.startswith("Patched"):
+            continue  # the stored address decides: not a property of the request alone
+        component.setdefault("allOf", []).append(
+            {
+                "anyOf": [
+                    {"required": ["country"], "properties": {"country": {"not": {"enum": ["PL"]}}}},
+                    {
+                        "properties": {
+                            "postal_code": {"pattern": PL_POSTAL_CODE_PATTERN},
+                            "tax_id": {"pattern": PL_NIP_PATTERN},
+                        }
+                    },
+                ]
+            }
+        )
+
+
 def _exact_property(prop: dict) -> None:
     if prop.get("type") != "string" or "enum" in prop or prop.get("readOnly"):
         return
@@ -164,8 +213,8 @@ def _exact_property(prop: dict) -> None:
 def exact_requests(result, generator, request, public):
     """Postprocessing hook: request bodies refuse unknown fields (``StrictInputMixin``), so every
     object schema reachable from a request body says ``additionalProperties: false``, and their
-    money and text fields the format the serializers enforce; the Idempotency-Key header and
-    the query parameters say theirs."""
+    money and text fields the format the serializers enforce, Polish addresses their postal code
+    and NIP; the Idempotency-Key header and the query parameters say theirs."""
     components = result.get("components", {}).get("schemas", {})
     for name in _request_components(result):
         component = components.get(name) or {}
@@ -180,6 +229,7 @@ def exact_requests(result, generator, request, public):
             components[name]["allOf"] = [
                 {"oneOf": [{"required": [field]} for field in group]} for group in groups
             ]
+    _polish_address_rules(components)
     for path in result.get("paths", {}).values():
         for operation in path.values():
             if not isinstance(operation, dict):
