@@ -277,3 +277,55 @@ def test_the_stale_time_follows_the_web_timeout():
     from django.conf import settings
 
     assert settings.API_IDEMPOTENCY_STALE_SECONDS > settings.WEB_TIMEOUT_SECONDS
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_stale_record_whose_row_is_still_locked_is_alive_and_never_run_twice(store, settings):
+    """An atomic request (bulk stock) holds its record's row until it commits: past the stale time
+    (no gunicorn timeout in front: runserver) a retry that finds it locked answers 409, does not
+    run the rows a second time, and does not wait for it."""
+    from django.db import connection
+
+    from shop.api import keys
+    from tests.catalog.factories import VariantFactory, give_stock
+
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks need PostgreSQL")
+    import psycopg
+
+    settings.API_IDEMPOTENCY_STALE_SECONDS = 70
+    item = give_stock(VariantFactory(store=store, sku="RAZ"), 10)
+    api_key, raw = keys.create_api_key(store=store, name="ERP", scopes=["stock:write"])
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    path, body = "/api/v1/stock/bulk/", {"rows": [{"sku": "RAZ", "delta": 2}]}
+    record = IdempotencyRecord.objects.create(
+        store=store,
+        scope=f"key:{api_key.pk}",
+        key="count-1",
+        api_key=api_key,
+        fingerprint=_fingerprint_of(path, body),
+        created_at=timezone.now() - timedelta(seconds=300),
+    )
+    db = connection.settings_dict
+    params = {
+        "dbname": db["NAME"],
+        "user": db.get("USER") or "postgres",
+        "host": db.get("HOST") or "127.0.0.1",
+    }
+    params.update({k: str(db[k.upper()]) for k in ("port", "password") if db.get(k.upper())})
+    with psycopg.connect(**params) as holder:  # an open transaction: the running request
+        holder.execute("SELECT 1 FROM api_idempotencyrecord WHERE id = %s FOR UPDATE", [record.pk])
+        busy = client.post(path, body, format="json", HTTP_IDEMPOTENCY_KEY="count-1")
+        assert busy.status_code == 409, busy.content
+        assert error_of(busy)["code"] == "idempotency_in_progress"
+        assert busy["Retry-After"] == "5"
+        item.refresh_from_db()
+        assert item.quantity == 10
+    # Its transaction ended without an answer (it died): now the retry takes it over, once.
+    applied = client.post(path, body, format="json", HTTP_IDEMPOTENCY_KEY="count-1")
+    assert applied.status_code == 200, applied.content
+    again = client.post(path, body, format="json", HTTP_IDEMPOTENCY_KEY="count-1")
+    assert again["Idempotent-Replayed"] == "true"
+    item.refresh_from_db()
+    assert item.quantity == 12
