@@ -11,6 +11,8 @@ from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from shop.identifiers import clean_gtin
+
 from . import services
 from .images import process_upload, safe_filename
 from .models import (
@@ -148,15 +150,7 @@ class VariantForm(forms.ModelForm):
             return None
 
     def clean_ean(self):
-        ean = (self.cleaned_data.get("ean") or "").strip()
-        if ean and (not ean.isdigit() or len(ean) not in (8, 12, 13, 14)):
-            raise ValidationError(_("An EAN/GTIN has 8, 12, 13 or 14 digits."))
-        if ean:
-            from stdnum import ean as stdnum_ean
-
-            if not stdnum_ean.is_valid(ean):
-                raise ValidationError(_("This EAN/GTIN has a wrong check digit."))
-        return ean
+        return clean_gtin(self.cleaned_data.get("ean") or "")  # the shop's one EAN/GTIN rule
 
     # The fields whose rules catalog.services.validate_variant checks.
     SERVICE_CHECKED = ("sku", "price", "compare_at_price", "cost_price", "is_preorder", "release_date")
