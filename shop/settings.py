@@ -501,15 +501,14 @@ ORDERS_REFUND_SWEEP_SECONDS = env.int("ORDERS_REFUND_SWEEP_SECONDS", default=600
 # for a return; the invoice number pattern (per store and month, no gaps); account rate limits.
 RETURN_WINDOW_DAYS = env.int("RETURN_WINDOW_DAYS", default=14)
 INVOICE_NUMBER_FORMAT = env.str("INVOICE_NUMBER_FORMAT", default="FV/{year}/{month:02d}/{sequence:04d}")
-# KSeF (orders/ksef): the default environment of a store's KSeF connection (test, demo or prod; a
-# store chooses its own in the admin), request timeout (s), the pause between status checks (s),
-# and the first retry delay (s, doubled per attempt up to an hour). Not read from the environment
-# until docs/configuration.md lists them (tests/shop/test_configuration_doc.py).
+# KSeF (orders/ksef, docs/configuration.md): the default environment of a store's KSeF connection
+# (test, demo or prod; a store may choose its own in the admin), request timeout (s), the pause
+# between status checks (s), and the first retry delay (s, doubled per attempt up to an hour).
 # KSEF_API_URLS / KSEF_QR_URLS override the official base URLs per environment (tests, proxies).
-KSEF_ENVIRONMENT = "test"
-KSEF_TIMEOUT = 20.0
-KSEF_POLL_INTERVAL = 1.0
-KSEF_RETRY_SECONDS = 60
+KSEF_ENVIRONMENT = env.str("KSEF_ENVIRONMENT", default="test")
+KSEF_TIMEOUT = env.float("KSEF_TIMEOUT", default=20.0)
+KSEF_POLL_INTERVAL = env.float("KSEF_POLL_INTERVAL", default=1.0)
+KSEF_RETRY_SECONDS = env.int("KSEF_RETRY_SECONDS", default=60)
 KSEF_API_URLS: dict[str, str] = {}
 KSEF_QR_URLS: dict[str, str] = {}
 ACCOUNT_FORM_RATE_LIMIT = env.int("ACCOUNT_FORM_RATE_LIMIT", default=10)  # per IP per window
