@@ -78,3 +78,19 @@ def test_bulk_refresh_matches_the_catalog_service(make_connector):
     assert all(text and price for _pk, text, price in before)
     refresh_products(product_ids=[pk for pk, _t, _p in before])
     assert list(Product.objects.order_by("pk").values_list("pk", "search_text", "min_price")) == before
+
+
+def test_an_import_that_changes_prices_invalidates_the_cached_shop_pages(make_connector, store):
+    """Bulk writes fire no model signals, so the importer tells the page cache itself."""
+    from catalog import pagecache
+
+    config = make_connector()
+    assert run(config, files=iof_files()).status == SyncRun.Status.SUCCEEDED
+    old_price = Variant.objects.get(sku="1001-1").price
+    before = pagecache.current_version(store.pk)
+    config.settings["markup_percent"] = "100"
+    config.save()
+    result = run(config, files=iof_files())
+    assert result.status == SyncRun.Status.SUCCEEDED, result.error
+    assert Variant.objects.get(sku="1001-1").price != old_price
+    assert pagecache.current_version(store.pk) != before

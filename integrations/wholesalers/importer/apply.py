@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from catalog import bulk as catalog_bulk
+from catalog import pagecache
 from catalog.models import AttributeValue, Product, StockMovement, Variant
 
 from ...models import SourceRecord, StagedRow
@@ -59,6 +60,9 @@ class Applying:
         except Exception:
             del self._errors[apply_errors_start:]
             raise
+        if not dry_run:
+            # Bulk writes fire no model signals: the shop's cached pages go stale unless told.
+            pagecache.bump(self.store.pk)
         self.flush_errors()
 
     def _batches(self, order: tuple[str, str]):
