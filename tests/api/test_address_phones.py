@@ -62,3 +62,37 @@ def test_the_storefront_form_uses_the_same_rule():
     assert form.cleaned_data["phone"] == "+49301234567"
     bad = AddressForm(data={**ADDRESS, "postal_code": "00-950", "country": "PL", "phone": "111 222 333"})
     assert not bad.is_valid() and "phone" in bad.errors
+
+
+# --- a cart's checkout answers ----------------------------------------------------------------------
+
+
+def _answer_phone(client, variant, methods, phone):
+    token = client.post("/api/v1/carts/").json()["token"]
+    client.post(f"/api/v1/carts/{token}/lines/", {"variant_id": variant.pk, "quantity": 1})
+    r = client.patch(
+        f"/api/v1/carts/{token}/",
+        {
+            "email": "anna@example.com",
+            "shipping_method": methods["shipping"].pk,
+            "payment_method": methods["online"].pk,
+            "answers": {**ADDRESS, "postal_code": "00-950", "phone": phone},
+        },
+    )
+    assert r.status_code == 200, r.content
+    return token, r.json()
+
+
+def test_cart_answers_keep_a_phone_in_e164(client, variant, methods):
+    from orders.models import Cart
+
+    token, body = _answer_phone(client, variant, methods, "0048 600-100-200")
+    assert body["problems"] == []
+    assert Cart.objects.get(token=token).checkout["phone"] == "+48600100200"
+
+
+@pytest.mark.parametrize("phone", ["111 222 333", "<img src=x onerror=alert(1)>"])
+def test_a_cart_answer_that_is_no_phone_is_named_by_the_delivery_step(client, variant, methods, phone):
+    _token, body = _answer_phone(client, variant, methods, phone)
+    delivery = [p for p in body["problems"] if p["step"] == "delivery"]
+    assert delivery and "numer telefonu" in " ".join(p["message"] for p in delivery)
