@@ -15,14 +15,14 @@ from decimal import Decimal
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
-from django.db.models import Min, Q
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from shop.models import Store
 from shop.money import round_money
 
-from . import pagecache
+from . import bulk, pagecache
 from .models import (
     Attribute,
     AttributeValue,
@@ -33,15 +33,14 @@ from .models import (
     SetComponent,
     Variant,
 )
-from .text import normalise_search, slugify_pl
+from .text import slugify_pl
 
 CENT = Decimal("0.01")
 _UNSET = object()
 
 
-def money(value: Decimal) -> Decimal:
-    """Round half-up to 0.01 (the one rounding rule for money: ``shop.money.round_money``)."""
-    return round_money(value)
+# The one rounding rule (half-up to 0.01), under the name the catalog code imports.
+money = round_money
 
 
 # --- Slugs ---------------------------------------------------------------------------------------
@@ -215,31 +214,11 @@ def refresh_products(*, product_ids: Iterable[int]) -> None:
     ids = sorted(set(product_ids))
     if not ids:
         return
-    min_prices = dict(
-        Variant.objects.filter(product_id__in=ids, is_active=True)
-        .values("product_id")
-        .annotate(m=Min("price"))
-        .values_list("product_id", "m")
-    )
-    codes: dict[int, list[str]] = defaultdict(list)
-    for product_id, sku, ean, name in Variant.objects.filter(product_id__in=ids).values_list(
-        "product_id", "sku", "ean", "name"
-    ):
-        codes[product_id] += [sku, ean, name]
     products = list(Product.objects.filter(pk__in=ids).select_related("category", "store"))
     pagecache.bump_many(p.store_id for p in products)  # bulk writers (imports) end with this call
+    fields = bulk.denormalised(products)
     for product in products:
-        text = normalise_search(
-            " ".join(
-                [
-                    product.name,
-                    product.brand,
-                    product.category.name if product.category else "",
-                    *codes[product.pk],
-                ]
-            )
-        )
-        price = min_prices.get(product.pk)
+        text, price = fields[product.pk]
         if product.search_text != text or product.min_price != price:
             Product.objects.filter(pk=product.pk).update(search_text=text, min_price=price)
         product.min_price = price
