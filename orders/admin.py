@@ -9,6 +9,8 @@ from django.contrib import admin, messages
 from django.core.validators import MinValueValidator
 from django.utils.translation import gettext_lazy as _
 
+from shop.admin_mixins import ReadOnlyAdminMixin
+
 from . import admin_gateways, services  # noqa: F401  (admin_gateways registers gateway accounts)
 from .admin_after_sales import InvoiceAdminMixin, OrderProcessingMixin, ReturnAdminMixin
 from .admin_gateways import OrderRefundMixin
@@ -363,17 +365,12 @@ class ConsentTextAdmin(admin.ModelAdmin):
 
 
 @admin.register(ConsentRecord)
-class ConsentRecordAdmin(admin.ModelAdmin):
+class ConsentRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    read_only_deletable = True  # as before: with the model's delete permission
     list_display = ("email", "channel", "purpose", "granted", "version", "source", "created_at")
     list_filter = ("channel", "purpose", "granted", "version")
     search_fields = ("email",)
     readonly_fields = [f.name for f in ConsentRecord._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 # --- Shipping and payment methods -----------------------------------------------------------------
@@ -433,7 +430,8 @@ class PaymentAdmin(ProviderLabelMixin, admin.ModelAdmin):
 
 
 @admin.register(PaymentNotification)
-class PaymentNotificationAdmin(ProviderLabelMixin, admin.ModelAdmin):
+class PaymentNotificationAdmin(ReadOnlyAdminMixin, ProviderLabelMixin, admin.ModelAdmin):
+    read_only_deletable = True  # as before: with the model's delete permission
     list_display = ("received_at", "provider_label", "status", "outcome", "payment")
     list_filter = (ProviderFilter, "outcome")
     search_fields = ("=payment__reference",)
@@ -441,12 +439,6 @@ class PaymentNotificationAdmin(ProviderLabelMixin, admin.ModelAdmin):
         ("provider_label" if f.name == "provider" else f.name) for f in PaymentNotification._meta.fields
     ]
     exclude = ("provider",)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 # --- Vouchers and gift cards ----------------------------------------------------------------------
