@@ -94,6 +94,7 @@ def test_periodic_jobs_are_created_once_and_merchant_changes_are_kept(db):
         "orders.tasks.resend_unsent_order_emails",
         "orders.tasks.sweep_refunds",
         "orders.carriers.tasks.follow_shipments",
+        "orders.ksef.tasks.sweep_ksef",
     }
     job = tasks["orders.tasks.expire_unpaid_orders"]
     job.enabled = False
