@@ -45,6 +45,9 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+# Old keys while rotating SECRET_KEY: signatures made with them (sessions, links) and secrets
+# encrypted under keys derived from them (shop/crypto.py) stay readable.
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://localhost:8000").rstrip("/")
