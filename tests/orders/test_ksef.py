@@ -296,3 +296,37 @@ def test_settings_form_stores_the_token_encrypted(seller, client):
     assert TOKEN not in row.secrets and ksef.secrets_of(row)["token"] == TOKEN
     page = client.get(reverse("admin:orders_ksefsettings_change", args=[row.pk])).content.decode()
     assert TOKEN not in page
+
+
+def test_a_second_delivery_of_the_task_does_not_send_again(fake, conf, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):
+        invoice = invoices.issue_invoice(order=b2b_order(conf.store), render="never")
+    sub = invoice.ksef_submission
+    assert sub.state == State.PENDING and fake.requests == []
+    claimed = ksef._claim(sub.pk, force=False)
+    assert claimed is not None and claimed.attempts == 1
+    # While the first worker holds the lease, another delivery (or the sweep) does nothing.
+    assert ksef._claim(sub.pk, force=False) is None
+    assert ksef.submit(sub.pk).state == State.PENDING
+    assert sweep_ksef() == 0
+    assert fake.requests == []
+
+
+def test_the_admin_sends_offline_invoices_now_and_flags_overdue_ones(
+    fake, conf, client, django_capture_on_commit_callbacks
+):
+    fake.down = True
+    with time_machine.travel(FRIDAY, tick=False):
+        invoice = issue(b2b_order(conf.store), django_capture_on_commit_callbacks, render="never")
+    sub = invoice.ksef_submission
+    client.force_login(SuperuserFactory())
+    url = reverse("admin:orders_ksefsubmission_changelist")
+    with time_machine.travel(datetime(2026, 12, 8, 9, 0, tzinfo=UTC), tick=False):  # Tuesday: past Monday
+        assert list(ksef.overdue()) == [sub]
+        listing = client.get(url, HTTP_ACCEPT_LANGUAGE="pl").content.decode()
+        assert "wystawiona offline, do wysłania (po terminie od 2026-12-07)" in listing
+        fake.down = False
+        response = client.post(url, {"action": "send_now", "_selected_action": [sub.pk]})
+    assert response.status_code == 302
+    sub.refresh_from_db()
+    assert sub.state == State.ACCEPTED and valid_ksef_number(sub.ksef_number)
