@@ -129,7 +129,7 @@ class ReturnRequestForm(forms.Form):
     bank_account = forms.CharField(
         label=_("Bank account for the refund (optional)"),
         required=False,
-        max_length=40,
+        max_length=64,  # the longest IBAN (34) written in groups with spaces
         help_text=_("Leave empty to be refunded the way you paid."),
     )
 

@@ -441,5 +441,7 @@ class ReturnInput(StrictSerializer):
     order_number = serializers.CharField(max_length=32)
     reason = serializers.ChoiceField(choices=Return.Reason.choices)
     comment = serializers.CharField(max_length=2000, required=False, allow_blank=True)
-    bank_account = serializers.CharField(max_length=40, required=False, allow_blank=True)
+    bank_account = serializers.CharField(
+        max_length=64, required=False, allow_blank=True
+    )  # an IBAN with spaces
     lines = ReturnLineInput(many=True, allow_empty=False, max_length=settings.CART_MAX_LINES)

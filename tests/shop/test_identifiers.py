@@ -95,3 +95,13 @@ def test_invalid_gtins_are_refused(code):
 def test_gtin_check_digit_completes_a_valid_code():
     assert identifiers.gtin_check_digit("590123412345") == "7"
     assert identifiers.clean_gtin("590123412345" + identifiers.gtin_check_digit("590123412345"))
+
+
+def test_the_longest_iban_written_in_groups_fits_the_return_form_and_api():
+    from orders.account_forms import ReturnRequestForm
+    from orders.api.serializers import ReturnInput
+
+    spaced = "RU03 0445 2522 5408 1781 0538 0913 1041 9"  # 33 characters compact, 41 as printed
+    assert identifiers.clean_bank_account(spaced) == "RU0304452522540817810538091310419"
+    assert ReturnRequestForm.base_fields["bank_account"].max_length >= len(spaced)
+    assert ReturnInput().fields["bank_account"].max_length >= len(spaced)
