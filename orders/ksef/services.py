@@ -26,6 +26,7 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -174,7 +175,7 @@ def _claim(submission_id: int, *, force: bool) -> KsefSubmission | None:
             .filter(pk=submission_id)
             .first()
         )
-        if sub is None or not sub.is_open:
+        if sub is None or not (sub.is_open or _missing_upo(sub)):
             return None
         if not force and sub.next_attempt_at and sub.next_attempt_at > now:
             return None  # another worker holds the lease, or it is not due yet
@@ -182,6 +183,11 @@ def _claim(submission_id: int, *, force: bool) -> KsefSubmission | None:
         sub.next_attempt_at = now + LEASE
         sub.save(update_fields=["attempts", "next_attempt_at", "updated_at"])
         return sub
+
+
+def _missing_upo(sub: KsefSubmission) -> bool:
+    """Accepted, but the UPO could not be fetched yet (it is asked for again later)."""
+    return sub.state == State.ACCEPTED and not sub.upo and bool(sub.invoice_reference)
 
 
 def connection_for(sub: KsefSubmission) -> KsefConnection:
@@ -242,15 +248,17 @@ def _failed(sub: KsefSubmission, exc: KsefError) -> KsefSubmission:
 
 def _answered(sub: KsefSubmission, status, upo: str) -> KsefSubmission:
     now = timezone.now()
+    was_accepted = sub.state == State.ACCEPTED
     if status.accepted:
         acquired = parse_datetime(status.acquisition_date) if status.acquisition_date else None
         sub.state = State.ACCEPTED
         sub.ksef_number = status.ksef_number
-        sub.acquired_at = acquired or now
+        sub.acquired_at = sub.acquired_at or acquired or now
         sub.upo = upo or sub.upo
         sub.reason = "" if status.code == 200 else status.reason
         sub.last_error = ""
-        sub.next_attempt_at = None
+        # Without its UPO yet (KSeF answered the status but not the receipt): ask again later.
+        sub.next_attempt_at = now + backoff(1) if _missing_upo(sub) and status.code == 200 else None
     elif status.processing:
         sub.state = State.SENT
         sub.next_attempt_at = now + backoff(1)
@@ -259,7 +267,7 @@ def _answered(sub: KsefSubmission, status, upo: str) -> KsefSubmission:
         sub.reason = status.reason[:4000]
         sub.next_attempt_at = None
     sub.save()
-    if sub.state == State.ACCEPTED:
+    if sub.state == State.ACCEPTED and not was_accepted:
         _rerender(sub.invoice)
     elif sub.state == State.REJECTED:
         log.error("KSeF rejected invoice %s: %s", sub.invoice.number, sub.reason)
@@ -280,10 +288,11 @@ def _rerender(invoice: Invoice) -> None:
 
 def due_submission_ids(now: datetime | None = None, limit: int = 200) -> list[int]:
     now = now or timezone.now()
+    open_or_missing_upo = Q(state__in=[State.PENDING, State.SENT, State.OFFLINE]) | Q(
+        state=State.ACCEPTED, upo=""
+    )
     return list(
-        KsefSubmission.objects.filter(
-            state__in=[State.PENDING, State.SENT, State.OFFLINE], next_attempt_at__lte=now
-        )
+        KsefSubmission.objects.filter(open_or_missing_upo, next_attempt_at__lte=now)
         .order_by("next_attempt_at")
         .values_list("pk", flat=True)[:limit]
     )

@@ -16,7 +16,7 @@
 
 ``down = True`` makes every call answer 503 (KSeF unavailable); ``processing_polls`` answers
 "150 processing" to that many status checks; ``reject_next`` rejects the next invoice with 450 and
-the given reason. Received invoices are kept decrypted in ``invoices``.
+the given reason; ``upo_failures`` makes that many UPO downloads fail. Received invoices are kept decrypted in ``invoices``.
 """
 
 from __future__ import annotations
@@ -102,6 +102,7 @@ class FakeKsef:
         self.down = False
         self.processing_polls = 0
         self.reject_next: str | None = None
+        self.upo_failures = 0  # this many UPO downloads answer 503
         self._counter = itertools.count(0x2C3E6C8000)
         self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self._certificate = self._make_certificate()
@@ -463,6 +464,11 @@ class FakeKsef:
             return invoice
         if invoice.status["code"] != 200:
             return self._problem(400, 21405, "Błąd walidacji danych wejściowych.", "no UPO for this invoice")
+        if self.upo_failures > 0:
+            self.upo_failures -= 1
+            return self._json(
+                503, {"title": "Service Unavailable", "status": 503, "detail": "UPO niedostępne."}
+            )
         digest = base64.b64encode(hashlib.sha256(invoice.xml).digest()).decode()
         upo = (
             '<?xml version="1.0" encoding="UTF-8"?>'

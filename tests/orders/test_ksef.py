@@ -330,3 +330,17 @@ def test_the_admin_sends_offline_invoices_now_and_flags_overdue_ones(
     assert response.status_code == 302
     sub.refresh_from_db()
     assert sub.state == State.ACCEPTED and valid_ksef_number(sub.ksef_number)
+
+
+def test_a_missing_upo_is_fetched_later(fake, conf, django_capture_on_commit_callbacks):
+    fake.upo_failures = 1
+    with time_machine.travel(FRIDAY, tick=False) as clock:
+        invoice = issue(b2b_order(conf.store), django_capture_on_commit_callbacks, render="never")
+        sub = invoice.ksef_submission
+        assert sub.state == State.ACCEPTED and sub.upo == "" and sub.next_attempt_at is not None
+        clock.move_to(FRIDAY + timedelta(minutes=2))
+        assert sweep_ksef() == 1
+    sub.refresh_from_db()
+    assert sub.ksef_number in sub.upo and sub.next_attempt_at is None
+    assert sweep_ksef() == 0
+    assert len(fake.accepted()) == 1
