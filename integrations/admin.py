@@ -174,7 +174,7 @@ class ConnectorConfigAdmin(admin.ModelAdmin):
 
         from shop.crypto import SecretsUnreadable
 
-        from .http import IntegrationHTTPError
+        from .connector_client import IntegrationHTTPError
 
         for config in queryset:
             try:

@@ -21,8 +21,8 @@ from django_celery_beat.models import CrontabSchedule, IntervalSchedule, Periodi
 
 from shop.crypto import SecretsUnreadable
 
+from .connector_client import IntegrationHTTPError
 from .connectors.base import Connector, RunContext, get_connector_class
-from .http import IntegrationHTTPError
 from .models import ConnectorConfig, Direction, StagedPart, StagedRow, SyncRun, SyncRunError
 
 log = logging.getLogger(__name__)

@@ -19,8 +19,8 @@ What every call gets:
 - **Timeouts** on connect and on every read (``timeout``/``connect_timeout`` per partner).
 - **Retries with backoff** (exponential, jittered, at most ``max_backoff``) on connection
   errors, timeouts, a cut-off body and the statuses in ``RETRY_STATUSES``; ``Retry-After`` (seconds
-  or an HTTP date) is honoured, and a wait longer than ``max_backoff`` is not sat out: the call
-  fails with ``retry_after`` set, for the caller's own scheduler.
+  or an HTTP date) is honoured up to ``max_backoff`` (one call never sleeps longer than that), and
+  a failed call carries the partner's ``retry_after`` for the caller's own scheduler.
 - **A request that may have been acted on is never re-sent blindly.** Idempotent methods (GET,
   HEAD, OPTIONS, PUT, DELETE) are retried; any other method is retried only while it certainly
   did not reach the partner (the connection was never made) or the partner refused it unread
@@ -89,11 +89,16 @@ class OutboundError(Exception):
 
 
 class ResponseTooLarge(OutboundError):
-    pass
+    """Over the cap: ``limit`` bytes; ``declared`` is the announced length when there was one."""
+
+    limit: int = 0
+    declared: int | None = None
 
 
 class TruncatedBody(OutboundError):
-    pass
+    """Closed before the whole body came (``received`` bytes), or a damaged compressed body."""
+
+    received: int = 0
 
 
 class Breaker(Protocol):
@@ -253,11 +258,11 @@ class Partner:
 
     def delay(self, attempt: int, response: httpx.Response | None) -> float:
         """Seconds to wait before attempt ``attempt + 1``: ``Retry-After`` when the partner gave
-        one, otherwise exponential backoff with jitter, at most ``max_backoff``."""
+        one, otherwise exponential backoff with jitter; never more than ``max_backoff``."""
         if response is not None:
             hinted = retry_after_seconds(response.headers.get("Retry-After"))
             if hinted is not None:
-                return hinted
+                return min(hinted, self.max_backoff)
         base = self.backoff * (2**attempt)
         return min(self.max_backoff, base + random.uniform(0, self.backoff))
 
@@ -348,10 +353,7 @@ class Partner:
             )
             if not retryable or attempt + 1 >= attempts:
                 break
-            wait = self.delay(attempt, response)
-            if wait > self.max_backoff:
-                break  # the partner asks for longer than we wait inside one call
-            self._sleep(wait)
+            self._sleep(self.delay(attempt, response))
         assert last is not None
         raise last
 
@@ -381,13 +383,15 @@ class Partner:
         declared = response.headers.get("Content-Length", "")
         encoded = response.headers.get("Content-Encoding", "identity").lower() not in ("", "identity")
         if declared.isdigit() and not encoded and int(declared) > cap:
-            raise self._error(
+            error = self._error(
                 None,
                 "too_large",
                 sent=True,
                 message=f"{self.name}: the answer is {declared} bytes, more than the limit of {cap} bytes",
                 status=response.status_code,
             )
+            error.limit, error.declared = cap, int(declared)
+            raise error
         size = 0
         chunks: list[bytes] = []
         out = sink() if sink is not None else None
@@ -395,38 +399,44 @@ class Partner:
             for chunk in response.iter_bytes(65536):
                 size += len(chunk)
                 if size > cap:
-                    raise self._error(
+                    error = self._error(
                         None,
                         "too_large",
                         sent=True,
                         message=f"{self.name}: the answer is larger than the limit of {cap} bytes; refused",
                         status=response.status_code,
                     )
+                    error.limit = cap
+                    raise error
                 if out is not None:
                     out.write(chunk)
                 else:
                     chunks.append(chunk)
         except (httpx.RemoteProtocolError, httpx.ReadError, httpx.DecodingError) as exc:
-            raise self._error(
+            error = self._error(
                 exc,
                 "truncated",
                 sent=True,
-                message=f"{self.name}: the answer was cut off after {size} bytes ({type(exc).__name__})",
+                message=f"{self.name}: the answer was cut off after {size} bytes ({type(exc).__name__}: {exc})",
                 status=response.status_code,
-            ) from exc
+            )
+            error.received = size
+            raise error from exc
         except httpx.TimeoutException as exc:
             raise self._error(exc, "timeout", sent=True) from exc
         finally:
             if out is not None:
                 out.close()
         if declared.isdigit() and not encoded and size < int(declared):
-            raise self._error(
+            error = self._error(
                 None,
                 "truncated",
                 sent=True,
                 message=f"{self.name}: the answer was cut off: {size} of {declared} bytes",
                 status=response.status_code,
             )
+            error.received = size
+            raise error
         # The body is decoded already: pass it on without the encoding headers.
         headers = [
             (k, v)

@@ -24,8 +24,8 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from ..connector_client import CircuitOpen, IntegrationHTTPError
 from ..connectors.base import ConfigField, register
-from ..http import CircuitOpen, IntegrationHTTPError
 from .documents import Buyer, DocumentData
 from .sink import (
     CORRECTIONS_FIELD,
@@ -278,7 +278,10 @@ class FakturowniaConnector(DocumentSink):
                 raise DocumentRejected(_("The return changes no position of the invoice."))
         else:
             invoice = self.invoice_payload(data)
-        response = self._request("POST", "/invoices.json", json={"api_token": self.token, "invoice": invoice})
+        # oid_unique makes the create idempotent: a re-sent POST is refused as a duplicate oid.
+        response = self._request(
+            "POST", "/invoices.json", json={"api_token": self.token, "invoice": invoice}, idempotent=True
+        )
         if response.status_code in (200, 201):
             outcome = self._outcome(response, invoice)
             if data.kind == "invoice" and self.options.get("send_by_email"):

@@ -32,8 +32,8 @@ import httpx
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from ..connector_client import CircuitOpen, IntegrationHTTPError
 from ..connectors.base import ConfigField, register
-from ..http import CircuitOpen, IntegrationHTTPError
 from .documents import DocumentData, Position
 from .sink import (
     CORRECTIONS_FIELD,

@@ -38,8 +38,8 @@ from django.utils.translation import gettext_lazy
 
 from catalog.models import VatRate
 
+from ..connector_client import CircuitOpen, IntegrationHTTPError
 from ..connectors.base import ConfigField, register
-from ..http import CircuitOpen, IntegrationHTTPError
 from .documents import VAT_RATES, DocumentData
 from .sink import AmbiguousOutcome, DocumentRejected, DocumentSink, SendOutcome, TemporaryFailure
 
@@ -298,7 +298,8 @@ class PosDropConnector(DocumentSink):
             headers[SIGNATURE_HEADER] = sign(secret=secret, body=body, timestamp=int(time.time()))
         try:
             with self.http_client(headers=headers) as client:
-                response = client.request("POST", self.options["endpoint_url"], content=body)
+                # The receiver deduplicates on Idempotency-Key: sending again is safe.
+                response = client.request("POST", self.options["endpoint_url"], content=body, idempotent=True)
         except CircuitOpen as exc:
             raise TemporaryFailure(str(exc)) from exc
         except IntegrationHTTPError as exc:

@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.utils.translation import gettext_lazy
 
+from ..connector_client import IntegrationHTTPError
 from ..connectors.base import Capability, ConfigField, Connector
-from ..http import IntegrationHTTPError
 
 if TYPE_CHECKING:  # pragma: no cover
     from .documents import DocumentData

@@ -282,7 +282,7 @@ class ChannelConnector(Connector):
 
     def push_stock_prices(self, batch: list[ListingUpdate]) -> list[PushResult]:
         """Send the batch (at most :attr:`batch_size` items); one result per item, in any order.
-        Raise :class:`~integrations.http.IntegrationHTTPError` when the whole call failed."""
+        Raise :class:`~integrations.connector_client.IntegrationHTTPError` when the whole call failed."""
         raise NotImplementedError
 
     def fetch_orders(self, cursor: dict[str, Any]) -> tuple[list[ExternalOrder], dict[str, Any]]:

@@ -35,8 +35,8 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from ..connector_client import IntegrationHTTPError
 from ..connectors import Capability, ConfigField, register
-from ..http import IntegrationHTTPError
 from .base import ChannelConnector, ListingUpdate, PushResult
 
 API_URL = "https://merchantapi.googleapis.com"
@@ -169,7 +169,7 @@ class GoogleMerchantConnector(ChannelConnector):
             key_id=str(account.get("private_key_id") or ""),
         )
         response = self.http.request(
-            "POST", token_url, data={"grant_type": JWT_GRANT, "assertion": assertion}
+            "POST", token_url, data={"grant_type": JWT_GRANT, "assertion": assertion}, idempotent=True
         )
         if response.status_code in (400, 401, 403):
             raise GoogleMerchantError(
@@ -251,7 +251,8 @@ class GoogleMerchantConnector(ChannelConnector):
                     ),
                 },
             }
-            response = self._send("POST", url, json=body)
+            # productInputs:insert replaces the input with the same offer id: safe to send again.
+            response = self._send("POST", url, json=body, idempotent=True)
             if response.status_code in (401, 403):
                 raise GoogleMerchantError(
                     _(

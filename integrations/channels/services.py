@@ -47,7 +47,7 @@ from orders.services.errors import InvalidTransition
 from orders.services.external import ExternalOrderError, place_external_order
 from orders.services.workflow import add_note, change_status
 
-from ..http import IntegrationHTTPError
+from ..connector_client import IntegrationHTTPError
 from ..models import ConnectorConfig, SyncRun, SyncRunError
 from .models import ChannelListing, ChannelOrder
 
@@ -184,7 +184,7 @@ class PushSummary:
 def push_due_listings(*, config: ConnectorConfig, connector: ChannelConnector, run: SyncRun) -> PushSummary:
     """Push every due listing of ``config`` in batches (see the module docstring); returns counts
     (also written on ``run``). A call that fails as a whole leaves its batch due and raises
-    :class:`~integrations.http.IntegrationHTTPError` (the run fails; the next one resumes)."""
+    :class:`~integrations.connector_client.IntegrationHTTPError` (the run fails; the next one resumes)."""
     summary = PushSummary()
     # We hold the connector's run lock: a listing still marked as being pushed was left by a run
     # that died mid-call; push it again.

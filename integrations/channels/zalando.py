@@ -28,8 +28,8 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from ..connector_client import IntegrationHTTPError
 from ..connectors import Capability, ConfigField, register
-from ..http import IntegrationHTTPError
 from .base import ChannelConnector, ListingUpdate, PushResult
 
 API_URL = "https://api.merchants.zalando.com"
@@ -133,6 +133,7 @@ class ZalandoConnector(ChannelConnector):
             "/auth/token",
             data={"grant_type": "client_credentials"},
             auth=(self.options["client_id"], secret),
+            idempotent=True,  # asking for a token twice is harmless
         )
         if response.status_code in (400, 401, 403):
             raise ZalandoError(
@@ -152,8 +153,9 @@ class ZalandoConnector(ChannelConnector):
     def _post(self, path: str, payload: dict) -> Any:
         for attempt in range(2):
             token = self.access_token(fresh=attempt > 0)
+            # Stock and price updates set absolute values: sending one again changes nothing.
             response = self.http.request(
-                "POST", path, json=payload, headers={"Authorization": f"Bearer {token}"}
+                "POST", path, json=payload, headers={"Authorization": f"Bearer {token}"}, idempotent=True
             )
             if response.status_code == 401 and attempt == 0:
                 cache.delete(self._token_key)

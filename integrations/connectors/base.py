@@ -20,7 +20,7 @@ from django.core.validators import EmailValidator, URLValidator
 from django.utils.translation import gettext as _
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..http import ConnectorClient
+    from ..connector_client import ConnectorClient
     from ..models import ConnectorConfig, PurchaseOrder, SyncRun
 
 
@@ -252,7 +252,7 @@ class Connector:
 
     def http_client(self, **kwargs) -> ConnectorClient:
         """The one HTTP client of this connector (rate limit and breaker keyed on the config)."""
-        from ..http import ConnectorClient
+        from ..connector_client import ConnectorClient
 
         kwargs.setdefault("name", f"connector-{self.config.pk}")
         return ConnectorClient(**kwargs)
@@ -266,7 +266,7 @@ class Connector:
 
     def test_connection(self) -> str:
         """One cheap authenticated call; returns what the partner said (for the admin) or raises
-        :class:`~integrations.http.IntegrationHTTPError` / ``ValidationError``."""
+        :class:`~integrations.connector_client.IntegrationHTTPError` / ``ValidationError``."""
         raise NotImplementedError(f"{self.type} has no connection test")
 
     def run(self, *, direction: str, context: RunContext) -> None:

@@ -22,8 +22,8 @@ from django.utils.translation import gettext_lazy
 from catalog.models import VatRate
 from shop.spreadsheets import spreadsheet_text
 
+from ..connector_client import IntegrationHTTPError
 from ..connectors.base import Capability, ConfigField, Connector, RunContext, SendResult, register
-from ..http import IntegrationHTTPError
 from ..models import ConnectorConfig, PurchaseOrder
 from .importer import VANISHED_POLICIES, FeedImporter, ImportOptions
 from .profile import builtin_choices, builtin_profiles, load_profile

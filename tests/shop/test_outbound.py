@@ -73,13 +73,13 @@ def test_backoff_grows_exponentially_without_retry_after(server):
     assert 1 <= p.sleeps[0] < 2 and 2 <= p.sleeps[1] < 3
 
 
-def test_a_wait_longer_than_max_backoff_is_not_sat_out(server):
+def test_a_wait_longer_than_max_backoff_is_cut_short_and_reported(server):
     server.route("GET", "/x", FakeResponse(503, b"", {"Retry-After": "3600"}))
-    p = partner(max_backoff=30)
+    p = partner(max_backoff=30, retries=2)
     with pytest.raises(outbound.OutboundError) as caught:
         p.request("GET", server.url("/x"))
     assert caught.value.retry_after == 3600 and caught.value.status == 503
-    assert p.sleeps == [] and len(server.requests) == 1
+    assert p.sleeps == [30, 30] and len(server.requests) == 3
 
 
 def test_gives_up_after_the_retries_with_the_last_answer(server):

@@ -24,7 +24,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from integrations.http import IntegrationHTTPError
+from integrations.connector_client import IntegrationHTTPError
 from integrations.models import ConnectorConfig
 from shop.events import safe_delay
 

@@ -1,4 +1,4 @@
-"""The Allegro REST API client: one small httpx client per connector (``integrations.http``).
+"""The Allegro REST API client: one small httpx client per connector (``integrations.connector_client``).
 
     with AllegroClient(config) as api:
         offer = api.get(f"/sale/product-offers/{offer_id}")
@@ -25,7 +25,7 @@ from typing import Any
 import httpx
 from django.utils.translation import gettext as _
 
-from integrations.http import ConnectorClient, IntegrationHTTPError, _safe_url
+from integrations.connector_client import ConnectorClient, IntegrationHTTPError, safe_url
 
 MEDIA_TYPE = "application/vnd.allegro.public.v1+json"
 
@@ -115,7 +115,7 @@ def decode_json(response: httpx.Response) -> Any:
     if len(raw) > MAX_BODY_BYTES:
         raise AllegroMalformedResponse(
             _("Allegro's answer from %(url)s is larger than %(n)d bytes.")
-            % {"url": _safe_url(response.request.url), "n": MAX_BODY_BYTES}
+            % {"url": safe_url(response.request.url), "n": MAX_BODY_BYTES}
         )
     if not raw.strip():
         return {}
@@ -124,7 +124,7 @@ def decode_json(response: httpx.Response) -> Any:
     except (ValueError, UnicodeDecodeError) as exc:
         raise AllegroMalformedResponse(
             _("Allegro's answer from %(url)s (HTTP %(code)d) is not valid JSON: %(error)s")
-            % {"url": _safe_url(response.request.url), "code": response.status_code, "error": exc}
+            % {"url": safe_url(response.request.url), "code": response.status_code, "error": exc}
         ) from exc
 
 
@@ -142,7 +142,7 @@ class Answer:
 
     @property
     def retry_after(self) -> float | None:
-        from integrations.http import retry_after_seconds
+        from integrations.connector_client import retry_after_seconds
 
         return retry_after_seconds(self.headers.get("retry-after"))
 
@@ -237,7 +237,7 @@ class AllegroClient:
                 token = self.tokens.refresh(failed_token=token)
                 continue
             break
-        url = _safe_url(response.request.url)
+        url = safe_url(response.request.url)
         if response.status_code == 401:
             self.tokens.mark_refused()
             raise AllegroAuthError(

@@ -25,7 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from integrations.channels.models import ChannelListing
-from integrations.http import IntegrationHTTPError
+from integrations.connector_client import IntegrationHTTPError
 
 from .client import AllegroAPIError, AllegroAuthError, AllegroClient, AllegroMalformedResponse, parse_errors
 

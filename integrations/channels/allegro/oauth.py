@@ -31,7 +31,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
-from integrations.http import ConnectorClient
+from integrations.connector_client import ConnectorClient
 from integrations.models import ConnectorConfig
 
 from .client import AllegroAuthError, AllegroError, auth_url, decode_json, parse_errors

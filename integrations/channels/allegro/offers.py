@@ -34,7 +34,7 @@ from django.utils.translation import gettext as _
 
 from catalog.models import Category, ProductImage, Variant
 from integrations.channels.models import ChannelListing
-from integrations.http import IntegrationHTTPError
+from integrations.connector_client import IntegrationHTTPError
 
 from .client import AllegroAPIError, AllegroAuthError, AllegroClient, ErrorItem
 

@@ -7,7 +7,7 @@ import logging
 
 from celery import shared_task
 
-from integrations.http import IntegrationHTTPError
+from integrations.connector_client import IntegrationHTTPError
 from integrations.models import ConnectorConfig
 
 log = logging.getLogger(__name__)

@@ -13,12 +13,15 @@ from typing import Any
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from ...http import IntegrationHTTPError
+from ...connector_client import IntegrationHTTPError
 
 log = logging.getLogger(__name__)
 
 API_URL = "https://api.baselinker.com/connector.php"
 AUTH_CODES = {"ERROR_BAD_TOKEN", "ERROR_USER_ACCOUNT_BLOCKED", "ERROR_NO_TOKEN", "ERROR_TOKEN"}
+# Every method is a POST; reads (get*) and absolute writes (update* stock/prices, set* a status)
+# are safe to send again after a lost answer, add* methods are not (a second product).
+IDEMPOTENT_PREFIXES = ("get", "update", "set")
 
 
 class BaseLinkerError(IntegrationHTTPError):
@@ -63,7 +66,9 @@ class BaseLinkerClient:
         body = {"method": method, "parameters": json.dumps(parameters or {}, ensure_ascii=False)}
         for attempt in range(self.limit_retries + 1):
             self.calls += 1
-            response = self.http.request("POST", self.url, data=body)
+            response = self.http.request(
+                "POST", self.url, data=body, idempotent=method.startswith(IDEMPOTENT_PREFIXES)
+            )
             if response.status_code in (401, 403):
                 raise BaseLinkerError(
                     _("BaseLinker refused the API token (HTTP %(code)d).") % {"code": response.status_code},

@@ -418,7 +418,7 @@ def test_partial_batch_failure_keeps_only_the_failed_items_due(store, config):
 
 
 def test_a_failed_call_leaves_the_batch_due_and_fails_the_run(store, config):
-    from integrations.http import IntegrationHTTPError
+    from integrations.connector_client import IntegrationHTTPError
 
     v = VariantFactory(store=store, sku="S-1", stock=2)
     ChannelListingFactory(config=config, variant=v)
