@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from shop.identifiers import gtin_check_digit
 from shop.models import Store
+from shop.money import round_to
 
 from . import services
 from .images import placeholder_font, placeholder_image
@@ -433,7 +434,7 @@ def _clothes(ctx: _Ctx) -> None:
                         sku=f"{base}-{slugify_pl(colour)[:3].upper()}-{size}",
                         price=price,
                         values=(("rozmiar", size), ("kolor", colour)),
-                        discount=(price * Decimal("0.2")).quantize(Decimal("1")) if discounted else None,
+                        discount=round_to(price * Decimal("0.2"), "1") if discounted else None,
                     )
             _relate(siblings)
 
@@ -494,7 +495,7 @@ def _simple_products(ctx: _Ctx) -> None:
                 sku=f"{slugify_pl(category)[:3].upper()}-{n:03d}",
                 price=price,
                 ean=_ean(ctx),
-                discount=(price * Decimal("0.15")).quantize(Decimal("1")) if discounted else None,
+                discount=round_to(price * Decimal("0.15"), "1") if discounted else None,
             )
 
 

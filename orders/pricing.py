@@ -5,8 +5,8 @@ inputs, so what the shopper is shown is what the order records. Prices are alway
 current gross prices from the database; nothing a browser sends is ever a price.
 
 Rules (docs/architecture.md, "Money"): money is ``Decimal``; rounding is half-up to 0.01, once, at the line total --
-a discount spread over lines is rounded per line and the last line takes the remainder, so the
-lines always add up to the order.
+a fixed discount is split over the lines to the grosz by the largest remainder, so the lines always
+add up to the order and no line's discount is negative or above its total.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from decimal import Decimal
 from django.utils.translation import gettext as _
 
 from catalog.models import Product, Variant, VatRate
+from shop.money import allocate, format_money
 
-from .formatting import format_money
 from .models import GiftCard, PaymentMethod, ShippingMethod, Voucher, money
 
 ZERO = Decimal("0.00")
@@ -244,13 +244,13 @@ def price_basket(
 
 
 def _apply_voucher(voucher: Voucher, eligible: list[PricedLine], eligible_total: Decimal) -> None:
+    """Percent: each line's own share, rounded. Fixed: ``min(value, eligible total)`` split over
+    the lines by value to the grosz (largest remainder, :func:`shop.money.allocate`): the shares
+    add up to it exactly, none below zero or above its line."""
     if voucher.kind == Voucher.Kind.PERCENTAGE:
         for p in eligible:
             p.discount = min(p.total, money(p.total * voucher.value / 100))
     elif voucher.kind == Voucher.Kind.FIXED and eligible_total > 0:
-        amount = min(voucher.value, eligible_total)
-        left = amount
-        for i, p in enumerate(eligible):
-            share = left if i == len(eligible) - 1 else min(p.total, money(amount * p.total / eligible_total))
-            p.discount = min(p.total, share)
-            left -= p.discount
+        amount = min(money(voucher.value), eligible_total)
+        for p, share in zip(eligible, allocate(amount, [p.total for p in eligible]), strict=True):
+            p.discount = share

@@ -18,8 +18,8 @@ from django.utils.translation import gettext as _
 
 from catalog.models import Product, ProductImage
 from catalog.stock import availability_map
-from orders.formatting import format_money
 from orders.models import Cart, Order, OrderLine
+from shop.money import format_money
 
 from . import carts, templating, tokens
 

@@ -10,6 +10,8 @@ from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from shop.money import round_money
+
 from .models import Campaign, Reminder, TrackedCart
 from .stats import ZTest, rate, two_proportion_z_test
 
@@ -125,7 +127,7 @@ class Dashboard:
 
 
 def _money(value) -> Decimal:
-    return Decimal(value or 0).quantize(Decimal("0.01"))
+    return round_money(value or 0)
 
 
 def _bounds(start: date, end: date, zone) -> tuple[datetime, datetime]:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 
 from django.db.models import Q
 from django.utils import timezone
 
 from orders.invoices import invoice_lines
 from orders.models import Order, Return, money
+from shop.money import floor_money
 
 ZERO = Decimal("0.00")
 VAT_RATES = ("23", "8", "5", "0", "zw")
@@ -39,7 +40,7 @@ class Position:
         """
         if self.quantity <= 1:
             return [(max(self.quantity, 1), self.gross)]
-        unit = (self.gross / self.quantity).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
+        unit = floor_money(self.gross / self.quantity)
         rest = self.gross - unit * (self.quantity - 1)
         if rest == unit:
             return [(self.quantity, unit)]

@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -30,6 +30,7 @@ from django.utils.translation import gettext_lazy
 from catalog.models import Category, Product, ProductGroup, ProductImage, Variant
 from catalog.services import group_product_filter
 from catalog.stock import UNLIMITED, Availability, availability_map
+from shop.money import round_money
 
 from .models import Feed
 from .text import one_line, plain_text, strip_invalid, truncate
@@ -77,10 +78,6 @@ WARNING_LABELS = {
     P_TITLE_EMPTY: gettext_lazy("empty title"),
     P_PRICE: gettext_lazy("price not above zero"),
 }
-
-
-def money(value: Decimal) -> Decimal:
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def valid_gtin(value: str) -> bool:
@@ -172,7 +169,11 @@ class FeedItems:
             if v
         }
         self._shipping = (
-            (feed.shipping_country, one_line(feed.shipping_service, limit=60), money(feed.shipping_price))
+            (
+                feed.shipping_country,
+                one_line(feed.shipping_service, limit=60),
+                round_money(feed.shipping_price),
+            )
             if feed.shipping_price is not None
             else None
         )
@@ -450,10 +451,10 @@ class FeedItems:
         elif not ean:
             warnings.append((W_GTIN_MISSING, _("No EAN/GTIN.")))
 
-        price = money(variant.price * self.markup)
+        price = round_money(variant.price * self.markup)
         sale_price = None
         if variant.compare_at_price is not None and variant.compare_at_price > variant.price:
-            regular = money(variant.compare_at_price * self.markup)
+            regular = round_money(variant.compare_at_price * self.markup)
             if regular > price:
                 price, sale_price = regular, price
 

@@ -10,13 +10,15 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from urllib.parse import parse_qs
 
 from django.conf import settings
 from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
+
+from shop.money import round_money
 
 from .models import MarketingSettings, PurchaseReport, settings_cache_key
 
@@ -26,7 +28,7 @@ DISABLED = {"enabled": False}
 
 
 def _num(value) -> float:
-    return float(Decimal(value or 0).quantize(CENT, rounding=ROUND_HALF_UP))
+    return float(round_money(value or 0))
 
 
 # --- configuration --------------------------------------------------------------------------------

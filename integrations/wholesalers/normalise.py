@@ -16,6 +16,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from catalog.models import VatRate
+from shop.money import round_money
 
 from .pricing import PriceRules, net_of, shop_price
 from .profile import Profile
@@ -151,7 +152,7 @@ def normalise(
     if cost_net is None and cost_gross is not None:
         cost_net = net_of(cost_gross, vat)
     if cost_net is not None:
-        cost_net = cost_net.quantize(Decimal("0.01"))
+        cost_net = round_money(cost_net)
     price = shop_price(rules=rules, vat=vat, cost_net=cost_net, feed_gross=feed_gross)
     if price is not None and price > MONEY_MAX:  # within range in the feed, not after the markup
         raise _out_of_range(_("price"), price, MONEY_MAX)

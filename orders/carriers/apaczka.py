@@ -21,12 +21,13 @@ import hmac
 import json
 import logging
 import time
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.conf import settings
 from django.utils.translation import gettext as _
 
 from shop import phones
+from shop.money import to_grosze
 
 from ..models import Shipment
 from .base import (
@@ -109,10 +110,6 @@ def verify(
     return hmac.compare_digest(expected, str(form.get("signature", "")))
 
 
-def grosze(amount: Decimal) -> int:
-    return int((Decimal(amount) * 100).quantize(Decimal("1"), rounding=ROUND_HALF_UP))
-
-
 def _address(party: Party, *, point: str = "") -> dict:
     address = {
         "country_code": party.country or "PL",
@@ -153,7 +150,7 @@ def order_payload(request: ShipmentRequest) -> dict:
             "exception": {"isReceiverEmail": 0, "isReceiverSms": 0, "isSenderEmail": 1},
             "delivered": {"isReceiverEmail": 1, "isReceiverSms": 0, "isSenderEmail": 0},
         },
-        "shipment_value": grosze(request.insurance_amount or Decimal("0")),
+        "shipment_value": to_grosze(request.insurance_amount or Decimal("0")),
         "shipment_currency": request.currency,
         "pickup": {"type": config.get("pickup_type") or "SELF", "date": "", "hours_from": "", "hours_to": ""},
         "shipment": [
@@ -178,7 +175,7 @@ def order_payload(request: ShipmentRequest) -> dict:
                     "Cash on delivery at Apaczka needs the bank account for the money: set it in the carrier account."
                 )
             )
-        order["cod"] = {"amount": grosze(request.cod_amount), "bankaccount": bank_account}
+        order["cod"] = {"amount": to_grosze(request.cod_amount), "bankaccount": bank_account}
         if order["shipment_value"] < order["cod"]["amount"]:
             order["shipment_value"] = order["cod"]["amount"]
     return order

@@ -21,6 +21,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from shop import phones
+from shop.money import round_money
 
 from ..models import Shipment
 from .base import (
@@ -86,7 +87,7 @@ def map_status(status: str) -> str:
 def _money(amount: Decimal | None, currency: str) -> dict | None:
     if amount is None or amount <= 0:
         return None
-    return {"amount": str(Decimal(amount).quantize(Decimal("0.01"))), "currency": currency}
+    return {"amount": str(round_money(amount)), "currency": currency}
 
 
 def _party(party: Party, *, with_address: bool) -> dict:

@@ -6,7 +6,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from ..formatting import format_money
+from shop.money import format_money
+
 from .base import PaymentProvider, PaymentStart
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
-from ..formatting import format_money
+from shop.money import format_money
+
 from .base import PaymentProvider, PaymentStart
 
 

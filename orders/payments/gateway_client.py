@@ -8,12 +8,13 @@ shopper or merchant to try again (refunds carry our reference as an idempotency 
 from __future__ import annotations
 
 import logging
-from decimal import ROUND_HALF_UP, Decimal
 
 import httpx
 from django.conf import settings
 from django.urls import reverse
 from django.utils.translation import gettext as _
+
+from shop.money import from_grosze, to_grosze
 
 from ..models import GatewayAccount, GatewaySession, Payment, PaymentNotification
 from .base import PaymentGatewayError
@@ -21,12 +22,9 @@ from .base import PaymentGatewayError
 log = logging.getLogger("orders.payments")
 
 
-def to_minor(amount: Decimal) -> int:
-    return int((Decimal(amount) * 100).quantize(Decimal("1"), rounding=ROUND_HALF_UP))
-
-
-def from_minor(value) -> Decimal:
-    return (Decimal(int(value)) / 100).quantize(Decimal("0.01"))
+# Amounts in grosze for the gateways: the one conversion lives in shop.money.
+to_minor = to_grosze
+from_minor = from_grosze
 
 
 def account_for(payment: Payment, provider: str, *, active_only: bool = False) -> GatewayAccount:

@@ -11,8 +11,8 @@ from django.utils.translation import gettext as _
 
 from catalog.models import Product, ProductImage
 from catalog.stock import availability_map
+from shop.money import format_money
 
-from ..formatting import format_money
 from ..models import Cart, CartLine, Order, PaymentMethod, ShippingMethod
 from ..services.checkout import LoadedCart, load_for_checkout
 

@@ -23,8 +23,8 @@ from django.utils.translation import gettext as _
 
 from catalog import stock
 from catalog.models import Product
+from shop.money import format_money
 
-from ..formatting import format_money
 from ..models import (
     Address,
     Cart,

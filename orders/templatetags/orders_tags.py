@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import template
 
-from ..formatting import format_money
+from shop.money import format_money
 
 register = template.Library()
 

@@ -11,17 +11,16 @@ outbox (:mod:`shop.events`), with the payloads documented in docs/api.md:
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from shop import events
 from shop.models import Store
+from shop.money import round_money
 
 CART_ABANDONED = "cart.abandoned"
 CART_RECOVERED = "cart.recovered"
 
 
 def _money(value) -> str:
-    return str(Decimal(value).quantize(Decimal("0.01"))) if value is not None else ""
+    return str(round_money(value)) if value is not None else ""
 
 
 def publish_abandoned(tracked_carts) -> int:

@@ -8,6 +8,7 @@ from decimal import Decimal
 from django.utils.translation import gettext as _
 
 from shop.models import Store
+from shop.money import round_to
 
 from ..periods import bounds
 from .common import ZERO
@@ -16,7 +17,7 @@ RECOVERY_COUNTS = ("abandoned", "reachable", "treated", "holdout", "sent", "open
 
 
 def _percent(value) -> Decimal | None:
-    return None if value is None else (Decimal(str(value)) * 100).quantize(Decimal("0.1"))
+    return None if value is None else round_to(Decimal(str(value)) * 100, "0.1")
 
 
 def _recovery_row(label: str, d) -> dict:

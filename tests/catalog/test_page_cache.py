@@ -94,21 +94,21 @@ def test_a_warm_category_product_search_and_home_page_cost_no_query(
 
 
 def test_a_price_change_shows_at_once(client, shelf):
-    assert "100,00 zł" in html(client.get("/p/sukienka-lniana/"))
-    assert "100,00 zł" in html(client.get("/k/sukienki/"))
+    assert "100,00\xa0zł" in html(client.get("/p/sukienka-lniana/"))
+    assert "100,00\xa0zł" in html(client.get("/k/sukienki/"))
     services.change_price(variant=shelf["dress"], price=Decimal("79.00"))
-    assert "79,00 zł" in html(client.get("/p/sukienka-lniana/"))
+    assert "79,00\xa0zł" in html(client.get("/p/sukienka-lniana/"))
     listing = html(client.get("/k/sukienki/"))
-    assert "79,00 zł" in listing and "100,00 zł" not in listing
+    assert "79,00\xa0zł" in listing and "100,00\xa0zł" not in listing
 
 
 def test_a_price_changed_by_percent_and_in_the_admin_shows_at_once(client, shelf, admin_client):
     services.change_prices_by_percent(products=[shelf["coat"].product], percent=Decimal("-10"))
-    assert "270,00 zł" in html(client.get("/p/plaszcz/"))
+    assert "270,00\xa0zł" in html(client.get("/p/plaszcz/"))
     coat = Variant.objects.get(pk=shelf["coat"].pk)
     coat.price = Decimal("199.00")
     coat.save()  # e.g. an inline in the admin
-    assert "199,00 zł" in html(client.get("/p/plaszcz/"))
+    assert "199,00\xa0zł" in html(client.get("/p/plaszcz/"))
 
 
 def test_stock_going_to_zero_shows_at_once(client, shelf, store):
@@ -189,15 +189,15 @@ def test_another_store_never_gets_this_stores_page(client, shelf, settings):
         "Sukienka lniana",
     ]
     assert theirs == ["Kleid"]
-    assert "20,00 €" in html(client.get("/k/sukienki/", HTTP_HOST="drugi.example.pl"))
+    assert "20,00\xa0€" in html(client.get("/k/sukienki/", HTTP_HOST="drugi.example.pl"))
     assert client.get("/p/sukienka-lniana/", HTTP_HOST="drugi.example.pl").status_code == 404
 
 
 def test_a_store_change_shows_at_once(client, shelf, store):
-    assert "100,00 zł" in html(client.get("/p/sukienka-lniana/"))
+    assert "100,00\xa0zł" in html(client.get("/p/sukienka-lniana/"))
     store.currency = "EUR"
     store.save()
-    assert "100,00 €" in html(client.get("/p/sukienka-lniana/"))
+    assert "100,00\xa0€" in html(client.get("/p/sukienka-lniana/"))
 
 
 def test_the_cart_badge_login_and_csrf_token_are_never_shared(shelf, django_user_model):

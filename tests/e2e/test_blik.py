@@ -78,7 +78,7 @@ def place_order(page, product):
 
 def test_shopper_pays_with_a_blik_code_and_sees_paid(page, shop, p24):
     place_order(page, shop)
-    assert "74,89 zł" in page.get_by_test_id("blik-amount").inner_text()
+    assert "74,89\xa0zł" in page.get_by_test_id("blik-amount").inner_text()
     code = page.get_by_test_id("blik-code")
     assert code.get_attribute("inputmode") == "numeric"
     assert code.get_attribute("autocomplete") == "one-time-code"

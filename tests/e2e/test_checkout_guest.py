@@ -28,7 +28,7 @@ def test_guest_checkout_paid_through_the_test_gateway(page, live_server, live_st
     page.locator("form.add-to-cart button[type=submit]").click()
     page.wait_for_url("**/koszyk/")
     assert page.get_by_test_id("cart-line").count() == 1
-    assert "Kurier InPost: 14,99 zł" in page.get_by_test_id("shipping-costs").inner_text()
+    assert "Kurier InPost: 14,99\xa0zł" in page.get_by_test_id("shipping-costs").inner_text()
 
     page.get_by_test_id("to-checkout").click()
     page.wait_for_url("**/zamowienie/")
@@ -53,12 +53,12 @@ def test_guest_checkout_paid_through_the_test_gateway(page, live_server, live_st
     page.get_by_test_id("delivery-next").click()
 
     page.wait_for_url("**/zamowienie/podsumowanie/")
-    assert "74,89 zł" in page.get_by_test_id("total").inner_text()
+    assert "74,89\xa0zł" in page.get_by_test_id("total").inner_text()
     page.check("#id_accept_terms")
     page.get_by_test_id("place-order").click()
 
     page.wait_for_url("**/platnosc/test/**")
-    assert "74,89 zł" in page.get_by_test_id("gateway-amount").inner_text()
+    assert "74,89\xa0zł" in page.get_by_test_id("gateway-amount").inner_text()
     page.get_by_test_id("gateway-pay").click()
 
     page.wait_for_url("**/zamowienie/**")

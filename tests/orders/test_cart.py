@@ -159,7 +159,7 @@ def test_cart_page_notices_price_changes_low_stock_and_unavailable(cart, store):
     Variant.objects.filter(pk=gone.pk).update(is_active=False)
     page = cart_page(cart)
     notices = {row.line.variant_id: " ".join(row.notices) for row in page.rows}
-    assert "10,00 zł to 12,00 zł" in notices[changed.pk]
+    assert "10,00\xa0zł to 12,00\xa0zł" in notices[changed.pk]
     assert "Only 1 left" in notices[scarce.pk]
     assert "No longer available" in notices[gone.pk]
     assert page.basket.subtotal == Decimal("36.00") + 2 * 3 * Decimal("99.00")

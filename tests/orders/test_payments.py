@@ -270,6 +270,6 @@ def test_offline_providers_give_instructions(store):
     assert store.bank_account in started.instructions and order.number in started.instructions
     assert started.redirect_url == ""
     cod = get_provider("cod").start(Payment(amount=Decimal("12.50"), currency="PLN"))
-    assert "12,50 zł" in cod.instructions
+    assert "12,50\xa0zł" in cod.instructions
     with pytest.raises(KeyError):
         get_provider("bitcoin")

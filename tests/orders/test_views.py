@@ -91,15 +91,15 @@ def test_add_to_cart_and_see_the_cart_with_free_shipping_progress(browser, store
     page = browser.get("/koszyk/")
     assert page.status_code == 200
     html = page.content.decode()
-    assert "23,40 zł more for free delivery" in html
-    assert "Kurier InPost: 14,99 zł" in html and "Paczkomat InPost: 12,99 zł" in html
+    assert "23,40\xa0zł more for free delivery" in html
+    assert "Kurier InPost: 14,99\xa0zł" in html and "Paczkomat InPost: 12,99\xa0zł" in html
     assert page.context["mini_cart"].quantity == 2
 
 
 def test_free_shipping_message_is_polish_by_default(client, store, shop):
     v = VariantFactory(store=store, stock=5, price=D("88.30"))
     add(client, v, 2)
-    assert "Brakuje 23,40 zł do darmowej dostawy" in client.get("/koszyk/").content.decode()
+    assert "Brakuje 23,40\xa0zł do darmowej dostawy" in client.get("/koszyk/").content.decode()
 
 
 @pytest.mark.parametrize(
@@ -268,7 +268,7 @@ def test_guest_checkout_with_the_test_gateway_end_to_end(
     data = checkout(browser, shop)
     data["expected_total"] = "0.01"  # tampered: never a price
     response = browser.post("/zamowienie/podsumowanie/", data, follow=True)
-    assert "The total is now 114,99 zł" in response.content.decode()
+    assert "The total is now 114,99\xa0zł" in response.content.decode()
     data = {**data, "expected_total": "114.99", "price": "0.01", "total": "0.01"}
     response = browser.post("/zamowienie/podsumowanie/", data)
     order = Order.objects.get()
