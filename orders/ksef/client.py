@@ -102,7 +102,9 @@ class SubmitResult:
 
 def _wrap(exc: KsefHttpError) -> KsefError:
     status = exc.status_code or 0
-    if status == 0 or status >= 500 or status in (408, 429):
+    # No answer, a server error, throttling, or a success status with a body that is not the
+    # documented JSON (a proxy's error page): KSeF is not usable right now.
+    if status < 300 or status >= 500 or status in (408, 429):
         return KsefUnavailable(str(exc))
     return KsefRefused(str(exc))
 
@@ -234,6 +236,8 @@ class KsefConnection:
             raise _wrap(exc) from exc
         except (TimeoutError, RuntimeError) as exc:  # the SDK's auth polling gave up / auth failed
             raise KsefRefused(str(exc)) from exc
+        except (ValueError, KeyError, TypeError) as exc:  # an answer the SDK could not read
+            raise KsefUnavailable(f"unreadable answer: {exc}") from exc
 
     def check(self, session_reference: str, invoice_reference: str) -> tuple[InvoiceStatus, str]:
         """The status (and UPO once accepted) of an invoice sent earlier."""
@@ -249,3 +253,5 @@ class KsefConnection:
             raise _wrap(exc) from exc
         except (TimeoutError, RuntimeError) as exc:
             raise KsefRefused(str(exc)) from exc
+        except (ValueError, KeyError, TypeError) as exc:
+            raise KsefUnavailable(f"unreadable answer: {exc}") from exc

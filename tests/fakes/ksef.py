@@ -103,6 +103,7 @@ class FakeKsef:
         self.processing_polls = 0
         self.reject_next: str | None = None
         self.upo_failures = 0  # this many UPO downloads answer 503
+        self.malformed = False  # every answer is 200 with a body that is not the documented JSON
         self._counter = itertools.count(0x2C3E6C8000)
         self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self._certificate = self._make_certificate()
@@ -185,6 +186,8 @@ class FakeKsef:
             return self._json(
                 503, {"title": "Service Unavailable", "status": 503, "detail": "KSeF niedostępny (fake)."}
             )
+        if self.malformed:
+            return FakeResponse(200, b"<html>proxy error page</html>", {"Content-Type": "application/json"})
         path = request.path[len("/v2") :]
         routes = [
             ("GET", r"/security/public-key-certificates", self._certificates),

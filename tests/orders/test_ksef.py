@@ -344,3 +344,11 @@ def test_a_missing_upo_is_fetched_later(fake, conf, django_capture_on_commit_cal
     assert sub.ksef_number in sub.upo and sub.next_attempt_at is None
     assert sweep_ksef() == 0
     assert len(fake.accepted()) == 1
+
+
+def test_an_unreadable_answer_counts_as_ksef_unavailable(fake, conf, django_capture_on_commit_callbacks):
+    fake.malformed = True
+    invoice = issue(b2b_order(conf.store), django_capture_on_commit_callbacks, render="never")
+    sub = invoice.ksef_submission
+    assert sub.state == State.OFFLINE
+    assert sub.last_error.startswith("KSeF unavailable") and "proxy error page" in sub.last_error
