@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -168,9 +169,14 @@ class InvoiceKsefMixin:
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("ksef_submission")
 
+    def get_readonly_fields(self, request, obj=None):
+        return [*super().get_readonly_fields(request, obj), "ksef_state"]
+
     @admin.display(description=_("KSeF"))
     def ksef_state(self, obj):
         try:
-            return state_badge(obj.ksef_submission)
+            sub = obj.ksef_submission
         except KsefSubmission.DoesNotExist:
             return state_badge(None)
+        url = reverse("admin:orders_ksefsubmission_change", args=[sub.pk])
+        return format_html('<a href="{}">{}</a>', url, state_badge(sub))

@@ -176,6 +176,8 @@ def test_rejected_invoice_keeps_the_reason_and_shows_it_in_the_admin(
     listing = client.get(reverse("admin:orders_invoice_changelist"), HTTP_ACCEPT_LANGUAGE="pl")
     assert listing.status_code == 200
     assert "odrzucona (zobacz powód)" in listing.content.decode()
+    change = client.get(reverse("admin:orders_invoice_change", args=[invoice.pk]), HTTP_ACCEPT_LANGUAGE="pl")
+    assert "odrzucona (zobacz powód)" in change.content.decode()
 
 
 def test_an_invoice_ksef_already_has_is_not_sent_twice(fake, conf, django_capture_on_commit_callbacks):
