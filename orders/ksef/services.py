@@ -195,7 +195,8 @@ def connection_for(sub: KsefSubmission) -> KsefConnection:
     token = secrets_of(conf).get("token", "") if conf else ""
     if not token:
         raise KsefError("No KSeF token is set for this store.")
-    nip = fa3.normalise_nip(sub.invoice.store.company_tax_id or (sub.invoice.seller or {}).get("tax_id", ""))
+    # The context is the seller on the invoice (frozen at issue), which must match Podmiot1's NIP.
+    nip = fa3.normalise_nip((sub.invoice.seller or {}).get("tax_id", "") or sub.invoice.store.company_tax_id)
     return KsefConnection(environment=sub.environment or environment_of(conf), token=token, nip=nip)
 
 

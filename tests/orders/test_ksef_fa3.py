@@ -182,12 +182,12 @@ def test_invalid_polish_nip_is_refused(seller, tax_id):
         fa3.document_for_invoice(invoice)
 
 
-def test_missing_seller_nip_is_refused(store):
-    store.company_name, store.company_address, store.company_tax_id = "Sklep", "ul. A 1", ""
-    store.save()
-    order = make_order(store=store, lines=[(variant(store, "20.00", "23"), 1)], status=Order.Status.PAID)
+@pytest.mark.parametrize(("field", "message"), [("tax_id", "NIP"), ("address", "address"), ("name", "name")])
+def test_missing_seller_data_is_refused(seller, field, message):
+    order = make_order(store=seller, lines=[(variant(seller, "20.00", "23"), 1)], status=Order.Status.PAID)
     invoice = invoices.issue_invoice(order=order, render="never")
-    with pytest.raises(fa3.Fa3Error, match="NIP"):
+    invoice.seller[field] = ""  # frozen seller data without it (issued before the data was required)
+    with pytest.raises(fa3.Fa3Error, match=message):
         fa3.build_invoice_xml(invoice)
 
 
