@@ -277,3 +277,37 @@ def test_the_schema_check_catches_a_broken_document():
 )
 def test_nip_checksum(nip, valid):
     assert fa3.valid_nip(nip) is valid
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_carts_give_valid_xml_that_agrees_with_the_invoice(seller, seed):
+    import random
+
+    rng = random.Random(seed)
+    rates = ["23", "8", "5", "0", "zw"]
+    lines = [
+        (
+            variant(seller, f"{rng.randint(1, 99999) / 100:.2f}", rng.choice(rates), f"Produkt {i}"),
+            rng.randint(1, 7),
+        )
+        for i in range(rng.randint(1, 6))
+    ]
+    subtotal = sum((v.price * q for v, q in lines), Decimal("0"))
+    order = make_order(
+        store=seller,
+        lines=lines,
+        status=Order.Status.PAID,
+        shipping=Decimal(rng.choice(["0.00", "9.99", "15.00", "24.60"])),
+        discount=(subtotal * Decimal(rng.randint(0, 30)) / 100).quantize(Decimal("0.01")),
+        billing_address=AddressFactory(company_name="Firma", tax_id="5260250274"),
+    )
+    invoice, xml, tree = issued(order)
+    assert fa3.validation_errors(xml) == []
+    assert Decimal(tree.findtext("f:Fa/f:P_15", namespaces=NS)) == invoice.total_gross
+    assert amounts(tree, "f:Fa/f:FaWiersz/f:P_11A") == invoice.total_gross
+    net_fields = ("P_13_1", "P_13_2", "P_13_3", "P_13_6_1", "P_13_7")
+    assert sum((amounts(tree, f"f:Fa/f:{n}") for n in net_fields), Decimal("0")) == invoice.total_net
+    assert (
+        sum((amounts(tree, f"f:Fa/f:{n}") for n in ("P_14_1", "P_14_2", "P_14_3")), Decimal("0"))
+        == invoice.total_vat
+    )
