@@ -13,8 +13,11 @@ The rules every number follows (docs/reports.md):
 * An order belongs to the period of its ``created_at`` (when it was placed), cut into days,
   weeks and months on the store's wall clock (``TruncDay(..., tzinfo=store.zone)``).
 * Only orders in ``statuses`` count; by default the paid ones (:data:`PAID_STATUSES`).
-* Refunds are those of returns in status *refunded*, subtracted in the period of their order:
-  a report on March shows what March's orders are worth today.
+* Refunds are every completed refund (:func:`.common.completed_refunds`: gateway refunds from the
+  refund page, returns and cancellations, and returns refunded outside the gateway), each once,
+  subtracted in the period of their order: a report on March shows what March's orders are
+  worth today. Per product they are the refunded returned lines (a refund without lines names
+  no product).
 * Whole-store figures use order totals (products, shipping and fees, after discounts); figures
   per product or variant use line totals after discount, net of their returned lines.
 

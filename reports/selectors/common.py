@@ -9,11 +9,16 @@ from decimal import Decimal
 
 from django.db.models import (
     DecimalField,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
 )
-from django.db.models.functions import TruncDay, TruncMonth, TruncWeek
+from django.db.models.functions import Coalesce, TruncDay, TruncMonth, TruncWeek
 from django.utils import timezone
 
-from orders.models import Order
+from orders.models import Order, PaymentRefund, Return
 from shop.models import Store
 
 ZERO = Decimal("0.00")
@@ -50,3 +55,33 @@ def default_range(*, store: Store, days: int = 30) -> tuple[date, date]:
     """The last ``days`` local days up to today, in the store's zone."""
     today = timezone.localdate(timezone=store.zone)
     return today - timedelta(days=days - 1), today
+
+
+def completed_refunds(**order_filter) -> list[tuple[QuerySet, str]]:
+    """Every completed refund of the orders ``order_filter`` picks (``order__in=orders`` or
+    ``order=OuterRef("pk")``), each once, as (queryset with an ``order`` FK, amount field):
+
+    * gateway refunds that succeeded, whatever started them: the admin's refund page, an accepted
+      return, a cancelled paid order;
+    * returns marked refunded without a succeeded gateway refund (money sent back by bank
+      transfer or in cash): their ``refund_amount``. A return refunded through the gateway is
+      counted by its gateway refunds, so it is left out here.
+    """
+    return [
+        (PaymentRefund.objects.filter(status=PaymentRefund.Status.SUCCEEDED, **order_filter), "amount"),
+        (
+            Return.objects.filter(status=Return.Status.REFUNDED, **order_filter).exclude(
+                payment_refunds__status=PaymentRefund.Status.SUCCEEDED
+            ),
+            "refund_amount",
+        ),
+    ]
+
+
+def refunded_expression():
+    """What :func:`completed_refunds` gives back per order, as an expression on ``Order`` rows."""
+    total = Value(ZERO, output_field=MONEY_FIELD)
+    for queryset, field in completed_refunds(order=OuterRef("pk")):
+        per_order = queryset.values("order").annotate(s=Sum(field)).values("s")
+        total = total + Coalesce(Subquery(per_order, output_field=MONEY_FIELD), Value(ZERO))
+    return total

@@ -17,12 +17,12 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from orders.models import Order, OrderLine, Return, ShippingMethod
+from orders.models import Order, OrderLine, ShippingMethod
 from orders.models.common import money
 from shop.models import Store
 
 from ..periods import bounds
-from .common import MONEY_FIELD, ZERO
+from .common import ZERO, refunded_expression
 
 
 @dataclass(frozen=True)
@@ -82,23 +82,18 @@ def order_rows(*, store: Store, filters: OrderFilters, chunk_size: int | None = 
     database in chunks (``.values()`` + ``iterator``): memory stays flat for 100,000 orders.
 
     ``created_at`` is aware, in the store's zone; money is ``Decimal``; ``refunded`` sums the
-    order's refunded returns and ``net = total - refunded``.
+    order's completed refunds (gateway refunds of any origin and returns refunded outside the
+    gateway, :func:`.common.completed_refunds`) and ``net = total - refunded``.
     """
     zone = store.zone
     items = (
         OrderLine.objects.filter(order=OuterRef("pk")).values("order").annotate(s=Sum("quantity")).values("s")
     )
-    refunded = (
-        Return.objects.filter(order=OuterRef("pk"), status=Return.Status.REFUNDED)
-        .values("order")
-        .annotate(s=Sum("refund_amount"))
-        .values("s")
-    )
     qs = (
         orders_queryset(store=store, filters=filters)
         .annotate(
             items_sum=Coalesce(Subquery(items, output_field=IntegerField()), Value(0)),
-            refunded_sum=Coalesce(Subquery(refunded, output_field=MONEY_FIELD), Value(ZERO)),
+            refunded_sum=refunded_expression(),
         )
         .order_by("created_at", "pk")
         .values(

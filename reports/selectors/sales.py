@@ -26,7 +26,7 @@ from orders.models.common import money
 from shop.models import Store
 
 from ..periods import DAY, bounds, period_label, period_starts, previous_range
-from .common import MONEY_FIELD, ZERO, counted_statuses, period_key, trunc
+from .common import MONEY_FIELD, ZERO, completed_refunds, counted_statuses, period_key, trunc
 
 
 @dataclass
@@ -152,14 +152,14 @@ def _store_series(result, store, statuses, start, end, granularity, zone, index)
         .order_by()
     ):
         result.units[index[period_key(row["period"], zone)]] += row["units"] or 0
-    for row in (
-        Return.objects.filter(order__in=orders, status=Return.Status.REFUNDED)
-        .annotate(period=trunc("order__created_at", granularity, zone))
-        .values("period")
-        .annotate(amount=Sum("refund_amount"))
-        .order_by()
-    ):
-        result.refunds[index[period_key(row["period"], zone)]] += row["amount"] or ZERO
+    for refunds, amount in completed_refunds(order__in=orders):
+        for row in (
+            refunds.annotate(period=trunc("order__created_at", granularity, zone))
+            .values("period")
+            .annotate(amount=Sum(amount))
+            .order_by()
+        ):
+            result.refunds[index[period_key(row["period"], zone)]] += row["amount"] or ZERO
     for row in (
         ReturnLine.objects.filter(
             return_request__order__in=orders, return_request__status=Return.Status.REFUNDED
@@ -349,13 +349,9 @@ def sales_by_channel(*, store: Store, date_from: date, date_to: date, statuses=N
     for row in orders.values("channel").annotate(gross=Sum("total"), n=Count("id")).order_by():
         item = rows.setdefault(row["channel"], Ranked(key=row["channel"], label=row["channel"], revenue=ZERO))
         item.gross, item.orders = row["gross"] or ZERO, row["n"]
-    for row in (
-        Return.objects.filter(order__in=orders, status=Return.Status.REFUNDED)
-        .values("order__channel")
-        .annotate(amount=Sum("refund_amount"))
-        .order_by()
-    ):
-        rows[row["order__channel"]].refunds = row["amount"] or ZERO
+    for refunds, amount in completed_refunds(order__in=orders):
+        for row in refunds.values("order__channel").annotate(amount=Sum(amount)).order_by():
+            rows[row["order__channel"]].refunds += row["amount"] or ZERO
     for row in (
         ReturnLine.objects.filter(
             return_request__order__in=orders, return_request__status=Return.Status.REFUNDED
@@ -389,7 +385,7 @@ class SalesOverview:
 
     @property
     def comparison(self) -> list[dict]:
-        from ..formatting import change_percent
+        from shop.numbers import change_percent
 
         now = self.series.totals
         before = self.previous.totals if self.previous else {}
