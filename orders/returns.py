@@ -408,6 +408,11 @@ def mark_refunded(*, return_request: Return, user=None) -> Return:
         Order.PaymentStatus.REFUNDED if refunded >= order.total else Order.PaymentStatus.PARTIALLY_REFUNDED
     )
     Order.objects.filter(pk=order.pk).update(payment_status=state)
+    from .payments.refunds import ORDER_REFUNDED
+
+    events.publish(
+        type=ORDER_REFUNDED, payload={"order_id": order.pk, "return_id": ret.pk}, store=order.store
+    )
     return ret
 
 

@@ -11,7 +11,12 @@ class RecoveryConfig(AppConfig):
         from shop import events
 
         from .schedules import install_default_campaigns, install_recovery_schedules
-        from .services import handle_cart_updated, handle_order_event, handle_order_status_changed
+        from .services import (
+            handle_cart_updated,
+            handle_order_event,
+            handle_order_status_changed,
+            handle_refund_event,
+        )
 
         events.register("cart_updated", "recovery.reset_activity", handle_cart_updated)
         # The order's creation stops reminders and attributes it; "paid" is handled too in case
@@ -21,6 +26,8 @@ class RecoveryConfig(AppConfig):
         events.register("order.paid", "recovery.attribute_order", handle_order_event)
         # A cancelled order stops counting as recovered or converted.
         events.register("order.status_changed", "recovery.order_cancelled", handle_order_status_changed)
+        # Money given back (refund page, return, cancellation): recovered revenue is net of it.
+        events.register("order.refunded", "recovery.order_refunded", handle_refund_event)
         # The checkout asks for consent per channel, for the channels recovery really uses.
         from orders.consent import register_channels_source
 

@@ -18,10 +18,32 @@ from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from shop import events
+
 from ..models import Order, Payment, PaymentMethod, PaymentRefund, Return
 from .base import PaymentGatewayError, get_provider
 
 log = logging.getLogger("orders.payments")
+
+
+#: Money went back to the shopper: a gateway refund succeeded (whatever started it) or an accepted
+#: return was marked refunded. Payload: ``order_id`` and ``refund_id`` or ``return_id``.
+ORDER_REFUNDED = "order.refunded"
+
+
+def refunded_total(order: Order) -> Decimal:
+    """What ``order`` has given back, each refund once: succeeded gateway refunds (refund page,
+    returns, cancellation) plus returns refunded outside the gateway (their ``refund_amount``).
+    The reports count the same (``reports.selectors.common.completed_refunds``)."""
+    gateway = PaymentRefund.objects.filter(order=order, status=PaymentRefund.Status.SUCCEEDED).aggregate(
+        s=Sum("amount")
+    )["s"]
+    offline = (
+        Return.objects.filter(order=order, status=Return.Status.REFUNDED)
+        .exclude(payment_refunds__status=PaymentRefund.Status.SUCCEEDED)
+        .aggregate(s=Sum("refund_amount"))["s"]
+    )
+    return (gateway or Decimal("0")) + (offline or Decimal("0"))
 
 
 class RefundRefused(Exception):
@@ -202,6 +224,9 @@ def refund_settled(*, refund: PaymentRefund, ok: bool, message: str = "") -> boo
     _note(refund, _("Refund %(ref)s of %(amount)s %(currency)s completed"))
     if refund.return_request_id:
         _close_refunded_return(refund.return_request_id)
+    events.publish(
+        type=ORDER_REFUNDED, payload={"order_id": order.pk, "refund_id": refund.pk}, store=order.store
+    )
     return True
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
@@ -18,6 +19,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from orders.models import Cart, Order
+from orders.payments.refunds import refunded_total
 
 from .. import carts
 from ..models import Reminder, Restore, TrackedCart, TrackingEvent
@@ -190,7 +192,7 @@ def handle_order_placed(*, order_id: int) -> str:
                 recovered_order=order,
                 recovered_via=via,
                 recovered_at=now,
-                recovered_revenue=order.total,
+                recovered_revenue=net_revenue(order),
                 ordered_at=order.created_at,
                 updated_at=now,
             )
@@ -239,6 +241,37 @@ def handle_order_cancelled(*, order_id: int) -> int:
         ordered_at=order.created_at,
     ).update(state=TrackedCart.State.CANCELLED, updated_at=now)
     return changed
+
+
+def net_revenue(order: Order) -> Decimal:
+    """What a recovered order is worth now: its total less every completed refund, never below
+    zero (a fully refunded order recovers no revenue)."""
+    return max(Decimal("0.00"), order.total - refunded_total(order))
+
+
+@transaction.atomic
+def handle_order_refunded(*, order_id: int) -> int:
+    """Money went back on ``order``: its recovered carts count the total net of every completed
+    refund (zero when fully refunded). The cart stays "recovered": the reminder did bring the
+    shopper back to a completed sale; a refund is a later after-sales step, unlike a
+    cancellation (the sale never happened), which :func:`handle_order_cancelled` handles.
+    Recomputed from the order's refunds, not decremented: idempotent and independent of the
+    order the events arrive in. Returns the number of tracked carts changed."""
+    order = Order.objects.filter(pk=order_id).first()
+    if order is None:
+        return 0
+    revenue = net_revenue(order)
+    return (
+        TrackedCart.objects.filter(recovered_order=order, state=TrackedCart.State.RECOVERED)
+        .exclude(recovered_revenue=revenue)
+        .update(recovered_revenue=revenue, updated_at=timezone.now())
+    )
+
+
+def handle_refund_event(event) -> None:
+    order_id = event.payload.get("order_id")
+    if order_id:
+        handle_order_refunded(order_id=int(order_id))
 
 
 def handle_order_event(event) -> None:
