@@ -13,6 +13,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from shop.admin_mixins import ReadOnlyAdminMixin
 from shop.events import safe_delay
 
 from . import purchase_orders, selectors, services
@@ -201,7 +202,8 @@ class ConnectorConfigAdmin(admin.ModelAdmin):
 
 
 @admin.register(SyncRun)
-class SyncRunAdmin(admin.ModelAdmin):
+class SyncRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    read_only_deletable = True  # as before: with the model's delete permission
     list_display = (
         "started_at",
         "config",
@@ -227,12 +229,6 @@ class SyncRunAdmin(admin.ModelAdmin):
         "errors_link",
         "recent_errors",
     ]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     @admin.display(description=gettext_lazy("duration"))
     def duration_display(self, obj):
