@@ -5,6 +5,11 @@ taken in primary-key order (variants first, then stock items), so concurrent che
 deadlock and can never oversell: availability is re-checked *under the lock* before anything is
 reserved or sold.
 
+Lock order (part of the shop's one global order, written down in ``orders/locking.py``):
+**Variant → StockItem → StockReservation**, each in primary-key order. Every function here keeps
+it -- selling a pre-order locks its variant before any shelf, putting a pre-order back too -- and
+callers take their own rows (cart, order, payments, voucher, gift cards) before calling in.
+
 Availability anywhere = on hand - active (unexpired) reservations. Expired reservations are
 ignored at once, before the periodic sweep deletes them. Sets are available as many times as
 their scarcest component allows (an inactive component: none) and reserve their components;
@@ -406,15 +411,30 @@ def commit_sale(
         holds = list(
             StockReservation.objects.select_related("variant").filter(reference=reference).order_by("pk")
         )
+    # Variant before StockItem: the pre-order counters _apply_sale updates are locked first.
+    _lock_variants({h.variant_id for h in holds if h.stock_item_id is None and h.variant.is_preorder})
     item_ids = sorted({h.stock_item_id for h in holds if h.stock_item_id})
     items = (
-        {i.pk: i for i in StockItem.objects.select_for_update().filter(pk__in=item_ids).order_by("pk")}
+        {
+            i.pk: i
+            for i in StockItem.objects.select_for_update(of=("self",)).filter(pk__in=item_ids).order_by("pk")
+        }
         if item_ids
         else {}
     )
     movements = _apply_sale(holds, items, reference=reference, user=user, store=store)
     StockReservation.objects.filter(pk__in=[h.pk for h in holds]).delete()
     return movements
+
+
+def _lock_variants(variant_ids, *, preorder: bool = False) -> list[Variant]:
+    """Lock variant rows in primary-key order (only pre-orders with ``preorder``)."""
+    if not variant_ids:
+        return []
+    rows = Variant.objects.select_for_update(of=("self",)).filter(pk__in=sorted(variant_ids))
+    if preorder:
+        rows = rows.filter(is_preorder=True)
+    return list(rows.order_by("pk"))
 
 
 @transaction.atomic
@@ -451,9 +471,18 @@ def restock(
         want = {vid: sum(-m.delta for m in ms) - already.get(vid, 0) for vid, ms in sold_by_variant.items()}
     else:
         want = _expand(list(lines))
+    # Variant before StockItem: pre-ordered units (never on a shelf) free their counter, whose
+    # variant row is locked before any shelf.
+    preorder_variants = _lock_variants(
+        {vid for vid, quantity in want.items() if quantity > 0 and not sold_by_variant.get(vid)},
+        preorder=True,
+    )
     item_ids = sorted({m.stock_item_id for m in sold})
     items = (
-        {i.pk: i for i in StockItem.objects.select_for_update().filter(pk__in=item_ids).order_by("pk")}
+        {
+            i.pk: i
+            for i in StockItem.objects.select_for_update(of=("self",)).filter(pk__in=item_ids).order_by("pk")
+        }
         if item_ids
         else {}
     )
@@ -488,9 +517,7 @@ def restock(
         StockItem.objects.bulk_update(items.values(), ["quantity"])
         StockMovement.objects.bulk_create(movements)
     if preorder_back:
-        for v in (
-            Variant.objects.select_for_update().filter(pk__in=preorder_back, is_preorder=True).order_by("pk")
-        ):
+        for v in preorder_variants:
             back = min(v.preorder_sold, preorder_back[v.pk])
             if back:
                 Variant.objects.filter(pk=v.pk).update(preorder_sold=F("preorder_sold") - back)

@@ -305,7 +305,7 @@ def issue_invoice(*, order: Order, render: str = "after_commit") -> Invoice:
     first download.
     """
     with transaction.atomic():
-        order = Order.objects.select_for_update().select_related("store").get(pk=order.pk)
+        order = Order.objects.select_for_update(of=("self",)).select_related("store").get(pk=order.pk)
         existing = Invoice.objects.filter(order=order, kind=Invoice.Kind.INVOICE).first()
         if existing is not None:
             return existing

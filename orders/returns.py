@@ -235,7 +235,7 @@ def request_return(
     left to return (which is also what a double-submitted form gets), orders that were not
     shipped, or after the return period.
     """
-    order = Order.objects.select_for_update().select_related("store").get(pk=order.pk)
+    order = Order.objects.select_for_update(of=("self",)).select_related("store").get(pk=order.pk)
     refusal = return_refusal(order)
     if refusal:
         raise ReturnError(refusal)
@@ -304,8 +304,12 @@ def request_return(
 
 def _lock_return(return_request: Return) -> Return:
     # Order first, then the return: the same order as request_return takes, so no deadlock.
-    Order.objects.select_for_update().filter(pk=return_request.order_id).first()
-    return Return.objects.select_for_update().select_related("order__store").get(pk=return_request.pk)
+    Order.objects.select_for_update(of=("self",)).filter(pk=return_request.order_id).first()
+    return (
+        Return.objects.select_for_update(of=("self",))
+        .select_related("order__store")
+        .get(pk=return_request.pk)
+    )
 
 
 @transaction.atomic

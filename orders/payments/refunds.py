@@ -139,7 +139,9 @@ def _resend_unconfirmed(queryset) -> PaymentGatewayError | None:
 def resend_unconfirmed_refund(*, refund: PaymentRefund) -> PaymentRefund:
     """Ask the gateway again for a refund it never answered, with the same reference."""
     with transaction.atomic():
-        refund = PaymentRefund.objects.select_for_update().select_related("payment").get(pk=refund.pk)
+        refund = (
+            PaymentRefund.objects.select_for_update(of=("self",)).select_related("payment").get(pk=refund.pk)
+        )
         if refund.status != PaymentRefund.Status.PENDING or refund.gateway_reference:
             return refund
         _send(refund, provider=get_provider(refund.payment.provider), payment=refund.payment)
@@ -198,8 +200,19 @@ def refund_order(
 
 @transaction.atomic
 def refund_settled(*, refund: PaymentRefund, ok: bool, message: str = "") -> bool:
-    """The gateway says a refund went through (or not). Idempotent: False when nothing changed."""
-    refund = PaymentRefund.objects.select_for_update().get(pk=refund.pk)
+    """The gateway says a refund went through (or not). Idempotent: False when nothing changed.
+
+    Lock order (orders/locking.py): Order → Return → Payment → PaymentRefund."""
+    order_id, payment_id, return_id = (
+        PaymentRefund.objects.filter(pk=refund.pk)
+        .values_list("order_id", "payment_id", "return_request_id")
+        .get()
+    )
+    Order.objects.select_for_update(of=("self",)).filter(pk=order_id).first()
+    if return_id:
+        Return.objects.select_for_update(of=("self",)).filter(pk=return_id).first()
+    Payment.objects.select_for_update(of=("self",)).filter(pk=payment_id).first()
+    refund = PaymentRefund.objects.select_for_update(of=("self",)).get(pk=refund.pk)
     if refund.status != PaymentRefund.Status.PENDING:
         return False
     refund.status = PaymentRefund.Status.SUCCEEDED if ok else PaymentRefund.Status.FAILED
@@ -208,11 +221,11 @@ def refund_settled(*, refund: PaymentRefund, ok: bool, message: str = "") -> boo
     if not ok:
         _note(refund, _("Refund %(ref)s of %(amount)s %(currency)s was refused by the gateway"))
         return True
-    payment = Payment.objects.select_for_update().get(pk=refund.payment_id)
+    payment = Payment.objects.get(pk=refund.payment_id)  # locked above
     done = payment.refunds.filter(status=PaymentRefund.Status.SUCCEEDED).aggregate(s=Sum("amount"))["s"]
     if done >= payment.amount and payment.status != Payment.Status.REFUNDED:
         Payment.objects.filter(pk=payment.pk).update(status=Payment.Status.REFUNDED)
-    order = Order.objects.select_for_update().get(pk=refund.order_id)
+    order = Order.objects.get(pk=refund.order_id)  # locked above
     refunded = PaymentRefund.objects.filter(order=order, status=PaymentRefund.Status.SUCCEEDED).aggregate(
         s=Sum("amount")
     )["s"]
@@ -290,7 +303,9 @@ def refund_accepted_return(*, return_request: Return) -> AutoRefund:
     What no gateway can take back (bank transfer, cash on delivery) is left to staff, with a note
     pointing at the shopper's bank account from the return form."""
     with transaction.atomic():
-        ret = Return.objects.select_for_update().select_related("order").get(pk=return_request.pk)
+        # Lock order (orders/locking.py): the order before its return, as returns.py takes them.
+        Order.objects.select_for_update(of=("self",)).filter(pk=return_request.order_id).first()
+        ret = Return.objects.select_for_update(of=("self",)).select_related("order").get(pk=return_request.pk)
         if ret.status != Return.Status.ACCEPTED or ret.refund_amount <= 0:
             return AutoRefund()
         unreachable = _resend_unconfirmed(ret.payment_refunds.all())

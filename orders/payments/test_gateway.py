@@ -169,18 +169,24 @@ class TestGateway(PaymentProvider):
             notification.outcome = "amount mismatch"
             notification.save(update_fields=["outcome"])
             return JsonResponse({"error": "amount or currency does not match the payment"}, status=400)
-        if status == "paid":
-            changed = payment_succeeded(
-                payment=payment, gateway_reference=str(data.get("gateway_reference", ""))
-            )
-        elif status == "failed":
-            changed = payment_failed(payment=payment, reason="declined by the gateway")
-        elif status == "pending":
-            changed = extend_payment_hold(order=payment.order)
-        else:
-            notification.outcome = "unknown status"
-            notification.save(update_fields=["outcome"])
-            return JsonResponse({"error": "unknown status"}, status=400)
+        try:
+            if status == "paid":
+                changed = payment_succeeded(
+                    payment=payment, gateway_reference=str(data.get("gateway_reference", ""))
+                )
+            elif status == "failed":
+                changed = payment_failed(payment=payment, reason="declined by the gateway")
+            elif status == "pending":
+                changed = extend_payment_hold(order=payment.order)
+            else:
+                notification.outcome = "unknown status"
+                notification.save(update_fields=["outcome"])
+                return JsonResponse({"error": "unknown status"}, status=400)
+        except Exception:
+            # Nothing was applied: the gateway's retry of this very notification must not be
+            # taken for a replay (the view answers non-2xx, so the gateway retries).
+            PaymentNotification.objects.filter(pk=notification.pk).delete()
+            raise
         notification.outcome = "applied" if changed else "no change"
         notification.save(update_fields=["outcome"])
         return JsonResponse({"ok": True, "changed": changed})

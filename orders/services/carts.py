@@ -266,7 +266,7 @@ def save_checkout_email(
             return given  # a later event of the page was saved already: this one changes nothing
         given.consent_seq = client_seq
     # Decide on the row as it is now (under its lock), never on the copy the request loaded.
-    cart = Cart.objects.select_for_update().select_related("store").get(pk=cart.pk)
+    cart = Cart.objects.select_for_update(of=("self",)).select_related("store").get(pk=cart.pk)
     if cart.status != Cart.Status.OPEN:
         raise CartError(_("This cart has already been ordered."))
     now = timezone.now()

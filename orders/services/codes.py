@@ -182,7 +182,7 @@ def redeem_voucher(*, voucher: Voucher, order: Order, amount: Decimal, user=None
 
 def release_voucher(*, order: Order) -> None:
     """Give a cancelled order's voucher use back."""
-    for redemption in VoucherRedemption.objects.filter(order=order):
+    for redemption in VoucherRedemption.objects.filter(order=order).order_by("voucher_id", "pk"):
         Voucher.objects.filter(pk=redemption.voucher_id, used_count__gt=0).update(
             used_count=F("used_count") - 1
         )
@@ -217,12 +217,13 @@ def refund_gift_cards(*, order: Order) -> Decimal:
         GiftCardTransaction.objects.filter(order=order, kind__in=["redeem", "refund"])
         .values("gift_card_id")
         .annotate(net=Sum("amount"))
+        .order_by("gift_card_id")  # lock order: cards in primary-key order
     )
     for row in rows:
         owed = -row["net"]
         if owed <= 0:
             continue
-        card = GiftCard.objects.select_for_update().get(pk=row["gift_card_id"])
+        card = GiftCard.objects.select_for_update(of=("self",)).get(pk=row["gift_card_id"])
         card.balance += owed
         card.save(update_fields=["balance"])
         GiftCardTransaction.objects.create(

@@ -67,7 +67,7 @@ def hold_until(order: Order, now=None):
 def extend_payment_hold(*, order: Order) -> bool:
     """Keep stock held while the shopper is still paying online (gateway page, pending
     notification). Returns False when the hold is over."""
-    order = Order.objects.select_for_update().get(pk=order.pk)
+    order = Order.objects.select_for_update(of=("self",)).get(pk=order.pk)
     now = timezone.now()
     if order.status != Order.Status.AWAITING_PAYMENT or not is_online(order.payment_provider):
         return False
@@ -84,7 +84,7 @@ def extend_payment_hold(*, order: Order) -> bool:
 @transaction.atomic
 def retry_payment(*, order: Order) -> Payment:
     """A new online attempt after a failed one: holds the stock again (the failure let it go)."""
-    order = Order.objects.select_for_update().select_related("store").get(pk=order.pk)
+    order = Order.objects.select_for_update(of=("self",)).select_related("store").get(pk=order.pk)
     now = timezone.now()
     if order.status != Order.Status.AWAITING_PAYMENT or order.payment_status != Order.PaymentStatus.UNPAID:
         raise CheckoutError(_("This order is not waiting for a payment."))
@@ -111,11 +111,16 @@ def retry_payment(*, order: Order) -> Payment:
 @transaction.atomic
 def payment_succeeded(*, payment: Payment, gateway_reference: str = "") -> bool:
     """A verified notification says ``payment`` is paid. Returns False when nothing changed
-    (a duplicate notification)."""
-    payment = Payment.objects.select_for_update().get(pk=payment.pk)
+    (a duplicate notification).
+
+    Lock order (orders/locking.py): the order before its payment -- a cancellation holds the
+    order and then cancels its payments -- and never the joined store row, which every insert of
+    an order or event of that store needs."""
+    order_id = Payment.objects.filter(pk=payment.pk).values_list("order_id", flat=True).get()
+    order = Order.objects.select_for_update(of=("self",)).select_related("store").get(pk=order_id)
+    payment = Payment.objects.select_for_update(of=("self",)).get(pk=payment.pk)
     if payment.status == Payment.Status.PAID:
         return False
-    order = Order.objects.select_for_update().select_related("store").get(pk=payment.order_id)
     now = timezone.now()
     payment.status = Payment.Status.PAID
     payment.paid_at = now
@@ -148,13 +153,14 @@ def payment_succeeded(*, payment: Payment, gateway_reference: str = "") -> bool:
 def payment_failed(*, payment: Payment, reason: str = "", status: str = Payment.Status.FAILED) -> bool:
     """A verified notification says ``payment`` failed: the stock is let go at once (a retry
     holds it again); the order waits for another attempt until its time runs out."""
-    payment = Payment.objects.select_for_update().get(pk=payment.pk)
+    order_id = Payment.objects.filter(pk=payment.pk).values_list("order_id", flat=True).get()
+    order = Order.objects.select_for_update(of=("self",)).get(pk=order_id)  # order before payment
+    payment = Payment.objects.select_for_update(of=("self",)).get(pk=payment.pk)
     if payment.status != Payment.Status.PENDING:
         return False
     payment.status = status
     payment.failure_reason = reason[:255]
     payment.save(update_fields=["status", "failure_reason", "updated_at"])
-    order = Order.objects.select_for_update().get(pk=payment.order_id)
     others = order.payments.filter(status=Payment.Status.PENDING).exclude(provider=Payment.GIFT_CARD).exists()
     if order.status == Order.Status.AWAITING_PAYMENT and not order.stock_committed and not others:
         stock.release_reservation(reference=order.reservation_reference)
@@ -173,7 +179,7 @@ def expire_unpaid_orders(*, now=None, batch: int = 500) -> int:
     for order_id in ids:
         try:
             with transaction.atomic():
-                order = Order.objects.select_for_update().get(pk=order_id)
+                order = Order.objects.select_for_update(of=("self",)).get(pk=order_id)
                 if (
                     order.status != Order.Status.AWAITING_PAYMENT
                     or order.payment_status == Order.PaymentStatus.PAID

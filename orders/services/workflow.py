@@ -156,6 +156,10 @@ def change_status(*, order: Order, status: str, user=None, note: str = "") -> Or
 
 
 def _on_paid(order: Order, *, user, now) -> list[str]:
+    # Lock order (orders/locking.py): the order's payments before any stock row.
+    Payment.objects.filter(order=order, status=Payment.Status.PENDING).exclude(
+        provider=Payment.GIFT_CARD
+    ).update(status=Payment.Status.PAID, paid_at=now)
     fields = []
     if not order.stock_committed and _stock_lines(order):
         try:
@@ -176,9 +180,6 @@ def _on_paid(order: Order, *, user, now) -> list[str]:
         else:
             order.stock_committed = True
             fields.append("stock_committed")
-    Payment.objects.filter(order=order, status=Payment.Status.PENDING).exclude(
-        provider=Payment.GIFT_CARD
-    ).update(status=Payment.Status.PAID, paid_at=now)
     order.payment_status = Order.PaymentStatus.PAID
     order.paid_at = order.paid_at or now
     order.reservation_expires_at = None
@@ -265,6 +266,16 @@ def _on_delivered(order: Order, *, user, now) -> list[str]:
 def _on_cancelled(order: Order, *, user, now) -> list[str]:
     from .codes import refund_gift_cards, release_voucher
 
+    # Lock order (orders/locking.py): Order → Payment → Voucher → GiftCard → Variant → StockItem,
+    # the order checkout takes them in, so a cancellation and a checkout never deadlock.
+    list(Payment.objects.select_for_update(of=("self",)).filter(order=order).order_by("pk").values_list("pk"))
+    Payment.objects.filter(order=order, status=Payment.Status.PENDING).update(status=Payment.Status.CANCELLED)
+    release_voucher(order=order)
+    refunded = refund_gift_cards(order=order)
+    if refunded:
+        Payment.objects.filter(order=order, provider=Payment.GIFT_CARD, status=Payment.Status.PAID).update(
+            status=Payment.Status.REFUNDED
+        )
     if order.stock_committed and _stock_lines(order):
         stock.restock(
             reference=order.reservation_reference, lines=_stock_lines(order), user=user, store=order.store
@@ -272,13 +283,6 @@ def _on_cancelled(order: Order, *, user, now) -> list[str]:
         order.stock_committed = False
     else:
         stock.release_reservation(reference=order.reservation_reference)
-    release_voucher(order=order)
-    refunded = refund_gift_cards(order=order)
-    if refunded:
-        Payment.objects.filter(order=order, provider=Payment.GIFT_CARD, status=Payment.Status.PAID).update(
-            status=Payment.Status.REFUNDED
-        )
-    Payment.objects.filter(order=order, status=Payment.Status.PENDING).update(status=Payment.Status.CANCELLED)
     if order.payment_status == Order.PaymentStatus.PAID and order.amount_due > 0:
         from ..payments.refunds import online_payments
 

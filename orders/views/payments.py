@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
+from django.db import OperationalError
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -13,6 +16,8 @@ from .. import services
 from ..models import Payment
 from ..payments import provider_for_webhook
 from ..payments.test_gateway import OUTCOMES, schedule_notification
+
+log = logging.getLogger("orders.payments")
 
 
 @require_http_methods(["GET", "POST"])
@@ -56,4 +61,13 @@ def payment_webhook(request, provider: str):
     handler = provider_for_webhook(provider)
     if handler is None:
         return JsonResponse({"error": "unknown provider"}, status=404)
-    return handler.handle_notification(request)
+    try:
+        return handler.handle_notification(request)
+    except OperationalError:
+        # A deadlock, a lock timeout or a lost connection rolled the notification back: nothing
+        # was applied. Answer 503 so the gateway delivers it again (every gateway retries a
+        # non-2xx answer), never 2xx for a payment that stayed unpaid.
+        log.exception("payment notification from %s failed in the database; asking for a retry", provider)
+        response = JsonResponse({"error": "temporary failure, retry later"}, status=503)
+        response["Retry-After"] = "5"
+        return response

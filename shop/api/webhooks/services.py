@@ -305,7 +305,11 @@ def _finish(delivery: WebhookDelivery, *, status: str, error: str, next_attempt_
 
 def _count_failure(subscription: WebhookSubscription, now) -> None:
     with transaction.atomic():
-        sub = WebhookSubscription.objects.select_for_update().select_related("store").get(pk=subscription.pk)
+        sub = (
+            WebhookSubscription.objects.select_for_update(of=("self",))
+            .select_related("store")
+            .get(pk=subscription.pk)
+        )
         sub.failure_count += 1
         sub.failing_since = sub.failing_since or now
         disable = (
