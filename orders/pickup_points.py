@@ -10,8 +10,7 @@ cached under its name too, so checking the point a shopper picked from the list 
 After a failure the API is considered down for ``INPOST_POINTS_OUTAGE_SECONDS``: checkout then
 falls back to the code pattern at once instead of waiting for the timeout on every page.
 
-``orders`` sits below ``integrations``, so this module has its own small httpx client instead of
-``integrations.http`` (docs/decisions.md).
+Calls go through the shop's one outbound client (:mod:`shop.outbound`, pooled connections).
 """
 
 from __future__ import annotations
@@ -29,11 +28,12 @@ from django.core.cache import cache
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
+from shop import outbound
+
 log = logging.getLogger(__name__)
 
 CACHE_PREFIX = "inpost:points:v1"
 OUTAGE_KEY = f"{CACHE_PREFIX}:down"
-RETRY_STATUSES = {429, 500, 502, 503, 504}
 MISSING = "missing"  # cached answer "this code does not exist"
 
 POSTCODE_RE = re.compile(r"^(\d{2})-?(\d{3})$")
@@ -235,7 +235,8 @@ def parse_query(
 
 
 class PointsClient:
-    """The InPost points API over httpx: timeouts, retries with a short backoff, no redirects."""
+    """The InPost points API on the shop's pooled outbound client (:mod:`shop.outbound`):
+    timeouts, retries with a short backoff, no redirects, answers capped in size."""
 
     def __init__(
         self,
@@ -249,39 +250,30 @@ class PointsClient:
         self.base_url = (base_url or settings.INPOST_POINTS_API_URL).rstrip("/")
         self.timeout = settings.INPOST_POINTS_TIMEOUT_SECONDS if timeout is None else timeout
         self.retries = settings.INPOST_POINTS_RETRIES if retries is None else retries
-        self.transport = transport
-        self.sleep = sleep
+        self.partner = outbound.Partner(
+            "inpost-points",
+            base_url=self.base_url,
+            headers={"Accept": "application/json", "User-Agent": "Koszyk/1.0 (+pickup points)"},
+            timeout=self.timeout,
+            connect_timeout=min(self.timeout, 3.0),
+            retries=self.retries,
+            backoff=0.2,
+            max_backoff=2.0,
+            max_bytes=settings.INPOST_POINTS_MAX_RESPONSE_BYTES,
+            transport=transport,
+            sleep=sleep,
+        )
 
     def _get(self, path: str, params: dict | None = None) -> tuple[int, bytes]:
         """(status, body) of one GET, retried on transport errors, 5xx and 429. The body is read
         in chunks and refused past ``INPOST_POINTS_MAX_RESPONSE_BYTES`` (never held whole)."""
-        last = ""
-        cap = settings.INPOST_POINTS_MAX_RESPONSE_BYTES
-        with httpx.Client(
-            timeout=httpx.Timeout(self.timeout, connect=min(self.timeout, 3.0)),
-            follow_redirects=False,
-            trust_env=False,
-            transport=self.transport,
-            headers={"Accept": "application/json", "User-Agent": "Koszyk/1.0 (+pickup points)"},
-        ) as client:
-            for attempt in range(self.retries + 1):
-                try:
-                    with client.stream("GET", self.base_url + path, params=params) as response:
-                        status = response.status_code
-                        if status in RETRY_STATUSES:
-                            last = f"HTTP {status}"
-                        else:
-                            body = bytearray()
-                            for chunk in response.iter_bytes():
-                                body += chunk
-                                if len(body) > cap:
-                                    raise PointsUnavailable("answer too large")
-                            return status, bytes(body)
-                except httpx.HTTPError as exc:
-                    last = f"{type(exc).__name__}: {exc}"
-                if attempt < self.retries:
-                    self.sleep(min(2.0, 0.2 * 2**attempt))
-        raise PointsUnavailable(last)
+        try:
+            response = self.partner.request("GET", path, params=params)
+        except outbound.ResponseTooLarge as exc:
+            raise PointsUnavailable("answer too large") from exc
+        except outbound.OutboundError as exc:
+            raise PointsUnavailable(str(exc)) from exc
+        return response.status_code, response.content
 
     @staticmethod
     def _json(body: bytes):

@@ -24,8 +24,8 @@ What every call gets:
 - **A request that may have been acted on is never re-sent blindly.** Idempotent methods (GET,
   HEAD, OPTIONS, PUT, DELETE) are retried; any other method is retried only while it certainly
   did not reach the partner (the connection was never made) or the partner refused it unread
-  (429), unless the caller says ``idempotent=True`` (an idempotency key, an upsert, a read sent
-  as POST). :attr:`OutboundError.maybe_sent` tells the caller whether it may have arrived.
+  (429), unless the caller says ``idempotent=True`` (an upsert, a read sent as POST) or sends an
+  ``Idempotency-Key`` header. :attr:`OutboundError.maybe_sent` tells the caller whether it may have arrived.
 - **Size caps.** The body is streamed and counted *decoded* (a gzip bomb is cut off like a huge
   body); over ``max_bytes`` the call fails with :class:`ResponseTooLarge`. A body shorter than its
   ``Content-Length`` is :class:`TruncatedBody`, never a short answer.
@@ -135,6 +135,7 @@ def safe_url(url) -> str:
 
 _pool: dict[tuple, httpx.Client] = {}
 _pool_lock = threading.Lock()
+POOL_MAX_CLIENTS = 32
 POOL_LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=40, keepalive_expiry=30)
 
 
@@ -155,6 +156,8 @@ def shared_client(transport: httpx.BaseTransport | None = None) -> httpx.Client:
                 follow_redirects=False,
                 trust_env=False,
             )
+            if len(_pool) >= POOL_MAX_CLIENTS:  # test transports come and go; forget the oldest
+                del _pool[next(iter(_pool))]
             _pool[key] = client
         return client
 
@@ -279,6 +282,7 @@ class Partner:
         follow_redirects: bool | None = None,
         timeout: float | None = None,
         sink: Callable[[], IO[bytes]] | None = None,
+        truncate: bool = False,
         **kwargs,
     ) -> httpx.Response:
         """Send one request (with the retries it may have) and return the answer, its body read.
@@ -289,13 +293,16 @@ class Partner:
         again even after it arrived; False: never re-send once it may have arrived). ``sink``:
         a function opening a fresh binary file, to stream a 2xx body into instead of memory
         (called again for each attempt); the returned response then has an empty body.
+        ``truncate``: keep the first ``max_bytes`` of a bigger body instead of failing (for an
+        answer only logged as an excerpt); the response's ``extensions["truncated"]`` says so.
         """
         method = method.upper()
+        merged = {**self.headers, **(headers or {})}
         if idempotent is None:
-            idempotent = method in IDEMPOTENT_METHODS
+            keyed = any(k.lower() == "idempotency-key" and v for k, v in merged.items())
+            idempotent = keyed or method in IDEMPOTENT_METHODS
         attempts = (self.retries if retries is None else max(0, retries)) + 1
         cap = self.max_bytes if max_bytes is None else max_bytes
-        merged = {**self.headers, **(headers or {})}
         send_auth = self.auth if auth is _DEFAULT else auth
         redirects = self.follow_redirects if follow_redirects is None else follow_redirects
         request_timeout = self.timeout if timeout is None else httpx.Timeout(timeout)
@@ -317,6 +324,7 @@ class Partner:
                     timeout=request_timeout,
                     cap=cap,
                     sink=sink,
+                    truncate=truncate,
                     **kwargs,
                 )
             except OutboundError as exc:
@@ -357,7 +365,9 @@ class Partner:
         assert last is not None
         raise last
 
-    def _send_once(self, method, url, *, headers, auth, follow_redirects, timeout, cap, sink, **kwargs):
+    def _send_once(
+        self, method, url, *, headers, auth, follow_redirects, timeout, cap, sink, truncate, **kwargs
+    ):
         client = self.client
         try:
             request = client.build_request(method, url, headers=headers, timeout=timeout, **kwargs)
@@ -375,14 +385,17 @@ class Partner:
         except httpx.HTTPError as exc:
             raise self._error(exc, "transport", sent=True) from exc
         try:
-            return self._read(response, cap=cap, sink=sink if 200 <= response.status_code < 300 else None)
+            return self._read(
+                response, cap=cap, sink=sink if 200 <= response.status_code < 300 else None, truncate=truncate
+            )
         finally:
             response.close()
 
-    def _read(self, response: httpx.Response, *, cap: int, sink) -> httpx.Response:
+    def _read(self, response: httpx.Response, *, cap: int, sink, truncate: bool = False) -> httpx.Response:
         declared = response.headers.get("Content-Length", "")
         encoded = response.headers.get("Content-Encoding", "identity").lower() not in ("", "identity")
-        if declared.isdigit() and not encoded and int(declared) > cap:
+        cut = False
+        if declared.isdigit() and not encoded and int(declared) > cap and not truncate:
             error = self._error(
                 None,
                 "too_large",
@@ -398,6 +411,8 @@ class Partner:
         try:
             for chunk in response.iter_bytes(65536):
                 size += len(chunk)
+                if size > cap and truncate:
+                    chunk, size, cut = chunk[: len(chunk) - (size - cap)], cap, True
                 if size > cap:
                     error = self._error(
                         None,
@@ -412,6 +427,8 @@ class Partner:
                     out.write(chunk)
                 else:
                     chunks.append(chunk)
+                if cut:
+                    break
         except (httpx.RemoteProtocolError, httpx.ReadError, httpx.DecodingError) as exc:
             error = self._error(
                 exc,
@@ -427,7 +444,7 @@ class Partner:
         finally:
             if out is not None:
                 out.close()
-        if declared.isdigit() and not encoded and size < int(declared):
+        if declared.isdigit() and not encoded and size < int(declared) and not cut:
             error = self._error(
                 None,
                 "truncated",
@@ -451,6 +468,7 @@ class Partner:
             history=response.history,
         )
         result.extensions["body_bytes"] = size
+        result.extensions["truncated"] = cut
         return result
 
     def _error(self, exc, kind: str, *, sent: bool, message: str = "", status: int | None = None):

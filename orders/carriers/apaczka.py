@@ -40,7 +40,7 @@ from .base import (
     ShipmentRequest,
     TrackingInfo,
 )
-from .http import CarrierClient, json_body
+from .client import CarrierClient, json_body
 from .labels import merge_labels
 
 log = logging.getLogger("orders.carriers")

@@ -37,7 +37,7 @@ from .base import (
     describe_details,
     split_street,
 )
-from .http import CarrierClient, json_body
+from .client import CarrierClient, json_body
 from .labels import merge_labels
 
 log = logging.getLogger("orders.carriers")

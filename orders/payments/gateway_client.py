@@ -1,8 +1,9 @@
 """What the real gateways (Przelewy24, PayU, Stripe) share: one small httpx call with timeouts
 and a clear error, minor units, the store's account, the opened session and the notification log.
 
-No automatic retries here: registering a payment or a refund twice is worse than telling the
-shopper or merchant to try again (refunds carry our reference as an idempotency key).
+Calls go through the shop's one outbound client (``shop.outbound``): a request that may have
+reached the gateway is never sent again automatically (registering a payment or a refund twice is
+worse than telling the shopper or merchant to try again), unless it carries an ``Idempotency-Key``.
 """
 
 from __future__ import annotations
@@ -14,12 +15,16 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from shop import outbound
 from shop.money import from_grosze, to_grosze
 
 from ..models import GatewayAccount, GatewaySession, Payment, PaymentNotification
 from .base import PaymentGatewayError
 
 log = logging.getLogger("orders.payments")
+
+# A gateway's answer (a payment, a refund, a token) is a few kB; anything this big is refused.
+GATEWAY_MAX_BYTES = 2 * 1024 * 1024
 
 
 # Amounts in grosze for the gateways: the one conversion lives in shop.money.
@@ -37,31 +42,56 @@ def account_for(payment: Payment, provider: str, *, active_only: bool = False) -
     return account
 
 
-def call(method: str, url: str, *, gateway: str, **kwargs) -> httpx.Response:
-    """One HTTP call to a gateway; a timeout, a network error or a 5xx becomes
-    ``PaymentGatewayError`` with a message fit for a shopper. Redirects are never followed."""
-    timeout = httpx.Timeout(settings.PAYMENT_GATEWAY_TIMEOUT_SECONDS)
+def call(method: str, url: str, *, gateway: str, idempotent: bool | None = None, **kwargs) -> httpx.Response:
+    """One HTTP call to a gateway on the shop's outbound client; a timeout, a network error or a
+    5xx becomes ``PaymentGatewayError`` with a message fit for a shopper. Redirects are never
+    followed. Reads are retried once; a POST only while it certainly did not reach the gateway,
+    or when it carries an ``Idempotency-Key`` (``maybe_sent`` on the error tells which)."""
+    partner = outbound.Partner(
+        f"gateway:{gateway}",
+        timeout=settings.PAYMENT_GATEWAY_TIMEOUT_SECONDS,
+        retries=1,
+        backoff=0.3,
+        max_backoff=2.0,
+        max_bytes=GATEWAY_MAX_BYTES,
+        # A 429 goes back to the provider module like any 4xx (it reads the gateway's refusal).
+        retry_statuses=outbound.RETRY_STATUSES - {429},
+    )
     try:
-        response = httpx.request(method, url, timeout=timeout, follow_redirects=False, **kwargs)
-    except httpx.TimeoutException as exc:
-        log.warning("%s: %s %s timed out", gateway, method, url)
-        raise PaymentGatewayError(
-            _("The payment gateway did not answer in time. Please try again in a moment."), detail=str(exc)
-        ) from exc
-    except httpx.HTTPError as exc:
-        log.warning("%s: %s %s failed: %s", gateway, method, url, exc)
-        raise PaymentGatewayError(
-            _("The payment gateway cannot be reached. Please try again in a moment."), detail=str(exc)
-        ) from exc
+        response = partner.request(method, url, idempotent=idempotent, **kwargs)
+    except outbound.OutboundError as exc:
+        if exc.kind == "timeout":
+            log.warning("%s: %s %s timed out", gateway, method, url)
+            error = PaymentGatewayError(
+                _("The payment gateway did not answer in time. Please try again in a moment."),
+                detail=str(exc),
+            )
+        elif exc.kind == "status":
+            text = exc.response.text[:500] if exc.response is not None else ""
+            log.warning("%s: %s %s answered %s: %s", gateway, method, url, exc.status, text)
+            error = PaymentGatewayError(
+                _("The payment gateway is having problems. Please try again in a moment."),
+                status=exc.status,
+                detail=text,
+            )
+        else:
+            log.warning("%s: %s %s failed: %s", gateway, method, url, exc)
+            error = PaymentGatewayError(
+                _("The payment gateway cannot be reached. Please try again in a moment."), detail=str(exc)
+            )
+        error.maybe_sent = exc.maybe_sent
+        raise error from exc
     if response.status_code >= 500:
         log.warning(
             "%s: %s %s answered %s: %s", gateway, method, url, response.status_code, response.text[:500]
         )
-        raise PaymentGatewayError(
+        error = PaymentGatewayError(
             _("The payment gateway is having problems. Please try again in a moment."),
             status=response.status_code,
             detail=response.text[:500],
         )
+        error.maybe_sent = True
+        raise error
     return response
 
 

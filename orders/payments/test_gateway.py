@@ -31,6 +31,8 @@ from django.db import IntegrityError, transaction
 from django.http import JsonResponse
 from django.urls import reverse
 
+from shop import outbound
+
 from ..models import Payment, PaymentNotification
 from .base import PaymentProvider, PaymentStart
 
@@ -87,8 +89,17 @@ def send_notification(gateway_reference: str, outcome: str) -> int:
         log.warning("Test gateway: no payment %s", gateway_reference)
         return 404
     body, headers = build_notification(payment, outcome)
-    with httpx.Client(transport=transport, timeout=settings.PAYMENT_NOTIFICATION_TIMEOUT_SECONDS) as client:
-        response = client.post(webhook_url(payment), content=body, headers=headers)
+    gateway = outbound.Partner(
+        "test-gateway",
+        timeout=settings.PAYMENT_NOTIFICATION_TIMEOUT_SECONDS,
+        retries=0,
+        retry_statuses=frozenset(),  # every answer comes back; a 5xx is retried by the task
+        transport=transport,
+    )
+    try:
+        response = gateway.request("POST", webhook_url(payment), content=body, headers=headers)
+    except outbound.OutboundError as exc:
+        raise GatewayRetry(f"shop unreachable: {exc}") from exc
     if response.status_code >= 500:
         raise GatewayRetry(f"shop answered {response.status_code}")
     return response.status_code

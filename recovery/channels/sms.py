@@ -12,12 +12,10 @@ error 53). Success: ``{"count": 1, "list": [{"id": "...", "points": 0.16, "numbe
 from __future__ import annotations
 
 import logging
-import time
 
-import httpx
 from django.conf import settings
 
-from shop import phones
+from shop import outbound, phones
 
 from . import AmbiguousError, OutgoingMessage, PermanentError, TransientError, sms_configuration_problem
 
@@ -51,15 +49,20 @@ class SmsapiProvider:
         self.token = token
         self.sender = sender
         self.test = test
-        self.client = httpx.Client(timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)))
-        self._last_request = 0.0
-        self.min_interval = 0.01  # at most ~100 requests per second from one worker
+        # The shop's pooled outbound client; at most 100 requests a second from all workers
+        # together. No retry inside the call: the reminder is retried with backoff by the sender
+        # (the same idx, so the provider never sends a second SMS).
+        self.partner = outbound.Partner(
+            "smsapi",
+            timeout=timeout,
+            connect_timeout=min(timeout, 5.0),
+            retries=0,
+            max_bytes=1024 * 1024,
+            rate_per_second=100,
+            burst=10,
+        )
 
     def send(self, *, to: str, text: str, idx: str) -> str:
-        wait = self._last_request + self.min_interval - time.monotonic()
-        if wait > 0:
-            time.sleep(wait)
-        self._last_request = time.monotonic()
         data = {
             "to": to,
             "message": text,
@@ -73,15 +76,21 @@ class SmsapiProvider:
         if self.test:
             data["test"] = "1"
         try:
-            response = self.client.post(
-                f"{self.base_url}/sms.do", data=data, headers={"Authorization": f"Bearer {self.token}"}
+            response = self.partner.request(
+                "POST",
+                f"{self.base_url}/sms.do",
+                data=data,
+                headers={"Authorization": f"Bearer {self.token}"},
+                idempotent=True,  # idx + check_idx=1: the provider refuses a second message
             )
-        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-            raise TransientError(f"SMSAPI unreachable: {exc}") from exc
-        except httpx.HTTPError as exc:
+        except outbound.OutboundError as exc:
+            if exc.kind == "status":
+                raise TransientError(f"SMSAPI HTTP {exc.status}") from exc
+            if not exc.maybe_sent:
+                raise TransientError(f"SMSAPI unreachable: {exc}") from exc
             # The request may have arrived; resubmitting with the same idx is safe (check_idx).
             raise TransientError(f"SMSAPI request failed: {exc}") from exc
-        if response.status_code >= 500 or response.status_code == 429:
+        if response.status_code >= 500:
             raise TransientError(f"SMSAPI HTTP {response.status_code}")
         try:
             body = response.json()

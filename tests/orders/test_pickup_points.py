@@ -286,3 +286,10 @@ def test_an_endless_answer_is_cut_off_at_the_size_cap(points_api, settings):
     points_api.fail_with = FakeResponse(200, endless(), {"Content-Type": "application/json"})
     with pytest.raises(PointsUnavailable, match="too large"):
         PointsClient(retries=0).search({})
+
+
+def test_every_lookup_shares_the_pooled_outbound_client():
+    """No httpx client per checkout request: every PointsClient sends through the process's pool."""
+    from shop import outbound
+
+    assert PointsClient().partner.client is PointsClient().partner.client is outbound.shared_client()

@@ -116,6 +116,13 @@ def test_a_post_marked_idempotent_is_retried(server):
     assert [r.body for r in server.requests] == [b'{"amount":100}'] * 2
 
 
+def test_a_post_with_an_idempotency_key_is_retried(server):
+    server.route("POST", "/refund", sequence(FakeResponse(502), FakeResponse(200, b"{}")))
+    p = partner()
+    assert p.request("POST", server.url("/refund"), headers={"Idempotency-Key": "R-1"}).status_code == 200
+    assert [r.headers["idempotency-key"] for r in server.requests] == ["R-1", "R-1"]
+
+
 def test_a_post_that_timed_out_waiting_for_the_answer_may_have_been_sent(server):
     server.route("POST", "/pay", FakeResponse(200, b"late", delay=1.0))
     with pytest.raises(outbound.OutboundError) as caught:
@@ -267,3 +274,10 @@ def test_a_test_transport_gets_its_own_client():
     p = partner(transport=transport, base_url="https://partner.example/api/")
     assert p.client is not outbound.shared_client() and p.client is partner(transport=transport).client
     assert p.request("GET", "/v1/points").text == "/api/v1/points"
+
+
+def test_truncate_keeps_an_excerpt_of_a_long_answer(server):
+    server.route("POST", "/hook", FakeResponse(200, b"z" * 10_000))
+    response = partner().request("POST", server.url("/hook"), max_bytes=100, truncate=True)
+    assert response.status_code == 200 and response.content == b"z" * 100
+    assert response.extensions["truncated"] is True

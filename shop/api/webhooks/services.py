@@ -19,7 +19,6 @@ import time
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-import httpx
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
@@ -28,7 +27,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from shop import crypto
+from shop import crypto, outbound
 from shop.events import safe_delay
 
 from ..models import WebhookDelivery, WebhookEvent, WebhookSubscription
@@ -38,6 +37,13 @@ log = logging.getLogger(__name__)
 
 USER_AGENT = "Koszyk-Webhooks/1.0"
 SECRETS_PURPOSE = "webhooks"
+
+# Receivers' URLs are the merchant's; no retry inside one attempt (the delivery is retried with
+# backoff by the schedule; a receiver recognises a repeat by Koszyk-Delivery), every status is
+# returned to be recorded, redirects are not followed.
+_receivers = outbound.Partner(
+    "webhooks", headers={"User-Agent": USER_AGENT}, retries=0, retry_statuses=frozenset()
+)
 
 
 # --- Subscriptions -------------------------------------------------------------------------------
@@ -235,7 +241,8 @@ def send(delivery_id: int) -> str | None:
         secret = crypto.decrypt(subscription.secret_encrypted, purpose=SECRETS_PURPOSE)
         error = _address_problem(subscription.url)
         if not error:
-            response = httpx.post(
+            response = _receivers.request(
+                "POST",
                 subscription.url,
                 content=body,
                 headers={
@@ -247,7 +254,8 @@ def send(delivery_id: int) -> str | None:
                     "Koszyk-Delivery": str(delivery.pk),
                 },
                 timeout=settings.WEBHOOK_TIMEOUT_SECONDS,
-                follow_redirects=False,
+                max_bytes=max(settings.WEBHOOK_RESPONSE_EXCERPT * 4, 4096),
+                truncate=True,  # only an excerpt is kept; a long 200 is still a delivery
             )
             code = response.status_code
             excerpt = response.text[: settings.WEBHOOK_RESPONSE_EXCERPT]
@@ -255,8 +263,8 @@ def send(delivery_id: int) -> str | None:
                 error = f"HTTP {code}"
     except crypto.SecretsUnreadable as exc:
         error = str(exc)
-    except httpx.HTTPError as exc:
-        error = f"{type(exc).__name__}: {exc}"[:500]
+    except outbound.OutboundError as exc:
+        error = str(exc)[:500]
     log.info(
         "webhook %s to %s: %s in %.0f ms",
         delivery.event_id,
