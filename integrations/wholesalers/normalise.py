@@ -13,9 +13,11 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from catalog.models import VatRate
+from shop.identifiers import clean_gtin
 from shop.money import round_money
 
 from .pricing import PriceRules, net_of, shop_price
@@ -100,15 +102,18 @@ def parse_stock(value: Any, *, minus_one: int, warnings: list[str] | None = None
 
 
 def clean_ean(value: Any, warnings: list[str] | None = None) -> str:
-    digits = re.sub(r"\D", "", str(value or ""))
-    if len(digits) in (8, 12, 13, 14):
-        return digits
-    if warnings is not None and str(value or "").strip():
-        warnings.append(
-            _("The EAN %(value)s is not valid (8, 12, 13 or 14 digits); it was left empty.")
-            % {"value": str(value).strip()[:40]}
-        )
-    return ""
+    """The feed's EAN/GTIN through the shop's one rule (``shop.identifiers.clean_gtin``: length and
+    check digit); an invalid one is left empty with a row warning, never fails the row."""
+    text = str(value or "").strip()
+    try:
+        return clean_gtin(re.sub(r"[\s-]", "", text))
+    except ValidationError as exc:
+        if warnings is not None:
+            warnings.append(
+                _("The EAN %(value)s is not valid (%(reason)s); it was left empty.")
+                % {"value": text[:40], "reason": " ".join(exc.messages).rstrip(".")}
+            )
+        return ""
 
 
 def digest(data: Any) -> str:
