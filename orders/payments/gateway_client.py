@@ -1,4 +1,4 @@
-"""What the real gateways (Przelewy24, PayU, Stripe) share: one small httpx call with timeouts
+"""What the real gateways (Przelewy24, PayU, Stripe) share: one HTTP call with timeouts
 and a clear error, minor units, the store's account, the opened session and the notification log.
 
 Calls go through the shop's one outbound client (``shop.outbound``): a request that may have

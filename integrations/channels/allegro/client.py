@@ -1,4 +1,4 @@
-"""The Allegro REST API client: one small httpx client per connector (``integrations.connector_client``).
+"""The Allegro REST API client on the connector client (``integrations.connector_client``).
 
     with AllegroClient(config) as api:
         offer = api.get(f"/sale/product-offers/{offer_id}")
