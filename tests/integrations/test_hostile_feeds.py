@@ -192,19 +192,23 @@ def test_zero_price_negative_stock_and_bad_ean_are_warned_per_row(store, tmp_pat
         "N1;;Ujemny stan;;;;Kat;23;5;;;-7;;;;",  # line 3
         "E1;;Zły EAN;;;12345;Kat;23;5;;;1;;;;",  # line 4
         "G1;;Dobry;;;5901234123457;Kat;23;5;;;1;;;;",  # line 5
+        "C1;;Zła cyfra kontrolna;;;5901234123458;Kat;23;5;;;1;;;;",  # line 6
     ]
     body = HEADER + "\n".join(rows) + "\n"
     result = run(csv_config(store), files={"products": write(tmp_path, "warn.csv", body.encode())})
     assert result.status == SyncRun.Status.SUCCEEDED, result.error
-    assert result.created == 4 and result.failed == 0  # imported, not refused
+    assert result.created == 5 and result.failed == 0  # imported, not refused
     assert Variant.objects.get(sku="Z1").price == 0
     assert StockItem.objects.get(variant__sku="N1").quantity == 0
     assert Variant.objects.get(sku="E1").ean == ""
+    assert Variant.objects.get(sku="G1").ean == "5901234123457"
+    assert Variant.objects.get(sku="C1").ean == ""  # 13 digits, wrong check digit
     logged = messages(result)
-    assert set(logged) == {2, 3, 4}
+    assert set(logged) == {2, 3, 4, 6}
     assert "0.00" in logged[2] and "-7" in logged[3] and "12345" in logged[4]
+    assert "5901234123458" in logged[6] and "check digit" in logged[6]
     warnings = result.summary["warnings"]
-    assert len(warnings) == 3
+    assert len(warnings) == 4
     assert any("Z1" in w and "0.00" in w for w in warnings)
     assert any("N1" in w and "negative" in w for w in warnings)
     assert any("E1" in w and "12345" in w for w in warnings)
