@@ -40,7 +40,9 @@ class RefundResult:
     """What a gateway said about a refund request, normalised.
 
     ``status``: "succeeded" (money is on its way back), "pending" (accepted, the gateway confirms
-    later by a notification), "failed" (refused; ``message`` says why) or "unsupported"."""
+    later by a notification), "failed" (refused, and the gateway has no refund under our reference;
+    ``message`` says why), "unknown" (the gateway says it has our reference but we cannot see the
+    refund yet: it stays pending until a notification or a later look-up) or "unsupported"."""
 
     status: str
     gateway_reference: str = ""

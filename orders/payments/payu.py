@@ -11,7 +11,9 @@
    WAITING_FOR_CONFIRMATION is captured (``PUT /api/v2_1/orders/{id}/status``); statuses that
    arrive after a final one are logged and ignored. PayU gets 200 so it stops retrying.
 4. Refunds: ``POST /api/v2_1/orders/{id}/refunds`` (``extRefundId`` = our refund reference, so a
-   repeated request cannot refund twice); PayU confirms with a refund notification.
+   repeated request cannot refund twice); PayU confirms with a refund notification. A refusal
+   (``400 Duplicated extRefundId`` after a lost answer, or any other) is checked against
+   ``GET /api/v2_1/orders/{id}/refunds`` first: a refund under our reference is never "failed".
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ ALGORITHMS = {
     "SHA-512": hashlib.sha512,
 }
 FINAL = ("COMPLETED", "CANCELED")
+REFUND_STATES = {"FINALIZED": "succeeded", "CANCELED": "failed", "PENDING": "pending"}
 
 
 def signature(body: bytes, second_key: str, algorithm: str = "MD5") -> str:
@@ -204,16 +207,44 @@ class PayU(PaymentProvider):
                 account, "POST", f"/api/v2_1/orders/{payment.gateway_reference}/refunds", body, ok=(200,)
             )
         except PaymentGatewayError as exc:
-            if exc.status and exc.status < 500:
-                return RefundResult(status="failed", message=exc.detail[:255] or exc.message)
-            raise
+            if not exc.status or exc.status >= 500 or exc.status == 429:
+                raise
+            # A refusal may be "Duplicated extRefundId": a request whose answer was lost made the
+            # refund. Whatever the wording, a refund under our reference at PayU is the answer.
+            found = self.find_refund(payment, reference=reference)
+            if found is not None:
+                return found
+            if "duplicated" in exc.detail.lower():  # PayU has it but does not list it (yet)
+                return RefundResult(status="unknown", message=exc.detail[:255])
+            return RefundResult(status="failed", message=exc.detail[:255] or exc.message)
         refund = data.get("refund") or {}
-        state = {"FINALIZED": "succeeded", "CANCELED": "failed"}.get(refund.get("status", ""), "pending")
         return RefundResult(
-            status=state,
+            status=REFUND_STATES.get(refund.get("status", ""), "pending"),
             gateway_reference=str(refund.get("refundId", "")),
             message=str(data.get("status", ""))[:255],
         )
+
+    def find_refund(self, payment: Payment, *, reference: str) -> RefundResult | None:
+        """The refund PayU made under our ``extRefundId`` (``GET /api/v2_1/orders/{id}/refunds``),
+        or None when it has none. Unreachable (timeout, 5xx): PaymentGatewayError."""
+        account = account_for(payment, self.code)
+        try:
+            data = self._call(
+                account, "GET", f"/api/v2_1/orders/{payment.gateway_reference}/refunds", ok=(200,)
+            )
+        except PaymentGatewayError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        refunds = data.get("refunds", data.get("data"))  # documented as a list; seen as {"refunds": [...]}
+        for refund in refunds if isinstance(refunds, list) else []:
+            if isinstance(refund, dict) and str(refund.get("extRefundId", "")) == reference:
+                return RefundResult(
+                    status=REFUND_STATES.get(str(refund.get("status", "")), "pending"),
+                    gateway_reference=str(refund.get("refundId", ""))[:100],
+                    message=f"found at PayU: {refund.get('status', '')}"[:255],
+                )
+        return None
 
     def lookup(self, payment: Payment) -> PaymentLookup:
         account = account_for(payment, self.code)

@@ -10,6 +10,9 @@
    changes nothing.
 3. Refunds: ``POST /api/v1/transaction/refund``; P24 confirms each refund later with a signed
    notification to the refund's ``urlStatus`` (the same webhook; told apart by ``refundsUuid``).
+   A refusal (409 for a repeated ``refundsUuid`` after a lost answer, or any other 4xx) is checked
+   against ``GET /api/v1/refund/by/orderId/{orderId}`` first: a refund under our ``requestId``
+   there is never "failed".
 
 ``sign`` is the SHA-384 hex of the compact JSON (``separators=(",", ":")``,
 ``ensure_ascii=False``) of the documented fields in the documented order, CRC key last.
@@ -218,13 +221,42 @@ class Przelewy24(PaymentProvider):
         try:
             data = self._call(account, "POST", "/transaction/refund", body)
         except PaymentGatewayError as exc:
-            if exc.status and exc.status < 500:
-                return RefundResult(status="failed", message=exc.detail[:255] or exc.message)
-            raise
+            if not exc.status or exc.status >= 500 or exc.status == 429:
+                raise
+            # A repeated refundsUuid (a request whose answer was lost) is refused with 409, whose
+            # wording P24 does not document: a refund under our requestId at P24 is the answer.
+            found = self.find_refund(payment, reference=reference)
+            if found is not None:
+                return found
+            return RefundResult(status="failed", message=exc.detail[:255] or exc.message)
         items = data.get("data") or []
         if items and all(item.get("status") is True for item in items):
             return RefundResult(status="pending", gateway_reference=reference, message="accepted")
         return RefundResult(status="failed", message=str(items)[:255])
+
+    def find_refund(self, payment: Payment, *, reference: str) -> RefundResult | None:
+        """The refund P24 made under our ``requestId`` (``GET /refund/by/orderId/{orderId}``), or
+        None when it has none (404 "Refund with given Order Id not found"). Unreachable:
+        PaymentGatewayError."""
+        account = account_for(payment, self.code)
+        try:
+            data = self._call(account, "GET", f"/refund/by/orderId/{int(payment.gateway_reference)}")
+        except PaymentGatewayError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        found = data.get("data") if isinstance(data.get("data"), dict) else {}
+        refunds = found.get("refunds")
+        for refund in refunds if isinstance(refunds, list) else []:
+            if isinstance(refund, dict) and str(refund.get("requestId", "")) == reference:
+                # P24 refund statuses: 1 completed, 2 pending, 3 waiting for acceptance, 4 rejected
+                state = {1: "succeeded", 4: "failed"}.get(refund.get("status"), "pending")
+                return RefundResult(
+                    status=state,
+                    gateway_reference=reference,
+                    message=f"found at Przelewy24: status {refund.get('status')}",
+                )
+        return None
 
     def lookup(self, payment: Payment) -> PaymentLookup:
         account = account_for(payment, self.code)

@@ -97,16 +97,25 @@ def refund_payment(
 def _send(refund: PaymentRefund, *, provider, payment: Payment) -> None:
     """Ask the gateway for ``refund`` under its own reference (the gateway's idempotency key).
 
-    A gateway that answers "no" (4xx) fails the refund. A gateway that cannot be reached (timeout,
-    5xx) leaves the outcome unknown: the refund stays pending without a gateway reference, and
-    :func:`resend_unconfirmed_refund` asks again with the same reference, so the money can never
-    go back twice."""
+    A gateway that answers "no" (4xx) and has no refund under our reference fails the refund. A
+    "duplicate reference" answer means an earlier request (whose answer was lost) made the refund:
+    the provider looks it up and answers with its state. A gateway that cannot be reached (timeout,
+    5xx), or that has our reference without showing the refund ("unknown"), leaves the outcome
+    unknown: the refund stays pending without a gateway reference, and
+    :func:`resend_unconfirmed_refund` asks again with the same reference (answered "duplicate",
+    then looked up), so the money can never go back twice. A late notification settles it too."""
     try:
         result = provider.refund(payment, refund.amount, reference=refund.reference, reason=refund.reason)
     except PaymentGatewayError as exc:
         refund.message = (_("Gateway unreachable, will ask again: %(error)s") % {"error": exc.message})[:255]
         refund.save(update_fields=["message", "updated_at"])
         raise
+    if result.status == "unknown":  # stays pending and unconfirmed: asked again, never failed
+        refund.message = (_("Gateway unreachable, will ask again: %(error)s") % {"error": result.message})[
+            :255
+        ]
+        refund.save(update_fields=["message", "updated_at"])
+        return
     refund.gateway_reference = result.gateway_reference[:100]
     refund.message = result.message[:255]
     refund.save(update_fields=["gateway_reference", "message", "updated_at"])
@@ -201,6 +210,7 @@ def refund_order(
 @transaction.atomic
 def refund_settled(*, refund: PaymentRefund, ok: bool, message: str = "") -> bool:
     """The gateway says a refund went through (or not). Idempotent: False when nothing changed.
+    A success settles any refund of ours, also one marked failed (the gateway has the last word).
 
     Lock order (orders/locking.py): Order → Return → Payment → PaymentRefund."""
     order_id, payment_id, return_id = (
@@ -213,8 +223,13 @@ def refund_settled(*, refund: PaymentRefund, ok: bool, message: str = "") -> boo
         Return.objects.select_for_update(of=("self",)).filter(pk=return_id).first()
     Payment.objects.select_for_update(of=("self",)).filter(pk=payment_id).first()
     refund = PaymentRefund.objects.select_for_update(of=("self",)).get(pk=refund.pk)
-    if refund.status != PaymentRefund.Status.PENDING:
+    # A refund we marked failed that the gateway then completes (a late FINALIZED notification) did
+    # give the money back: it is recorded, whatever we thought of it before.
+    late = refund.status == PaymentRefund.Status.FAILED and ok
+    if refund.status != PaymentRefund.Status.PENDING and not late:
         return False
+    if late:
+        log.warning("refund %s marked failed was completed by the gateway", refund.reference)
     refund.status = PaymentRefund.Status.SUCCEEDED if ok else PaymentRefund.Status.FAILED
     refund.message = (message or refund.message)[:255]
     refund.save(update_fields=["status", "message", "updated_at"])

@@ -5,6 +5,9 @@ Order create validates merchantPosId and the string amounts and answers 302 (or 
 ``redirectUri``; a client that follows the redirect lands on a page that says so. Notifications
 are signed ``OpenPayu-Signature: sender=checkout;signature=<hash(body + second key)>;
 algorithm=MD5;content=DOCUMENT`` and POSTed to the order's ``notifyUrl`` via ``deliver``.
+Refunds: a repeated ``extRefundId`` is refused with 400 "Duplicated extRefundId" (nothing is paid
+again); ``GET /api/v2_1/orders/{id}/refunds`` lists the order's refunds; ``lose_refund_answers``
+makes the refund but loses the answer (504), as a timed-out proxy would.
 """
 
 from __future__ import annotations
@@ -50,6 +53,8 @@ class FakePayU:
         self.orders: dict[str, Order] = {}
         self.create_status = 302
         self.fail_with: FakeResponse | None = None
+        # refunds PayU makes but whose answer never reaches the shop (a proxy times out: 504)
+        self.lose_refund_answers = 0
         self._ids = itertools.count(1)
         for method, path, handler in (
             ("POST", "/pl/standard/user/oauth/authorize", self._authorize),
@@ -181,6 +186,9 @@ class FakePayU:
             "status": "PENDING",
         }
         order.refunds.append(created)
+        if self.lose_refund_answers > 0:
+            self.lose_refund_answers -= 1
+            return self._status_error(504, "GATEWAY_TIMEOUT", "Upstream timed out")
         return self._json(
             200,
             {
@@ -204,6 +212,8 @@ class FakePayU:
         order = self.orders.get(self._order_id(request))
         if order is None:
             return self._status_error(404, "DATA_NOT_FOUND", "Could not find order")
+        if request.path.endswith("/refunds"):  # "Retrieve all refunds data for the order"
+            return self._json(200, {"refunds": order.refunds})
         b = order.body
         return self._json(
             200,

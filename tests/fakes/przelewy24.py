@@ -5,6 +5,9 @@ fields, CRC last) on register, verify and refunds' notifications; errors in P24'
 shape ``{"error": "...", "code": N}``. A test plays the shopper with :meth:`pay` (or
 ``chargeByCode`` for BLIK) and then :meth:`notify`, which POSTs the signed notification to the
 ``urlStatus`` given at register through ``deliver(url, body, headers) -> status``.
+Refunds: a repeated ``refundsUuid`` is refused with 409 (nothing is paid again);
+``GET /api/v1/refund/by/orderId/{orderId}`` lists a transaction's refunds by ``requestId``;
+``lose_refund_answers`` makes the refund but loses the answer (504), as a timed-out proxy would.
 """
 
 from __future__ import annotations
@@ -81,6 +84,9 @@ class FakePrzelewy24:
         self.verify_answer: FakeResponse | None = None
         # BLIK codes the "bank" refuses, with P24's answer (e.g. an expired or mistyped code)
         self.blik_answers: dict[str, FakeResponse] = {}
+        # refunds P24 makes but whose answer never reaches the shop (a proxy times out: 504)
+        self.lose_refund_answers = 0
+        self._refund_ids = itertools.count(70001)
         self._ids = itertools.count(300000001)
         api = "/api/v1"
         for method, path, handler in (
@@ -90,6 +96,7 @@ class FakePrzelewy24:
             ("POST", f"{api}/transaction/refund", self._refund),
             ("POST", f"{api}/paymentMethod/blik/chargeByCode", self._blik),
             ("GET", f"{api}/transaction/by/sessionId/", self._by_session),
+            ("GET", f"{api}/refund/by/orderId/", self._refunds_by_order),
             ("GET", "/trnRequest/", self._page),
         ):
             self.server.route(method, path, self._guarded(handler, authenticated=path.startswith(api)))
@@ -212,6 +219,15 @@ class FakePrzelewy24:
             or not data.get("refunds")
         ):
             return self._error(400, "Invalid input data")
+        if any(
+            r["refundsUuid"] == data["refundsUuid"] for t in self.transactions.values() for r in t.refunds
+        ):
+            # P24 documents 409 Conflict for transaction/refund without the wording for a repeated
+            # refundsUuid: nothing is refunded again and the shop must not rely on the message.
+            items = [
+                {**item, "status": False, "message": "Refund already requested"} for item in data["refunds"]
+            ]
+            return self._json(409, {"error": items, "code": 409})
         results = []
         for item in data["refunds"]:
             trn = self._transaction_for(item.get("sessionId", ""))
@@ -224,12 +240,48 @@ class FakePrzelewy24:
             if ok:
                 trn.refunded += item["amount"]
                 trn.refunds.append(
-                    {**item, "refundsUuid": data["refundsUuid"], "urlStatus": data.get("urlStatus", "")}
+                    {
+                        **item,
+                        "refundId": next(self._refund_ids),
+                        "requestId": data["requestId"],
+                        "refundsUuid": data["refundsUuid"],
+                        "urlStatus": data.get("urlStatus", ""),
+                        "status": 2,  # 1 completed, 2 pending, 3 waiting for acceptance, 4 rejected
+                    }
                 )
             results.append({**item, "status": ok, "message": "success" if ok else "Refund not possible"})
         if not all(r["status"] for r in results):
             return self._json(400, {"error": results, "code": 400})
+        if self.lose_refund_answers > 0:
+            self.lose_refund_answers -= 1
+            return self._error(504, "Gateway Timeout")
         return self._json(201, {"data": results, "responseCode": 0})
+
+    def _refunds_by_order(self, request):
+        order_id = request.path.rsplit("/", 1)[-1]
+        trn = next((t for t in self.transactions.values() if str(t.order_id) == order_id), None)
+        if trn is None or not trn.refunds:
+            return self._error(404, "Refund with given Order Id not found")
+        refunds = [
+            {
+                "refundId": r["refundId"],
+                "orderId": trn.order_id,
+                "requestId": r["requestId"],
+                "dateIn": "2026-11-23 10:00:00",
+                "dateOut": "2026-11-23 10:05:00" if r["status"] == 1 else "",
+                "status": r["status"],
+                "description": r.get("description", ""),
+            }
+            for r in trn.refunds
+        ]
+        body = {
+            "orderId": trn.order_id,
+            "sessionId": trn.body["sessionId"],
+            "amount": trn.body["amount"],
+            "currency": trn.body["currency"],
+            "refunds": refunds,
+        }
+        return self._json(200, {"data": body, "responseCode": 0})
 
     def _blik(self, request):
         data = self._body(request) or {}
@@ -310,6 +362,7 @@ class FakePrzelewy24:
     def notify_refund(self, token: str, deliver, *, status: int = 0, index: int = -1) -> tuple[int, bytes]:
         trn = self.transactions[token]
         refund = trn.refunds[index]
+        refund["status"] = 1 if status == 0 else 4  # what refund/by/orderId shows from now on
         fields = {
             "orderId": trn.order_id,
             "sessionId": trn.body["sessionId"],
