@@ -394,18 +394,17 @@ class Partner:
     def _read(self, response: httpx.Response, *, cap: int, sink, truncate: bool = False) -> httpx.Response:
         declared = response.headers.get("Content-Length", "")
         encoded = response.headers.get("Content-Encoding", "identity").lower() not in ("", "identity")
-        cut = False
-        if declared.isdigit() and not encoded and int(declared) > cap and not truncate:
-            error = self._error(
-                None,
+        announced = int(declared) if declared.isdigit() and not encoded else None
+        status = response.status_code
+        if announced is not None and announced > cap and not truncate:
+            raise self._body_error(
                 "too_large",
-                sent=True,
-                message=f"{self.name}: the answer is {declared} bytes, more than the limit of {cap} bytes",
-                status=response.status_code,
+                f"is {announced} bytes, more than the limit of {cap} bytes",
+                status=status,
+                limit=cap,
+                declared=announced,
             )
-            error.limit, error.declared = cap, int(declared)
-            raise error
-        size = 0
+        size, cut = 0, False
         chunks: list[bytes] = []
         out = sink() if sink is not None else None
         try:
@@ -414,15 +413,12 @@ class Partner:
                 if size > cap and truncate:
                     chunk, size, cut = chunk[: len(chunk) - (size - cap)], cap, True
                 if size > cap:
-                    error = self._error(
-                        None,
+                    raise self._body_error(
                         "too_large",
-                        sent=True,
-                        message=f"{self.name}: the answer is larger than the limit of {cap} bytes; refused",
-                        status=response.status_code,
+                        f"is larger than the limit of {cap} bytes; refused",
+                        status=status,
+                        limit=cap,
                     )
-                    error.limit = cap
-                    raise error
                 if out is not None:
                     out.write(chunk)
                 else:
@@ -430,30 +426,21 @@ class Partner:
                 if cut:
                     break
         except (httpx.RemoteProtocolError, httpx.ReadError, httpx.DecodingError) as exc:
-            error = self._error(
-                exc,
+            raise self._body_error(
                 "truncated",
-                sent=True,
-                message=f"{self.name}: the answer was cut off after {size} bytes ({type(exc).__name__}: {exc})",
-                status=response.status_code,
-            )
-            error.received = size
-            raise error from exc
+                f"was cut off after {size} bytes ({type(exc).__name__}: {exc})",
+                status=status,
+                received=size,
+            ) from exc
         except httpx.TimeoutException as exc:
             raise self._error(exc, "timeout", sent=True) from exc
         finally:
             if out is not None:
                 out.close()
-        if declared.isdigit() and not encoded and size < int(declared) and not cut:
-            error = self._error(
-                None,
-                "truncated",
-                sent=True,
-                message=f"{self.name}: the answer was cut off: {size} of {declared} bytes",
-                status=response.status_code,
+        if announced is not None and size < announced and not cut:
+            raise self._body_error(
+                "truncated", f"was cut off: {size} of {announced} bytes", status=status, received=size
             )
-            error.received = size
-            raise error
         # The body is decoded already: pass it on without the encoding headers.
         headers = [
             (k, v)
@@ -470,6 +457,13 @@ class Partner:
         result.extensions["body_bytes"] = size
         result.extensions["truncated"] = cut
         return result
+
+    def _body_error(self, kind: str, what: str, *, status: int, **details) -> OutboundError:
+        """An answer that arrived but cannot be used (too large, cut off): the request was sent."""
+        error = self._error(None, kind, sent=True, message=f"{self.name}: the answer {what}", status=status)
+        for name, value in details.items():
+            setattr(error, name, value)
+        return error
 
     def _error(self, exc, kind: str, *, sent: bool, message: str = "", status: int | None = None):
         cls = {"too_large": ResponseTooLarge, "truncated": TruncatedBody}.get(kind, OutboundError)
