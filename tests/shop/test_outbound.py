@@ -4,6 +4,7 @@ rule for non-idempotent requests, size caps, the rate limiter under threads and 
 from __future__ import annotations
 
 import gzip
+import os
 import socket
 import threading
 import time
@@ -281,3 +282,24 @@ def test_truncate_keeps_an_excerpt_of_a_long_answer(server):
     response = partner().request("POST", server.url("/hook"), max_bytes=100, truncate=True)
     assert response.status_code == 200 and response.content == b"z" * 100
     assert response.extensions["truncated"] is True
+
+
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL")
+def test_the_rate_limit_is_kept_in_redis_for_every_process(settings):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "shop.cache.RedisCache",
+            "LOCATION": os.environ["REDIS_URL"],
+            "KEY_PREFIX": "t",
+        }
+    }
+    from shop import ratelimit
+
+    ratelimit.reset_local()
+    name = f"redis-{uuid.uuid4().hex}"
+    # Two limiters stand for two worker processes: only the shared Redis log connects them.
+    a = outbound.RateLimiter(name, rate=2, burst=2)
+    b = outbound.RateLimiter(name, rate=2, burst=2, sleep=lambda s: None)
+    assert a.take() == 0 and a.take() == 0
+    assert b.take(max_wait=0.2) > 0
+    assert ratelimit._redis_client() is not None  # it really went through Redis
