@@ -19,6 +19,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from shop.identifiers import clean_gtin
 from shop.models import Store
 from shop.money import round_money
 
@@ -297,8 +298,8 @@ def validate_variant_attributes(
 
 
 def validate_variant(variant: Variant) -> None:
-    """The rules of a variant's own fields (prices, pre-order date, store, a SKU unique in the
-    store), as a ``ValidationError`` by field. :func:`save_variant` calls it; so does the admin's
+    """The rules of a variant's own fields (prices, pre-order date, EAN/GTIN, store, a SKU unique
+    in the store), as a ``ValidationError`` by field. :func:`save_variant` calls it; so does the admin's
     variant form, before anything is saved."""
     errors: dict[str, str] = {}
     if variant.price is None or variant.price < 0:
@@ -309,6 +310,11 @@ def validate_variant(variant: Variant) -> None:
         errors["cost_price"] = _("The cost price cannot be negative.")
     if variant.is_preorder and not variant.release_date:
         errors["release_date"] = _("A pre-order needs a release date.")
+    if variant.ean:
+        try:
+            variant.ean = clean_gtin(variant.ean)  # the shop's one EAN/GTIN rule (check digit)
+        except ValidationError as exc:
+            errors["ean"] = " ".join(exc.messages)
     if variant.store_id != variant.product.store_id:
         errors["product"] = _("The product belongs to another store.")
     if variant.sku:

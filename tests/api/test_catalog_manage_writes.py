@@ -42,3 +42,17 @@ def test_another_stores_variant_is_not_found(store):
     assert c.delete(f"/api/v1/manage/variants/{foreign.pk}/").status_code == 404
     assert c.delete("/api/v1/manage/variants/99999999999999999999/").status_code == 404
     assert Variant.objects.filter(pk=foreign.pk).exists()
+
+
+def test_a_variant_ean_goes_through_the_shops_gtin_rule(store):
+    """The API refuses what the admin refuses: an EAN with a wrong check digit is 422 on ``ean``."""
+    c = merchant(store, ["catalog:write"])
+    product = ProductFactory(store=store)
+    body = {"product": product.pk, "sku": "EAN-1", "price": "10", "ean": "5901234123458"}
+    r = c.post("/api/v1/manage/variants/", body, format="json")
+    assert r.status_code == 422, r.content
+    assert "ean" in error_of(r)["fields"]
+    assert not Variant.objects.filter(sku="EAN-1").exists()
+    r = c.post("/api/v1/manage/variants/", {**body, "ean": "5901234123457"}, format="json")
+    assert r.status_code == 201, r.content
+    assert Variant.objects.get(sku="EAN-1").ean == "5901234123457"
