@@ -115,6 +115,25 @@ class OrderNoteInline(admin.TabularInline):
     readonly_fields = ("user", "created_at")
 
 
+class InvoiceInline(admin.TabularInline):
+    """The order's invoice and its corrections (read-only; issued by ``orders.invoices``)."""
+
+    model = Invoice
+    fk_name = "order"
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    fields = ("number", "kind", "issued_at", "corrects", "total_net", "total_vat", "total_gross")
+    readonly_fields = fields
+    verbose_name_plural = _("invoices and corrections")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 class PaymentInline(ProviderLabelMixin, admin.TabularInline):
     model = Payment
     extra = 0
@@ -193,7 +212,14 @@ class OrderAdmin(ShipmentOrderAdminMixin, OrderRefundMixin, OrderProcessingMixin
     list_select_related = ("store",)
     show_full_result_count = False
     raw_id_fields = ("user", "cart", "voucher", "shipping_address", "billing_address")
-    inlines = [OrderLineInline, PaymentInline, OrderStatusChangeInline, OrderNoteInline, OrderEmailInline]
+    inlines = [
+        OrderLineInline,
+        PaymentInline,
+        InvoiceInline,
+        OrderStatusChangeInline,
+        OrderNoteInline,
+        OrderEmailInline,
+    ]
     readonly_fields = (
         "store",
         "number",
@@ -287,6 +313,25 @@ class OrderAdmin(ShipmentOrderAdminMixin, OrderRefundMixin, OrderProcessingMixin
     @admin.display(description=_("payment provider"))
     def payment_provider_label(self, obj):
         return provider_label(obj.payment_provider)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        if request.method == "GET":
+            self._warn_seller_data(request, object_id)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def _warn_seller_data(self, request, object_id) -> None:
+        """A paid order without its invoice in a store whose company data is incomplete: say what
+        is missing (no invoice is issued without it, orders.invoices.SellerDataMissing)."""
+        from .invoices import SellerDataMissing, seller_problems
+
+        if not str(object_id).isdigit():
+            return
+        order = Order.objects.select_related("store").filter(pk=object_id).first()
+        if order is None or (order.payment_status == Order.PaymentStatus.UNPAID and order.paid_at is None):
+            return
+        problems = seller_problems(order.store)
+        if problems and not order.invoices.filter(kind=Invoice.Kind.INVOICE).exists():
+            messages.warning(request, str(SellerDataMissing(order.store, problems)))
 
     def save_formset(self, request, form, formset, change):
         instances = formset.save(commit=False)
@@ -578,7 +623,7 @@ class ReturnAdmin(ReturnAdminMixin, admin.ModelAdmin):
 
 @admin.register(Invoice)
 class InvoiceAdmin(InvoiceKsefMixin, InvoiceAdminMixin, admin.ModelAdmin):
-    list_display = ("number", "order", "kind", "issued_at", "total_gross", "ksef_state")
+    list_display = ("number", "order", "kind", "corrects", "issued_at", "total_gross", "ksef_state")
     list_filter = ("kind", "store")
     search_fields = ("=number", "=order__number")
     raw_id_fields = ("order", "corrects", "return_request")

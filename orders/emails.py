@@ -131,6 +131,14 @@ def render_email(email: OrderEmail) -> EmailMultiAlternatives:
         reply_to=[store.support_email] if store.support_email else None,
     )
     message.attach_alternative(html, "text/html")
+    invoice_id = (email.context or {}).get("invoice_id")
+    if invoice_id:  # an invoice e-mail (a correction) carries its PDF
+        from .invoices import invoice_pdf, pdf_filename
+        from .models import Invoice
+
+        invoice = Invoice.objects.select_related("order", "store").filter(pk=invoice_id).first()
+        if invoice is not None:
+            message.attach(pdf_filename(invoice), invoice_pdf(invoice), "application/pdf")
     return message
 
 

@@ -5,11 +5,14 @@ An invoice is issued once per order when it is paid (``orders.handlers`` reacts 
 order row is locked first, so two deliveries of the same event -- or a click in the admin while
 the event is delivered -- end with one invoice.
 
-Numbers are ``INVOICE_NUMBER_FORMAT`` (default ``FV/2026/11/0001``) per store, kind and month of
-issue (in the store's time zone). The month's :class:`~orders.models.InvoiceCounter` row is
+Numbers are ``INVOICE_NUMBER_FORMAT`` (default ``FV/2026/11/0001``; corrections
+``INVOICE_CORRECTION_NUMBER_FORMAT``, default ``KOR/2026/11/0001``) per *seller* (the store's
+company NIP, so two stores of one company never print the same number), kind and month of issue
+(in the store's time zone). The month's :class:`~orders.models.InvoiceCounter` row is
 incremented under its row lock in the transaction that creates the invoice, so a number is only
 consumed when the invoice row commits: a rollback rolls the counter back too, and numbering has
-no gaps. The PDF is rendered after commit (WeasyPrint takes a moment; the counter lock must not
+no gaps. No invoice is issued while the store's company data (name, address, valid NIP) is
+incomplete: :class:`SellerDataMissing` names what is missing. The PDF is rendered after commit (WeasyPrint takes a moment; the counter lock must not
 wait for it) by a Celery task, and on demand when somebody downloads an invoice whose PDF is not
 there yet.
 """
@@ -22,13 +25,17 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
+from django.db.models import Max
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from catalog.models import VatRate
 from shop import events
+from shop.identifiers import clean_nip
 
 from .formatting import format_money
 from .models import Invoice, InvoiceCounter, Order, money
@@ -40,6 +47,45 @@ ZERO = Decimal("0.00")
 
 class InvoiceError(Exception):
     """An invoice cannot be issued for this order (not paid, nothing to invoice)."""
+
+
+class SellerDataMissing(InvoiceError):
+    """The store's company data is incomplete: an invoice without the seller's name, address and
+    NIP is no VAT invoice (art. 106e ust. 1 pkt 3 and 5 ustawy o VAT), so none is issued."""
+
+    def __init__(self, store, problems: list[str]):
+        self.store = store
+        self.problems = problems
+        super().__init__(
+            _("No invoice can be issued until the store's company data is complete: %(problems)s.")
+            % {"problems": "; ".join(problems)}
+        )
+
+
+def seller_problems(store) -> list[str]:
+    """What is missing or wrong in the store's company data for an invoice ([] when complete),
+    each item a sentence for the merchant."""
+    problems = []
+    if not (store.company_name or "").strip():
+        problems.append(_("the company name is empty"))
+    if not (store.company_address or "").strip():
+        problems.append(_("the company address is empty"))
+    if not (store.company_tax_id or "").strip():
+        problems.append(_("the tax id (NIP) is empty"))
+    else:
+        try:
+            clean_nip(store.company_tax_id)
+        except ValidationError:
+            problems.append(_("the tax id (NIP) %(nip)s is not a valid NIP") % {"nip": store.company_tax_id})
+    return problems
+
+
+def check_seller(store) -> str:
+    """The seller's NIP (10 digits), or :class:`SellerDataMissing` naming what is missing."""
+    problems = seller_problems(store)
+    if problems:
+        raise SellerDataMissing(store, problems)
+    return clean_nip(store.company_tax_id)
 
 
 # --- Amount in words ("słownie") -----------------------------------------------------------------
@@ -270,28 +316,61 @@ def buyer_data(order: Order) -> dict:
 # --- Issuing -------------------------------------------------------------------------------------------
 
 
+DEFAULT_CORRECTION_NUMBER_FORMAT = "KOR/{year}/{month:02d}/{sequence:04d}"
+
+
 def format_number(*, year: int, month: int, sequence: int, kind: str = Invoice.Kind.INVOICE) -> str:
-    pattern = settings.INVOICE_NUMBER_FORMAT
-    number = pattern.format(year=year, month=month, sequence=sequence)
     if kind == Invoice.Kind.CORRECTION:
-        number = "K" + number
-    return number
+        pattern = getattr(settings, "INVOICE_CORRECTION_NUMBER_FORMAT", DEFAULT_CORRECTION_NUMBER_FORMAT)
+    else:
+        pattern = settings.INVOICE_NUMBER_FORMAT
+    return pattern.format(year=year, month=month, sequence=sequence)
 
 
-def next_sequence(*, store, kind: str, year: int, month: int) -> int:
-    """Take the next number of (store, kind, month) under the counter's row lock.
+def _nip_or_none(value: str) -> str | None:
+    try:
+        return clean_nip(value)
+    except ValidationError:
+        return None
 
+
+def _last_issued(seller_tax_id: str, kind: str, year: int, month: int) -> int:
+    """The highest number of the month already printed by any store of this seller: a new
+    counter (first invoice of the month, a store that changed its NIP, counters from before
+    numbering per seller) continues after it instead of printing a number twice."""
+    from shop.models import Store
+
+    stores = [
+        pk
+        for pk, tax_id in Store.objects.exclude(company_tax_id="").values_list("pk", "company_tax_id")
+        if _nip_or_none(tax_id) == seller_tax_id
+    ]
+    last = Invoice.objects.filter(store_id__in=stores, kind=kind, year=year, month=month).aggregate(
+        last=Max("sequence")
+    )["last"]
+    return last or 0
+
+
+def next_sequence(*, seller_tax_id: str, kind: str, year: int, month: int) -> int:
+    """Take the next number of (seller NIP, kind, month) under the counter's row lock.
+
+    Keyed by the seller's NIP, not the store: the law wants numbers unique among the seller's
+    invoices, and two stores of one company must not both issue ``FV/2026/12/0001``.
     Must run inside the transaction that creates the invoice: the lock is held until it commits,
     so concurrent issuers queue here and a rolled-back invoice gives its number back.
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("next_sequence() must run inside the invoice's transaction")
+    key = {"seller_tax_id": seller_tax_id, "kind": kind, "year": year, "month": month}
     try:
         with transaction.atomic():
-            InvoiceCounter.objects.get_or_create(store=store, kind=kind, year=year, month=month)
+            if not InvoiceCounter.objects.filter(**key).exists():
+                InvoiceCounter.objects.create(
+                    **key, last_number=_last_issued(seller_tax_id, kind, year, month)
+                )
     except IntegrityError:  # another transaction created this month's row at the same moment
         pass
-    counter = InvoiceCounter.objects.select_for_update().get(store=store, kind=kind, year=year, month=month)
+    counter = InvoiceCounter.objects.select_for_update().get(**key)
     counter.last_number += 1
     counter.save(update_fields=["last_number"])
     return counter.last_number
@@ -315,9 +394,12 @@ def issue_invoice(*, order: Order, render: str = "after_commit") -> Invoice:
         if not lines:
             raise InvoiceError(f"Order {order.number} has nothing to invoice.")
         store = order.store
+        seller_tax_id = check_seller(store)
         issued_at = timezone.now()
         local = timezone.localtime(issued_at, store.zone)
-        sequence = next_sequence(store=store, kind=Invoice.Kind.INVOICE, year=local.year, month=local.month)
+        sequence = next_sequence(
+            seller_tax_id=seller_tax_id, kind=Invoice.Kind.INVOICE, year=local.year, month=local.month
+        )
         sale_date = timezone.localtime(order.paid_at or issued_at, store.zone).date()
         invoice = Invoice.objects.create(
             store=store,
@@ -393,7 +475,12 @@ def render_pdf_bytes(invoice: Invoice) -> bytes:
 
     # Polish VAT invoices are printed in Polish whatever the shopper's language.
     with translation.override("pl"):
-        html = render_to_string("orders/invoices/invoice.html", invoice_context(invoice))
+        if invoice.kind == Invoice.Kind.CORRECTION:
+            from .corrections import correction_context
+
+            html = render_to_string("orders/invoices/correction.html", correction_context(invoice))
+        else:
+            html = render_to_string("orders/invoices/invoice.html", invoice_context(invoice))
     return HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf()
 
 

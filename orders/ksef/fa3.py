@@ -462,8 +462,73 @@ def validate(xml: bytes) -> None:
         raise Fa3Error("FA(3) XML does not match the schema: " + "; ".join(errors[:5]))
 
 
+def document_for_correction(
+    correction, *, place_of_issue: str = "", exemption_basis: str = ""
+) -> Fa3Document:
+    """The FA(3) ``KOR`` document of a correcting invoice (``orders.corrections``): per corrected
+    position the line as it was (``StanPrzed``) and as it is now, the per-rate totals and ``P_15``
+    as the differences, and the corrected invoice's number, date and KSeF number."""
+    from django.utils import timezone
+
+    corrected = correction.corrects
+    if corrected is None:
+        raise Fa3Error("A correction names no corrected invoice.")
+    if (correction.currency or "PLN").upper() != "PLN":
+        raise Fa3Error("FA(3) in a foreign currency is not supported yet.")
+    store = correction.store
+    positions = []
+    totals: dict[str, RateTotal] = {}
+    for row in correction.lines or []:
+        rate = row["vat_rate"]
+        if rate not in RATES:
+            raise Fa3Error(f"VAT rate {rate!r} has no FA(3) mapping.")
+        for state, before in ((row["before"], True), (row["after"], False)):
+            quantity = Decimal(state["quantity"])
+            gross = Decimal(state["gross"])
+            positions.append(
+                Position(
+                    name=clean_text(row["name"], 512) or "—",
+                    sku=clean_text(row["sku"], 50),
+                    quantity=quantity,
+                    unit_gross=(gross / quantity).quantize(Decimal("0.01")) if quantity else Decimal("0.00"),
+                    gross=gross,
+                    vat_rate=rate,
+                    before=before,
+                )
+            )
+        total = totals.setdefault(rate, RateTotal(rate, Decimal("0.00"), Decimal("0.00")))
+        total.net += Decimal(row["diff"]["net"])
+        total.vat += Decimal(row["diff"]["vat"])
+    submission = getattr(corrected, "ksef_submission", None)
+    issue_date = timezone.localtime(correction.issued_at, store.zone).date()
+    return Fa3Document(
+        number=correction.number,
+        issue_date=issue_date,
+        created_at=correction.issued_at,
+        currency="PLN",
+        seller=seller_party(correction.seller or {}),
+        buyer=buyer_party(correction.buyer or {}),
+        positions=positions,
+        totals=list(totals.values()),
+        total_gross=correction.total_gross,
+        place_of_issue=clean_text(place_of_issue),
+        exemption_basis=clean_text(exemption_basis) or DEFAULT_EXEMPTION_BASIS,
+        notes=[("Zamówienie", clean_text(correction.order.number))],
+        correction=CorrectionRef(
+            reason=correction.reason,
+            invoice_number=corrected.number,
+            issue_date=timezone.localtime(corrected.issued_at, store.zone).date(),
+            ksef_number=(getattr(submission, "ksef_number", "") or "") if submission else "",
+            kind=2,  # the correction is recorded in its own period (a decrease, art. 29a ust. 13)
+        ),
+    )
+
+
 def build_invoice_xml(invoice, **options) -> bytes:
-    """The invoice's FA(3) XML, checked against the XSD (raises :class:`Fa3Error`)."""
-    xml = to_xml(document_for_invoice(invoice, **options))
+    """The invoice's (or correction's) FA(3) XML, checked against the XSD (raises :class:`Fa3Error`)."""
+    if getattr(invoice, "kind", "invoice") == "correction":
+        xml = to_xml(document_for_correction(invoice, **options))
+    else:
+        xml = to_xml(document_for_invoice(invoice, **options))
     validate(xml)
     return xml

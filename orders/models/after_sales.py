@@ -79,10 +79,13 @@ class ReturnLine(models.Model):
 
 
 class InvoiceCounter(models.Model):
-    """The last invoice number per store, kind and month; incremented under its row lock in the
-    transaction that issues the invoice, so numbering has no gaps."""
+    """The last invoice number per seller (the company's NIP), kind and month; incremented under
+    its row lock in the transaction that issues the invoice, so numbering has no gaps.
 
-    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+")
+    Keyed by the seller's NIP rather than the store: two stores of one company share one series
+    (numbers are unique among the taxpayer's invoices, art. 106e ust. 1 pkt 2 ustawy o VAT)."""
+
+    seller_tax_id = models.CharField(max_length=10)
     kind = models.CharField(max_length=12, default="invoice")
     year = models.PositiveSmallIntegerField()
     month = models.PositiveSmallIntegerField()
@@ -91,7 +94,7 @@ class InvoiceCounter(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["store", "kind", "year", "month"], name="invoice_counter_per_month"
+                fields=["seller_tax_id", "kind", "year", "month"], name="invoice_counter_per_seller_month"
             ),
             models.CheckConstraint(
                 condition=Q(month__gte=1) & Q(month__lte=12), name="invoice_counter_month_valid"
@@ -99,7 +102,7 @@ class InvoiceCounter(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.store_id} {self.kind} {self.year}-{self.month:02d}: {self.last_number}"
+        return f"{self.seller_tax_id} {self.kind} {self.year}-{self.month:02d}: {self.last_number}"
 
 
 class Invoice(models.Model):
@@ -136,6 +139,11 @@ class Invoice(models.Model):
     total_gross = models.DecimalField(**MONEY, default=Decimal("0"))
     pdf = models.FileField(storage=private_storage, upload_to="invoices/", blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # A correction (faktura korygująca): why, what caused it (one correction per cause, e.g.
+    # "return:12", "refund:7", "cancel"), and per position the state before and after.
+    reason = models.TextField(_("reason for the correction"), blank=True)
+    correction_key = models.CharField(max_length=40, blank=True)
+    lines = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-issued_at", "-pk"]
@@ -148,6 +156,11 @@ class Invoice(models.Model):
             ),
             models.UniqueConstraint(
                 fields=["order"], condition=Q(kind="invoice"), name="invoice_one_per_order"
+            ),
+            models.UniqueConstraint(
+                fields=["order", "correction_key"],
+                condition=Q(kind="correction"),
+                name="invoice_correction_once_per_cause",
             ),
         ]
 

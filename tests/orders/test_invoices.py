@@ -130,8 +130,8 @@ def test_no_invoice_for_unpaid_order(seller):
 
 
 @time_machine.travel(datetime(2026, 11, 20, 10, 0, tzinfo=UTC), tick=True)
-def test_numbering_per_store_and_month_without_gaps(seller):
-    other = StoreFactory()
+def test_numbering_per_seller_and_month_without_gaps(seller):
+    other = StoreFactory(company_tax_id="7740001454")  # another company: its own series
     numbers = [invoices.issue_invoice(order=paid_order(seller), render="never").number for _ in range(3)]
     assert [n[-4:] for n in numbers] == ["0001", "0002", "0003"]
     assert invoices.issue_invoice(order=paid_order(other), render="never").number.endswith("/0001")
@@ -149,7 +149,7 @@ def test_numbering_per_store_and_month_without_gaps(seller):
 
 def test_correction_numbers_are_separate():
     assert invoices.format_number(year=2026, month=1, sequence=7) == "FV/2026/01/0007"
-    assert invoices.format_number(year=2026, month=1, sequence=7, kind="correction") == "KFV/2026/01/0007"
+    assert invoices.format_number(year=2026, month=1, sequence=7, kind="correction") == "KOR/2026/01/0007"
 
 
 # --- the order.paid event ---------------------------------------------------------------------------

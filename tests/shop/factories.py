@@ -14,6 +14,10 @@ class StoreFactory(factory.django.DjangoModelFactory):
     default_language = "pl"
     timezone = "Europe/Warsaw"
     sender_email = factory.LazyAttribute(lambda o: f"sklep@{o.domain}")
+    # A store issues invoices only with its company data (orders.invoices.check_seller).
+    company_name = factory.LazyAttribute(lambda o: f"{o.name} sp. z o.o.")
+    company_address = "ul. Prosta 1\n00-001 Warszawa"
+    company_tax_id = "5260001246"
 
 
 class UserFactory(factory.django.DjangoModelFactory):
