@@ -216,3 +216,15 @@ def test_fa3_kor_document_is_schema_valid(seller):
         "1",
         None,
     ]
+
+
+def test_correction_of_a_b2b_invoice_is_queued_for_ksef_as_kor(seller):
+    from orders.models import KsefSettings, KsefSubmission
+
+    KsefSettings.objects.create(store=seller, enabled=True)
+    order, invoice, _shirt, _book = order_of(seller, status=Order.Status.PAID)
+    correction = corrections.correct_cancellation(order, render="never")
+    submission = KsefSubmission.objects.get(invoice=correction)
+    assert submission.state == KsefSubmission.State.PENDING
+    assert "<RodzajFaktury>KOR</RodzajFaktury>" in submission.xml
+    assert f"<NrFaKorygowanej>{invoice.number}</NrFaKorygowanej>" in submission.xml
