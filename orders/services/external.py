@@ -48,6 +48,7 @@ from django.utils.translation import gettext as _
 from catalog import stock
 from catalog.models import Product, Variant
 from catalog.models import VatRate as CatalogVatRate
+from shop import phones
 from shop.models import Store
 
 from ..models import Address, Order, OrderEmail, OrderLine, Payment, PaymentMethod
@@ -103,7 +104,7 @@ class ExternalAddress:
             postal_code=(self.postal_code or "")[:10],
             city=(self.city or "")[:100],
             country=((self.country or "PL")[:2]).upper(),
-            phone=(self.phone or "")[:32],
+            phone=phones.normalise_lenient(self.phone or "", country=self.country or "PL"),
         )
 
 
@@ -302,7 +303,7 @@ def place_external_order(
         channel=Order.Channel.MARKETPLACE,
         external_reference=external_reference[:100],
         email=email[:254],
-        phone=(phone or "")[:32],
+        phone=phones.normalise_lenient(phone or "", country=shipping.country if shipping else "PL"),
         language=(language or store.default_language or "pl")[:8],
         currency=store.currency,
         status=status,

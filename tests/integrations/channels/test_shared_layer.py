@@ -100,6 +100,39 @@ def test_external_order_lands_as_a_normal_paid_order(store):
     assert not OrderEmail.objects.filter(order=order, sent_at__isnull=True).exists()
 
 
+def test_an_external_orders_phones_are_stored_in_the_shops_one_form(store):
+    """Any channel's phone is read like the storefront's (shop.phones): E.164 when it is a number,
+    in the address's country; text that is no number is kept, trimmed, never refused."""
+    VariantFactory(store=store, sku="KUB-1", stock=5)
+    order = place_external_order(
+        store=store,
+        source="memory",
+        external_reference="PH-1",
+        email="kupujacy@example.com",
+        phone=" +48 600-100-200 ",
+        paid=True,
+        lines=[line("KUB-1", 1, "19.99")],
+        shipping_address=address(phone="030 901820", country="DE"),
+        shipping_cost=Decimal("0"),
+        shipping_method_name="Kurier",
+    )
+    assert order.phone == "+48600100200"
+    assert order.shipping_address.phone == "+4930901820"
+    odd = place_external_order(
+        store=store,
+        source="memory",
+        external_reference="PH-2",
+        email="kupujacy@example.com",
+        phone="zadzwoń po 18",
+        paid=True,
+        lines=[line("KUB-1", 1, "19.99")],
+        shipping_address=address(),
+        shipping_cost=Decimal("0"),
+        shipping_method_name="Kurier",
+    )
+    assert odd.phone == "zadzwoń po 18"
+
+
 def test_shop_emails_when_the_connector_wants_them(store):
     VariantFactory(store=store, sku="KUB-1", stock=5)
     order = place_external_order(
