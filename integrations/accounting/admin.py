@@ -56,6 +56,37 @@ class AccountingConnectorAdmin(ConnectorConfigAdmin):
         fieldsets = super().get_fieldsets(request, obj)
         return [fieldsets[0], fieldsets[-1]]
 
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        if request.method == "GET" and str(object_id).isdigit():
+            config = self.get_queryset(request).filter(pk=object_id).first()
+            if config is not None:
+                self._warn_double_invoices(request, config)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        self._warn_double_invoices(request, obj)
+
+    def _warn_double_invoices(self, request, config) -> None:
+        """'In addition to the shop's invoice' is an explicit choice with a warning: the buyer
+        then gets two VAT invoices for one sale."""
+        from ..connectors.base import get_connector_class
+
+        try:
+            sink = get_connector_class(config.connector_type)(config)
+        except Exception:  # an unknown or broken configuration says so elsewhere
+            return
+        if getattr(sink, "doubles_shop_invoice", lambda: False)():
+            messages.warning(
+                request,
+                _(
+                    "%(name)s issues invoices in addition to the shop's own PDF invoice: every sale "
+                    "gets two VAT invoices. Choose 'instead of the shop's own PDF invoice' unless "
+                    "the shop's invoices are not declared."
+                )
+                % {"name": config.name},
+            )
+
     @admin.display(description=gettext_lazy("documents"))
     def documents_link(self, obj):
         url = (

@@ -72,11 +72,13 @@ INVOICE_MODE_FIELD = ConfigField(
     "invoice_mode",
     gettext_lazy("Invoices of paid orders"),
     "choice",
-    default=InvoiceMode.IN_ADDITION,
+    # One sale, one VAT invoice: by default the connector issues it and the shop does not.
+    default=InvoiceMode.INSTEAD,
     choices=InvoiceMode.CHOICES,
     help=gettext_lazy(
-        "'Instead of' stops the shop from issuing its own invoice for this store's paid orders "
-        "(the invoice is then issued only here)."
+        "'Instead of' (recommended): the invoice is issued only here, the shop issues none. "
+        "'In addition to' gives the buyer two VAT invoices for one sale: choose it only if the "
+        "shop's PDF is not declared."
     ),
 )
 ONLY_REQUESTED_FIELD = ConfigField(
@@ -119,6 +121,12 @@ class DocumentSink(Connector):
 
     def replaces_shop_invoice(self) -> bool:
         return "invoice" in self.document_kinds and self.options.get("invoice_mode") == InvoiceMode.INSTEAD
+
+    def doubles_shop_invoice(self) -> bool:
+        """True when this connector and the shop both issue a VAT invoice for one sale."""
+        return (
+            "invoice" in self.document_kinds and self.options.get("invoice_mode") == InvoiceMode.IN_ADDITION
+        )
 
     # --- the interface ---------------------------------------------------------------------------
 
