@@ -25,7 +25,10 @@ D = Decimal
 STORE_ID = 1
 RATES = ["23", "8", "5", "0"]
 
-grosze = st.integers(min_value=1, max_value=50_000).map(lambda g: D(g) / 100)
+# Small lines (a few grosze) beside big ones are where a proportional split goes wrong.
+grosze = st.one_of(st.integers(min_value=1, max_value=300), st.integers(min_value=1, max_value=50_000)).map(
+    lambda g: D(g) / 100
+)
 line = st.fixed_dictionaries(
     {
         "price": grosze,
@@ -34,17 +37,43 @@ line = st.fixed_dictionaries(
         "gift_card": st.sampled_from([False, False, False, True]),
     }
 )
+# Many lines of a few grosze: the rounding of proportional shares adds up past a small last line.
+cheap_line = st.fixed_dictionaries(
+    {
+        "price": st.integers(min_value=1, max_value=40).map(lambda g: D(g) / 100),
+        "quantity": st.just(1),
+        "vat": st.sampled_from(RATES),
+        "gift_card": st.just(False),
+    }
+)
+SHARE = "share"  # a fixed voucher worth this per mille of the eligible goods (set in fixed_value)
 voucher = st.one_of(
     st.none(),
     st.tuples(
         st.just(Voucher.Kind.FIXED), st.integers(min_value=1, max_value=200_000).map(lambda g: D(g) / 100)
     ),
+    st.tuples(st.just(SHARE), st.integers(min_value=1, max_value=1000).map(D)),
     st.tuples(st.just(Voucher.Kind.PERCENTAGE), st.integers(min_value=1, max_value=100).map(D)),
     st.tuples(st.just(Voucher.Kind.FREE_SHIPPING), st.just(D("0"))),
 )
+
+
+def fixed_value(spec) -> tuple[str, Decimal]:
+    """The voucher's kind and value; a "share" is a fixed voucher near the eligible total."""
+    kind, value = spec["voucher"]
+    if kind != SHARE:
+        return kind, value
+    eligible = sum(
+        (round_money(s["price"] * s["quantity"]) for s in spec["lines"] if not s["gift_card"]), D(0)
+    )
+    return Voucher.Kind.FIXED, max(D("0.01"), round_money(eligible * value / 1000))
+
+
 cart = st.fixed_dictionaries(
     {
-        "lines": st.lists(line, min_size=1, max_size=6),
+        "lines": st.one_of(
+            st.lists(line, min_size=1, max_size=6), st.lists(cheap_line, min_size=2, max_size=8)
+        ),
         "voucher": voucher,
         "gift_card": st.one_of(st.none(), grosze),
         "shipping": st.integers(min_value=0, max_value=3_000).map(lambda g: D(g) / 100),
@@ -65,7 +94,7 @@ def _basket(spec):
     method._prefetched_objects_cache = {"rates": []}
     code = None
     if spec["voucher"]:
-        kind, value = spec["voucher"]
+        kind, value = fixed_value(spec)
         code = Voucher(pk=next(_pks), store_id=STORE_ID, kind=kind, value=value, is_active=True)
     card = (
         GiftCard(pk=next(_pks), store_id=STORE_ID, balance=spec["gift_card"], is_active=True)
@@ -85,7 +114,7 @@ def _basket(spec):
     )
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=1000, deadline=None)
 @given(cart)
 def test_basket_adds_up_to_the_grosz(spec):
     basket = _basket(spec)
@@ -129,7 +158,7 @@ def test_place_order_never_fails_on_a_random_cart_and_the_order_adds_up(spec, st
     cart_ = ready_cart(store, lines, shipping=shipping)
     goods = any(not s["gift_card"] for s in spec["lines"])  # codes do not apply to gift cards alone
     if spec["voucher"] and goods:
-        kind, value = spec["voucher"]
+        kind, value = fixed_value(spec)
         code = VoucherFactory(store=store, kind=kind, value=value)
         services.apply_code(cart=cart_, code=code.code, client_keys=["props"])
     if spec["gift_card"] and goods:
@@ -144,6 +173,6 @@ def test_place_order_never_fails_on_a_random_cart_and_the_order_adds_up(spec, st
     assert order.total == (
         sum((ol.total - ol.discount for ol in order_lines), D("0")) + order.shipping_total + order.payment_fee
     )
-    if spec["voucher"] and goods and spec["voucher"][0] == Voucher.Kind.FIXED:
+    if spec["voucher"] and goods and fixed_value(spec)[0] == Voucher.Kind.FIXED:
         eligible = sum((ol.total for ol in order_lines if ol.product_kind != Product.Kind.GIFT_CARD), D("0"))
-        assert order.discount_total == min(spec["voucher"][1], eligible)
+        assert order.discount_total == min(fixed_value(spec)[1], eligible)
