@@ -111,3 +111,22 @@ def test_every_origin_on_one_order_adds_up(store, variant):
     refunded, series, _ = figures(store)
     assert refunded[order.number] == D("170.00")
     assert series.refunds == [D("170.00")] and series.revenue == [D("130.00")]
+
+
+def test_the_orders_csv_refunded_column_has_the_refund_page_refund(store, variant):
+    import csv
+    import io
+
+    from django.utils import translation
+
+    from reports import services
+
+    order = make_order(store, at=AT, lines=[(variant, 1)], status=Order.Status.DELIVERED)
+    gateway_refund(order, D("30.00"))
+    with translation.override("en"):
+        result = services.export(
+            store=store, kind="orders", fmt="csv", params={"date_from": str(DAY), "date_to": str(DAY)}
+        )
+    rows = list(csv.reader(io.StringIO(result.file.read().decode("utf-8-sig")), delimiter=";"))
+    header, row = rows[0], rows[1]
+    assert row[header.index("Refunded")] == "30,00" and row[header.index("After refunds")] == "70,00"
