@@ -51,6 +51,18 @@ def grant_downloads(*, variant: Variant, email: str, reference: str) -> list[Dow
     return grants
 
 
+def revoke_downloads(*, references: list[str]) -> int:
+    """Close the grants of these purchases (a cancelled or refunded order): their links answer
+    "expired" from now on. Returns how many grants were still open."""
+    now = timezone.now()
+    refs = [r[:100] for r in references]
+    return (
+        DownloadGrant.objects.filter(reference__in=refs)
+        .exclude(expires_at__lte=now, downloads_left=0)
+        .update(expires_at=now, downloads_left=0)
+    )
+
+
 def make_token(grant: DownloadGrant) -> str:
     return signing.dumps({"g": grant.pk}, salt=SALT)
 

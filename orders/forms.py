@@ -314,6 +314,7 @@ class CodeForm(forms.Form):
 class SummaryForm(forms.Form):
     checkout_token = forms.CharField(widget=forms.HiddenInput, max_length=64)
     expected_total = forms.CharField(widget=forms.HiddenInput, max_length=20, required=False)
+    expected_amount_due = forms.CharField(widget=forms.HiddenInput, max_length=20, required=False)
     customer_note = forms.CharField(
         label=_("Note to the shop (optional)"),
         max_length=2000,

@@ -312,6 +312,7 @@ class CartCheckoutView(PublicView):
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
         expected = values.pop("expected_total", None)
+        expected_due = values.pop("expected_amount_due", None)
         already = cart.status == Cart.Status.ORDERED
         if not already:
             with refusals():
@@ -319,7 +320,11 @@ class CartCheckoutView(PublicView):
             apply_cart_update(request, cart, values)
         with refusals():
             order = services.place_order(
-                cart=cart, expected_total=expected, channel=Order.Channel.API, user=_customer(request)
+                cart=cart,
+                expected_total=expected,
+                expected_amount_due=expected_due,
+                channel=Order.Channel.API,
+                user=_customer(request),
             )
             payment = None
             start = (

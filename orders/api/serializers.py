@@ -57,6 +57,15 @@ class CheckoutInput(CartUpdateInput):
         allow_null=True,
         help_text="The total the shopper confirmed; a different total now answers 409 total_changed.",
     )
+    expected_amount_due = serializers.DecimalField(
+        **MONEY,
+        required=False,
+        allow_null=True,
+        help_text=(
+            "What the shopper confirmed was left to pay after the gift card; when another order "
+            "spent the card meanwhile this answers 409 total_changed."
+        ),
+    )
 
 
 class LineInput(StrictSerializer):

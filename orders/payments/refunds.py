@@ -249,6 +249,10 @@ def refund_settled(*, refund: PaymentRefund, ok: bool, message: str = "") -> boo
     )["s"] or Decimal("0")
     state = Order.PaymentStatus.REFUNDED if refunded >= paid else Order.PaymentStatus.PARTIALLY_REFUNDED
     Order.objects.filter(pk=order.pk).update(payment_status=state)
+    if state == Order.PaymentStatus.REFUNDED:
+        from ..services.workflow import withdraw_paid_goods
+
+        withdraw_paid_goods(order)  # all the money is back: bought gift cards and downloads end
     _note(refund, _("Refund %(ref)s of %(amount)s %(currency)s completed"))
     if refund.return_request_id:
         _close_refunded_return(refund.return_request_id)

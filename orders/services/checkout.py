@@ -174,6 +174,7 @@ def place_order(
     cart: Cart,
     checkout_token: str = "",
     expected_total=None,
+    expected_amount_due=None,
     channel: str = Order.Channel.STOREFRONT,
     user=None,
     customer_note: str = "",
@@ -183,7 +184,9 @@ def place_order(
 
     ``checkout_token`` is the one-time token of the summary form the shopper submitted;
     ``expected_total`` the total shown there: when the server-side total differs (a price or a
-    code changed meanwhile) :class:`TotalChanged` asks the shopper to confirm again. Prices are
+    code changed meanwhile) :class:`TotalChanged` asks the shopper to confirm again; so does
+    ``expected_amount_due`` (what was left to pay after the gift card), compared once the card is
+    locked and applied, when another order spent the card meanwhile. Prices are
     always the database's. Raises :class:`OutOfStock` when stock ran out ("someone has just
     bought the last one") and :class:`CheckoutError` for anything else missing. ``placed_at``
     keeps the original time of an imported order (marketplace, API, demo data): it dates and
@@ -227,6 +230,24 @@ def place_order(
                 basket.total,
                 _("The total is now %(total)s. Please check your order and confirm again.")
                 % {"total": format_money(basket.total, store.currency)},
+            )
+    # The card row is locked (load_for_checkout) and applied in the basket: what is left to pay is
+    # final here. Another order may have spent the card since the summary was shown.
+    if expected_amount_due not in (None, ""):
+        try:
+            expected_due = Decimal(str(expected_amount_due))
+        except (InvalidOperation, ValueError):
+            expected_due = None
+        if expected_due != basket.amount_due:
+            raise TotalChanged(
+                basket.total,
+                _(
+                    "The gift card now covers %(card)s: %(due)s is left to pay. Please check your order and confirm again."
+                )
+                % {
+                    "card": format_money(basket.gift_card_amount, store.currency),
+                    "due": format_money(basket.amount_due, store.currency),
+                },
             )
     payment_method = cart.payment_method if basket.amount_due > 0 else None
     provider = payment_method.provider if payment_method else ""

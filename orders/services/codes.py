@@ -197,7 +197,9 @@ def spend_gift_card(*, card: GiftCard, amount: Decimal, order: Order) -> None:
     spender fail instead of driving the balance below zero."""
     if amount <= 0:
         return
-    updated = GiftCard.objects.filter(pk=card.pk, balance__gte=amount).update(balance=F("balance") - amount)
+    updated = GiftCard.objects.filter(pk=card.pk, balance__gte=amount, is_active=True).update(
+        balance=F("balance") - amount
+    )
     if not updated:
         raise CartError(_("The gift card balance has changed. Please check your order again."))
     card.balance -= amount
@@ -300,4 +302,27 @@ def issue_gift_cards(*, order: Order) -> list[GiftCard]:
                     balance_after=card.balance,
                 )
             cards.append(card)
+    return cards
+
+
+def bought_cards_spent(*, order: Order) -> Decimal:
+    """How much of the gift cards ``order`` bought has been spent already (0: none)."""
+    cards = GiftCard.objects.filter(order_line__order=order)
+    return sum((c.initial_balance - c.balance for c in cards), Decimal("0"))
+
+
+def withdraw_bought_gift_cards(*, order: Order) -> list[GiftCard]:
+    """Deactivate the gift cards a cancelled or refunded order bought: the money for them goes
+    back, so they can no longer pay. Their balance stays on record (what was left unspent).
+    Locked in primary-key order (orders/locking.py); bought cards are younger than any card the
+    order spent, so this comes after :func:`refund_gift_cards`."""
+    cards = list(
+        GiftCard.objects.select_for_update(of=("self",))
+        .filter(order_line__order=order, is_active=True)
+        .order_by("pk")
+    )
+    if cards:
+        GiftCard.objects.filter(pk__in=[c.pk for c in cards]).update(is_active=False)
+        for card in cards:
+            card.is_active = False
     return cards

@@ -141,12 +141,46 @@ def payment_succeeded(*, payment: Payment, gateway_reference: str = "") -> bool:
             % {"ref": payment.reference},
         )
         return True
+    if not order.stock_committed and _stock_lines(order):
+        # The hold may have expired (a slow payment): take the stock again now, under the lock.
+        try:
+            with transaction.atomic():
+                stock.commit_sale(
+                    reference=order.reservation_reference, lines=_stock_lines(order), store=order.store
+                )
+        except stock.InsufficientStock:
+            _paid_for_goods_sold_meanwhile(order=order, payment=payment, now=now)
+            return True
+        Order.objects.filter(pk=order.pk).update(stock_committed=True)
     change_status(
         order=order,
         status=Order.Status.PAID,
         note=_("Payment %(ref)s confirmed") % {"ref": payment.reference},
     )
     return True
+
+
+def _paid_for_goods_sold_meanwhile(*, order: Order, payment: Payment, now) -> None:
+    """The money arrived after the hold expired and the goods were sold to someone else: the
+    order is cancelled and the payment goes back (automatically where the gateway can refund,
+    else a note tells staff to refund it), and the shopper hears why. It is never left paid and
+    shippable with no stock taken."""
+    from ..models import OrderEmail
+    from .workflow import plan_email
+
+    Order.objects.filter(pk=order.pk).update(payment_status=Order.PaymentStatus.PAID, paid_at=now)
+    order.payment_status = Order.PaymentStatus.PAID
+    # Planned before the status change, so the cancellation email carries the reason.
+    plan_email(order, OrderEmail.Kind.CANCELLED, context={"reason": "sold_out"})
+    change_status(
+        order=order,
+        status=Order.Status.CANCELLED,
+        note=_(
+            "Payment %(ref)s arrived after the stock hold expired and the goods were sold meanwhile: "
+            "the order is cancelled and the payment refunded."
+        )
+        % {"ref": payment.reference},
+    )
 
 
 @transaction.atomic

@@ -124,8 +124,12 @@ def change_status(*, order: Order, status: str, user=None, note: str = "") -> Or
         raise InvalidTransition(problem)
     previous = locked.status
     now = timezone.now()
-    locked.status = status
     fields = ["status", "updated_at"]
+    if status == S.CANCELLED and locked.payment_status == Order.PaymentStatus.PAID:
+        _refuse_if_bought_cards_spent(locked)
+    if status in GOODS_LEAVE and _stock_lines(locked):
+        fields += _allocate_before_shipping(locked, user=user)
+    locked.status = status
     handler = _SIDE_EFFECTS.get(status)
     if handler:
         fields += handler(locked, user=user, now=now)
@@ -150,6 +154,64 @@ def change_status(*, order: Order, status: str, user=None, note: str = "") -> Or
     for name in [*fields, "status"]:
         setattr(order, name, getattr(locked, name))
     return order
+
+
+def _refuse_if_bought_cards_spent(order: Order) -> None:
+    from .codes import bought_cards_spent
+
+    spent = bought_cards_spent(order=order)
+    if spent > 0:
+        raise InvalidTransition(
+            _(
+                "A gift card bought with this order has already been used (%(spent)s spent), so the "
+                "order cannot be cancelled as a whole: refund what is left on the refund page."
+            )
+            % {"spent": spent}
+        )
+
+
+def withdraw_paid_goods(order: Order) -> None:
+    """A cancelled or fully refunded order takes back what it delivered without a parcel: the
+    gift cards it bought stop working and its download links close."""
+    from catalog.downloads import revoke_downloads
+
+    from .codes import withdraw_bought_gift_cards
+
+    withdraw_bought_gift_cards(order=order)
+    digital = [f"order-line:{line.pk}" for line in order_lines(order) if line.is_digital]
+    if digital:
+        revoke_downloads(references=digital)
+
+
+# The statuses in which goods leave (or have left) the warehouse: never without their stock.
+GOODS_LEAVE = {S.PACKED, S.SHIPPED, S.DELIVERED}
+
+
+def _allocate_before_shipping(order: Order, *, user) -> list[str]:
+    """Take the order's stock now if it was never taken (paid after its hold expired, marked
+    paid by hand), and the units it was owed (sold on backorder or pre-order: allocated when
+    stock arrived, ``catalog.stock.take_owed``); refuse the step while the goods are not on the
+    shelves."""
+    try:
+        with transaction.atomic():
+            if not order.stock_committed:
+                stock.commit_sale(
+                    reference=order.reservation_reference,
+                    lines=_stock_lines(order),
+                    user=user,
+                    store=order.store,
+                )
+            stock.take_owed(reference=order.reservation_reference, user=user, store=order.store)
+    except stock.InsufficientStock as exc:
+        raise InvalidTransition(
+            _(
+                "No stock is allocated to this order and the goods are not in stock (%(items)s): "
+                "restock them, or cancel the order and refund it."
+            )
+            % {"items": ", ".join(str(v) for v in exc.shortages)}
+        ) from exc
+    order.stock_committed = True
+    return ["stock_committed"]
 
 
 # --- What each status means ----------------------------------------------------------------------
@@ -276,6 +338,7 @@ def _on_cancelled(order: Order, *, user, now) -> list[str]:
         Payment.objects.filter(order=order, provider=Payment.GIFT_CARD, status=Payment.Status.PAID).update(
             status=Payment.Status.REFUNDED
         )
+    withdraw_paid_goods(order)  # bought gift cards (after the spent ones: pk order), downloads
     if order.stock_committed and _stock_lines(order):
         stock.restock(
             reference=order.reservation_reference, lines=_stock_lines(order), user=user, store=order.store

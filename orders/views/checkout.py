@@ -258,6 +258,7 @@ def checkout_summary(request):
                 cart=cart,
                 checkout_token=form.cleaned_data["checkout_token"],
                 expected_total=form.cleaned_data["expected_total"],
+                expected_amount_due=form.cleaned_data["expected_amount_due"],
                 user=request.user,
                 customer_note=form.cleaned_data["customer_note"],
             )
@@ -278,7 +279,13 @@ def checkout_summary(request):
         return _after_placing(request, order)
     token = services.issue_checkout_token(cart=cart)
     if request.method == "GET":
-        form = SummaryForm(initial={"checkout_token": token, "expected_total": str(loaded.basket.total)})
+        form = SummaryForm(
+            initial={
+                "checkout_token": token,
+                "expected_total": str(loaded.basket.total),
+                "expected_amount_due": str(loaded.basket.amount_due),
+            }
+        )
     return render(
         request,
         "orders/checkout/summary.html",

@@ -292,3 +292,60 @@ def test_a_notification_that_fails_in_the_database_answers_503_and_its_retry_pay
     assert again.status_code == 200 and again.json() == {"ok": True, "changed": True}
     order.refresh_from_db()
     assert order.status == Order.Status.PAID
+
+
+def test_two_orders_on_one_gift_card_the_second_is_asked_again_not_charged_more(store):
+    from orders.services.checkout import load_for_checkout
+
+    variant = VariantFactory(store=store, stock=10, price=Decimal("100.00"))
+    card = GiftCardFactory(store=store, initial_balance=Decimal("50.00"))
+    carts = [ready_cart(store, [(variant, 1)], email=f"osoba{i}@example.com") for i in range(2)]
+    shown = {}
+    for cart in carts:
+        _code(cart, card.code)
+        basket = load_for_checkout(Cart.objects.get(pk=cart.pk)).basket
+        assert basket.gift_card_amount == Decimal("50.00")  # what each summary page showed
+        shown[cart.pk] = (basket.total, basket.amount_due)
+
+    barrier = threading.Barrier(2)
+    placed, asked, errors = [], [], []
+    lock = threading.Lock()
+
+    def submit(cart_id):
+        try:
+            with translation.override("en"):
+                cart = Cart.objects.get(pk=cart_id)
+                barrier.wait(timeout=10)
+                total, due = shown[cart_id]
+                try:
+                    order = services.place_order(cart=cart, expected_total=total, expected_amount_due=due)
+                except services.TotalChanged as exc:
+                    with lock:
+                        asked.append(exc.message)
+                else:
+                    with lock:
+                        placed.append(order)
+        except BaseException as exc:
+            with lock:
+                errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=submit, args=(cart.pk,)) for cart in carts]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+
+    assert errors == []
+    assert len(placed) == 1 and len(asked) == 1
+    assert "is left to pay" in asked[0]
+    order = placed[0]
+    assert order.amount_due == shown[order.cart_id][1]  # exactly what the shopper confirmed
+    card.refresh_from_db()
+    assert card.balance == 0
+    loser = next(c for c in carts if c.pk != order.cart_id)
+    assert Cart.objects.get(pk=loser.pk).status == Cart.Status.OPEN  # nothing placed, can confirm again
+    assert_ledgers_agree(
+        StockItem.objects.get(variant=variant), initial={StockItem.objects.get(variant=variant).pk: 10}
+    )

@@ -188,14 +188,18 @@ def test_hold_is_extended_while_paying_but_never_beyond_the_maximum(online_order
     assert abs((hold.expires_at - order.reservation_expires_at).total_seconds()) < 2
 
 
-def test_paid_after_the_hold_expired_and_the_stock_is_gone_flags_the_order(store, client, online_order):
+def test_paid_after_the_hold_expired_and_the_stock_is_gone_cancels_the_order_for_a_refund(
+    store, client, online_order
+):
+    # Issue 18: never left paid and shippable with no stock taken (was: paid with a note).
     order, payment = online_order
     StockReservation.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
     services.place_order(cart=ready_cart(store, [(order.variant, 5)], payment="cod", email="x@example.com"))
     assert post(client, *build_notification(payment, "paid")).status_code == 200
     order.refresh_from_db()
-    assert order.status == Order.Status.PAID and not order.stock_committed
-    assert "towaru już nie ma" in order.notes.get().text
+    assert order.status == Order.Status.CANCELLED and not order.stock_committed
+    assert order.payment_status == Order.PaymentStatus.PAID  # the money is in: it goes back
+    assert "sprzedany" in order.status_changes.get(to_status="cancelled").note
     assert on_hand(order.variant) == 0
 
 
