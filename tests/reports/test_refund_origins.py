@@ -130,3 +130,16 @@ def test_the_orders_csv_refunded_column_has_the_refund_page_refund(store, varian
     rows = list(csv.reader(io.StringIO(result.file.read().decode("utf-8-sig")), delimiter=";"))
     header, row = rows[0], rows[1]
     assert row[header.index("Refunded")] == "30,00" and row[header.index("After refunds")] == "70,00"
+
+
+def test_the_orders_refunded_total_is_the_reports_figure(store, variant):
+    from orders.payments.refunds import refunded_total
+
+    order = make_order(store, at=AT, lines=[(variant, 3)], status=Order.Status.DELIVERED)
+    by_gateway = refund(order.lines.get(), quantity=1, amount=D("100.00"))
+    gateway_refund(order, D("100.00"), source=PaymentRefund.Source.RETURN, ret=by_gateway)
+    refund(order.lines.get(), quantity=1, amount=D("50.00"))
+    gateway_refund(order, D("20.00"))
+    gateway_refund(order, D("9.00"), status=PaymentRefund.Status.PENDING)
+    refunded, _series, _ = figures(store)
+    assert refunded_total(order) == refunded[order.number] == D("170.00")
