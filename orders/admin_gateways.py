@@ -1,8 +1,10 @@
 """Admin for payment gateway accounts (per store, sandbox or production) and refunds.
 
-Secrets are typed into password fields and stored encrypted; the form never renders them back
-(it shows ``••••1234``), and an empty secret field keeps the stored value. "Test connection"
-calls each selected gateway with the stored credentials on the configured host.
+The account form is built from each gateway's own field declarations
+(``orders.external_accounts``): secrets are typed into password fields and stored encrypted; the
+form never renders them back (it shows ``••••1234``), and an empty secret field keeps the stored
+value. "Test connection" calls each selected gateway with the stored credentials on the
+configured host and records the outcome on the account.
 """
 
 from __future__ import annotations
@@ -10,144 +12,39 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django import forms
-from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .external_accounts import ExternalAccountAdminMixin
 from .models import GatewayAccount, PaymentRefund
 from .payments import get_provider
+from .payments.base import gateways
 
-FIELD_LABELS = {
-    "merchant_id": _("Merchant ID"),
-    "pos_id": _("POS ID"),
-    "client_id": _("OAuth client ID"),
-    "api_key": _("API key (reports key)"),
-    "crc": _("CRC key"),
-    "client_secret": _("OAuth client secret"),
-    "second_key": _("second key (MD5)"),
-    "secret_key": _("secret API key"),
-    "webhook_secret": _("webhook signing secret"),
-}
-PUBLIC = sorted({f for fields in GatewayAccount.PUBLIC_FIELDS.values() for f in fields})
-SECRET = sorted({f for fields in GatewayAccount.SECRET_FIELDS.values() for f in fields})
-
-
-def _public(name: str) -> forms.CharField:
-    return forms.CharField(label=FIELD_LABELS[name], required=False)
-
-
-def _secret(name: str) -> forms.CharField:
-    return forms.CharField(
-        label=FIELD_LABELS[name],
-        required=False,
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-    )
-
-
-class GatewayAccountForm(forms.ModelForm):
-    merchant_id = _public("merchant_id")
-    pos_id = _public("pos_id")
-    client_id = _public("client_id")
-    api_key = _secret("api_key")
-    crc = _secret("crc")
-    client_secret = _secret("client_secret")
-    second_key = _secret("second_key")
-    secret_key = _secret("secret_key")
-    webhook_secret = _secret("webhook_secret")
-    blik = forms.BooleanField(
-        label=_("BLIK by code in the shop (Przelewy24)"),
-        required=False,
-        help_text=_("Only when BLIK is switched on for your Przelewy24 account (a separate service at P24)."),
-    )
-
-    class Meta:
-        model = GatewayAccount
-        fields = ["store", "provider", "is_sandbox", "is_active"]
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        masked = self.instance.masked_secrets() if self.instance.pk else {}
-        for name in PUBLIC:
-            self.fields[name].initial = self.instance.config.get(name, "")
-        self.fields["blik"].initial = bool(
-            (self.instance.config or {}).get("blik", settings.PRZELEWY24_BLIK_ENABLED)
-        )
-        for name in SECRET:
-            if masked.get(name):
-                self.fields[name].help_text = _("Stored: %(masked)s. Leave empty to keep it.") % {
-                    "masked": masked[name]
-                }
-
-    def clean(self):
-        data = super().clean()
-        provider = data.get("provider")
-        if not provider:
-            return data
-        stored = self.instance.secrets() if self.instance.pk and self.instance.secrets_encrypted else {}
-        for name in GatewayAccount.PUBLIC_FIELDS[provider]:
-            if name != "pos_id" and not data.get(name):
-                self.add_error(name, _("Required for this gateway."))
-        for name in GatewayAccount.SECRET_FIELDS[provider]:
-            if not data.get(name) and not stored.get(name):
-                self.add_error(name, _("Required for this gateway."))
-        if provider == GatewayAccount.Provider.PRZELEWY24:
-            for name in ("merchant_id", "pos_id"):
-                if data.get(name) and not data[name].strip().isdigit():
-                    self.add_error(name, _("Przelewy24 ids are numbers."))
-        return data
-
-    def save(self, commit=True):
-        account = super().save(commit=False)
-        provider = self.cleaned_data["provider"]
-        account.config = {
-            n: self.cleaned_data[n].strip()
-            for n in GatewayAccount.PUBLIC_FIELDS[provider]
-            if self.cleaned_data.get(n)
-        }
-        if provider == GatewayAccount.Provider.PRZELEWY24:
-            account.config["blik"] = bool(self.cleaned_data.get("blik"))
-        account.set_secrets(
-            **{n: self.cleaned_data.get(n, "").strip() for n in GatewayAccount.SECRET_FIELDS[provider]}
-        )
-        if commit:
-            account.save()
-        return account
+GATEWAY_FIELDS = ["store", "provider", "is_sandbox", "is_active"]
 
 
 @admin.register(GatewayAccount)
-class GatewayAccountAdmin(admin.ModelAdmin):
-    form = GatewayAccountForm
+class GatewayAccountAdmin(ExternalAccountAdminMixin, admin.ModelAdmin):
+    registry = gateways
+    model_fields = GATEWAY_FIELDS
+    form_attrs = {"required_message": _("Required for this gateway.")}
     list_display = ["provider", "store", "is_sandbox", "is_active", "last_check_ok", "last_checked_at"]
     list_filter = ["provider", "is_sandbox", "is_active", "store"]
     readonly_fields = ["last_checked_at", "last_check_ok", "last_check_message"]
     actions = ["test_connection"]
 
     def get_fields(self, request, obj=None):
-        return [
-            "store",
-            "provider",
-            "is_sandbox",
-            "is_active",
-            *PUBLIC,
-            "blik",
-            *SECRET,
-            *self.readonly_fields,
-        ]
+        return [*GATEWAY_FIELDS, *self.credential_fields(), *self.readonly_fields]
 
     @admin.action(description=_("Test connection"), permissions=["change"])
     def test_connection(self, request, queryset):
         for account in queryset:
-            check = get_provider(account.provider).test_connection(account)
-            account.last_checked_at = timezone.now()
-            account.last_check_ok = check.ok
-            account.last_check_message = str(check.message)[:255]
-            account.save(update_fields=["last_checked_at", "last_check_ok", "last_check_message"])
+            check = self.check_connection(account)
             self.message_user(
                 request,
                 f"{account.store}: {account}: {check.message}",

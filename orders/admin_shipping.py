@@ -13,7 +13,7 @@ from decimal import Decimal
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -22,39 +22,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from shop.identifiers import clean_polish_account
-
 from .carriers import services as shipping
-from .models import Carrier, CarrierAccount, Order, ParcelTemplate, Shipment, ShipmentEvent
+from .carriers.base import carriers
+from .external_accounts import ExternalAccountAdminMixin
+from .models import CarrierAccount, Order, ParcelTemplate, Shipment, ShipmentEvent
 from .models.shipments import DIMENSION_VALIDATORS, WEIGHT_VALIDATORS
 
 MANAGE = "orders.manage_shipments"
-
-FIELD_LABELS = {
-    "organization_id": gettext_lazy("InPost organization id"),
-    "sending_method": gettext_lazy("InPost sending method"),
-    "label_type": gettext_lazy("InPost label type"),
-    "app_id": gettext_lazy("Apaczka app id"),
-    "pickup_type": gettext_lazy("Apaczka pickup"),
-    "cod_bank_account": gettext_lazy("bank account for cash on delivery"),
-    "api_token": gettext_lazy("InPost API token"),
-    "app_secret": gettext_lazy("Apaczka app secret"),
-}
-PUBLIC = sorted({f for fields in CarrierAccount.PUBLIC_FIELDS.values() for f in fields})
-SECRET = sorted({f for fields in CarrierAccount.SECRET_FIELDS.values() for f in fields})
-SENDING_METHODS = [
-    ("", gettext_lazy("organization default")),
-    ("dispatch_order", gettext_lazy("courier picks up (dispatch order)")),
-    ("parcel_locker", gettext_lazy("dropped at a parcel locker")),
-    ("pop", gettext_lazy("dropped at a service point")),
-    ("branch", gettext_lazy("dropped at a branch")),
-]
-LABEL_TYPES = [("normal", gettext_lazy("A4")), ("A6", gettext_lazy("A6 (label printer)"))]
-PICKUP_TYPES = [
-    ("SELF", gettext_lazy("I take parcels to the carrier")),
-    ("COURIER", gettext_lazy("a courier picks them up")),
-    ("BOX_MACHINE", gettext_lazy("dropped at a parcel locker")),
-]
 
 
 def can_manage(request) -> bool:
@@ -64,105 +38,24 @@ def can_manage(request) -> bool:
 # --- Carrier accounts -----------------------------------------------------------------------------
 
 
-class CarrierAccountForm(forms.ModelForm):
-    organization_id = forms.CharField(label=FIELD_LABELS["organization_id"], required=False, max_length=20)
-    sending_method = forms.ChoiceField(
-        label=FIELD_LABELS["sending_method"], choices=SENDING_METHODS, required=False
-    )
-    label_type = forms.ChoiceField(label=FIELD_LABELS["label_type"], choices=LABEL_TYPES, required=False)
-    app_id = forms.CharField(label=FIELD_LABELS["app_id"], required=False, max_length=100)
-    pickup_type = forms.ChoiceField(label=FIELD_LABELS["pickup_type"], choices=PICKUP_TYPES, required=False)
-    cod_bank_account = forms.CharField(label=FIELD_LABELS["cod_bank_account"], required=False, max_length=40)
-    api_token = forms.CharField(
-        label=FIELD_LABELS["api_token"],
-        required=False,
-        max_length=4000,
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-    )
-    app_secret = forms.CharField(
-        label=FIELD_LABELS["app_secret"],
-        required=False,
-        max_length=500,
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-    )
-
-    class Meta:
-        model = CarrierAccount
-        fields = [
-            "store",
-            "carrier",
-            "is_sandbox",
-            "is_active",
-            "sender_name",
-            "sender_company",
-            "sender_email",
-            "sender_phone",
-            "sender_street",
-            "sender_postal_code",
-            "sender_city",
-            "sender_country",
-        ]
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        masked = self.instance.masked_secrets() if self.instance.pk else {}
-        for name in PUBLIC:
-            self.fields[name].initial = self.instance.config.get(name, "")
-        for name in SECRET:
-            if masked.get(name):
-                self.fields[name].help_text = _("Stored: %(masked)s. Leave empty to keep it.") % {
-                    "masked": masked[name]
-                }
-
-    def clean(self):
-        data = super().clean()
-        carrier = data.get("carrier")
-        if not carrier:
-            return data
-        stored = {}
-        if self.instance.pk and self.instance.secrets_encrypted:
-            stored = self.instance.masked_secrets()
-        for name in CarrierAccount.REQUIRED_PUBLIC[carrier]:
-            if not (data.get(name) or "").strip():
-                self.add_error(name, _("Required for this carrier."))
-        for name in CarrierAccount.SECRET_FIELDS[carrier]:
-            if not data.get(name) and not stored.get(name):
-                self.add_error(name, _("Required for this carrier."))
-        if (
-            carrier == Carrier.INPOST
-            and data.get("organization_id")
-            and not data["organization_id"].strip().isdigit()
-        ):
-            self.add_error("organization_id", _("The organization id is a number (InPost Manager → API)."))
-        try:
-            data["cod_bank_account"] = clean_polish_account(data.get("cod_bank_account") or "")
-        except ValidationError as exc:
-            self.add_error("cod_bank_account", exc)
-        if carrier == Carrier.APACZKA:
-            missing = [f for f in ("sender_street", "sender_postal_code", "sender_city") if not data.get(f)]
-            for name in missing:
-                self.add_error(name, _("Apaczka needs the sender address."))
-        return data
-
-    def save(self, commit=True):
-        account = super().save(commit=False)
-        carrier = self.cleaned_data["carrier"]
-        account.config = {
-            n: str(self.cleaned_data[n]).strip()
-            for n in CarrierAccount.PUBLIC_FIELDS[carrier]
-            if self.cleaned_data.get(n)
-        }
-        account.set_secrets(
-            **{n: (self.cleaned_data.get(n) or "").strip() for n in CarrierAccount.SECRET_FIELDS[carrier]}
-        )
-        if commit:
-            account.save()
-        return account
+CARRIER_FIELDS = ["store", "carrier", "is_sandbox", "is_active"]
+SENDER_FIELDS = [
+    "sender_name",
+    "sender_company",
+    "sender_email",
+    "sender_phone",
+    "sender_street",
+    "sender_postal_code",
+    "sender_city",
+    "sender_country",
+]
 
 
 @admin.register(CarrierAccount)
-class CarrierAccountAdmin(admin.ModelAdmin):
-    form = CarrierAccountForm
+class CarrierAccountAdmin(ExternalAccountAdminMixin, admin.ModelAdmin):
+    registry = carriers
+    model_fields = [*CARRIER_FIELDS, *SENDER_FIELDS]
+    form_attrs = {"required_message": gettext_lazy("Required for this carrier.")}
     change_form_template = "orders/admin/shipments/carrier_account_form.html"
     list_display = ["carrier", "store", "is_sandbox", "is_active", "last_check_ok", "last_checked_at"]
     list_filter = ["carrier", "is_sandbox", "is_active", "store"]
@@ -171,23 +64,9 @@ class CarrierAccountAdmin(admin.ModelAdmin):
 
     def get_fieldsets(self, request, obj=None):
         return [
-            (None, {"fields": ["store", "carrier", "is_sandbox", "is_active"]}),
-            (_("Credentials"), {"fields": [*PUBLIC, *SECRET]}),
-            (
-                _("Sender"),
-                {
-                    "fields": [
-                        "sender_name",
-                        "sender_company",
-                        "sender_email",
-                        "sender_phone",
-                        "sender_street",
-                        "sender_postal_code",
-                        "sender_city",
-                        "sender_country",
-                    ]
-                },
-            ),
+            (None, {"fields": CARRIER_FIELDS}),
+            (_("Credentials"), {"fields": self.credential_fields()}),
+            (_("Sender"), {"fields": SENDER_FIELDS}),
             (_("Connection"), {"fields": self.readonly_fields}),
         ]
 

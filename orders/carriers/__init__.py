@@ -1,25 +1,19 @@
 """Carriers behind shipping methods: InPost ShipX and Apaczka (docs/shipping.md).
 
-``get_carrier(code)`` gives a carrier's backend (``base.CarrierBackend``); the services in
+``get_carrier(code)`` gives a carrier's backend (``base.CarrierBackend``; each carrier module
+registers its class with ``@base.register``); the services in
 ``orders.carriers.services`` create shipments, print labels and follow tracking through them,
 and ``orders.carriers.tasks`` runs that work in Celery.
 """
 
 from __future__ import annotations
 
-from .base import CarrierBackend, CarrierError
-
-
-def _registry() -> dict[str, CarrierBackend]:
-    from .apaczka import Apaczka
-    from .inpost import InPostShipX
-
-    return {"inpost": InPostShipX(), "apaczka": Apaczka()}
+from .base import CarrierBackend, CarrierError, carriers
 
 
 def get_carrier(code: str) -> CarrierBackend:
     try:
-        return _registry()[code]
+        return carriers.get(code)
     except KeyError as exc:
         raise CarrierError(f"Unknown carrier: {code!r}") from exc
 

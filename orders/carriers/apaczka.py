@@ -25,10 +25,13 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from shop import phones
+from shop.identifiers import clean_polish_account
 from shop.money import to_grosze
 
+from ..external_accounts import AccountField
 from ..models import Shipment
 from .base import (
     CarrierBackend,
@@ -39,6 +42,7 @@ from .base import (
     Party,
     ShipmentRequest,
     TrackingInfo,
+    register,
 )
 from .client import CarrierClient, json_body
 from .labels import merge_labels
@@ -181,8 +185,35 @@ def order_payload(request: ShipmentRequest) -> dict:
     return order
 
 
+@register
 class Apaczka(CarrierBackend):
     code = "apaczka"
+    account_fields = (
+        AccountField("app_id", gettext_lazy("Apaczka app id"), required=True, max_length=100),
+        AccountField(
+            "pickup_type",
+            gettext_lazy("Apaczka pickup"),
+            choices=(
+                ("SELF", gettext_lazy("I take parcels to the carrier")),
+                ("COURIER", gettext_lazy("a courier picks them up")),
+                ("BOX_MACHINE", gettext_lazy("dropped at a parcel locker")),
+            ),
+        ),
+        AccountField(
+            "cod_bank_account",
+            gettext_lazy("bank account for cash on delivery"),
+            max_length=40,
+            validators=(clean_polish_account,),
+        ),
+        AccountField(
+            "app_secret", gettext_lazy("Apaczka app secret"), secret=True, required=True, max_length=500
+        ),
+    )
+
+    def account_errors(self, data: dict) -> dict:
+        address = ("sender_street", "sender_postal_code", "sender_city")
+        return {name: _("Apaczka needs the sender address.") for name in address if not data.get(name)}
+
     label_formats = ("pdf",)
     batch_label_limit = 1
     # Apaczka sends each order's own link; this is the fallback page.

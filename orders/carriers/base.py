@@ -15,6 +15,8 @@ from decimal import Decimal
 
 from django.utils.translation import gettext as _
 
+from ..external_accounts import AccountProvider, ProviderRegistry
+
 
 class CarrierError(Exception):
     """A carrier call failed. ``message`` is for the merchant (shown on the shipment);
@@ -123,7 +125,12 @@ class LabelDocument:
     extension: str
 
 
-class CarrierBackend:
+# Every carrier module registers its class with ``@register`` (see ``orders.external_accounts``).
+carriers = ProviderRegistry("orders.carriers")
+register = carriers.register
+
+
+class CarrierBackend(AccountProvider):
     code: str = ""
     label_formats: tuple[str, ...] = ("pdf",)
     batch_label_limit: int = 1

@@ -19,10 +19,12 @@ from decimal import Decimal
 
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from shop import phones
 from shop.money import round_money
 
+from ..external_accounts import AccountField, digits_only
 from ..models import Shipment
 from .base import (
     CarrierBackend,
@@ -35,6 +37,7 @@ from .base import (
     TrackingEvent,
     TrackingInfo,
     describe_details,
+    register,
     split_street,
 )
 from .client import CarrierClient, json_body
@@ -167,8 +170,39 @@ def shipment_payload(request: ShipmentRequest) -> dict:
     return payload
 
 
+@register
 class InPostShipX(CarrierBackend):
     code = "inpost"
+    account_fields = (
+        AccountField(
+            "organization_id",
+            gettext_lazy("InPost organization id"),
+            required=True,
+            max_length=20,
+            validators=(
+                digits_only(gettext_lazy("The organization id is a number (InPost Manager → API).")),
+            ),
+        ),
+        AccountField(
+            "sending_method",
+            gettext_lazy("InPost sending method"),
+            choices=(
+                ("", gettext_lazy("organization default")),
+                ("dispatch_order", gettext_lazy("courier picks up (dispatch order)")),
+                ("parcel_locker", gettext_lazy("dropped at a parcel locker")),
+                ("pop", gettext_lazy("dropped at a service point")),
+                ("branch", gettext_lazy("dropped at a branch")),
+            ),
+        ),
+        AccountField(
+            "label_type",
+            gettext_lazy("InPost label type"),
+            choices=(("normal", gettext_lazy("A4")), ("A6", gettext_lazy("A6 (label printer)"))),
+        ),
+        AccountField(
+            "api_token", gettext_lazy("InPost API token"), secret=True, required=True, max_length=4000
+        ),
+    )
     label_formats = ("pdf", "zpl")
     batch_label_limit = 100
     default_tracking_url = "https://inpost.pl/sledzenie-przesylek?number={number}"

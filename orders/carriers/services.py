@@ -29,6 +29,7 @@ from django.utils.translation import gettext as _
 
 from shop import events
 
+from .. import external_accounts
 from ..models import (
     Carrier,
     CarrierAccount,
@@ -700,9 +701,5 @@ def handover_document(*, shipments: list[Shipment]) -> LabelDocument:
 
 
 def test_connection(account: CarrierAccount):
-    check = get_carrier(account.carrier).test_connection(account)
-    account.last_checked_at = timezone.now()
-    account.last_check_ok = check.ok
-    account.last_check_message = str(check.message)[:255]
-    account.save(update_fields=["last_checked_at", "last_check_ok", "last_check_message"])
-    return check
+    """Check the account's credentials at its carrier; the outcome is recorded on the account."""
+    return external_accounts.test_connection(account, get_carrier(account.carrier))

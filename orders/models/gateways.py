@@ -28,17 +28,8 @@ class GatewayAccount(ExternalAccount):
         PAYU = "payu", _("PayU")
         STRIPE = "stripe_checkout", _("Stripe Checkout")
 
-    # Which values each gateway needs: public ones live in ``config``, secret ones encrypted.
-    PUBLIC_FIELDS = {
-        Provider.PRZELEWY24: ("merchant_id", "pos_id"),
-        Provider.PAYU: ("pos_id", "client_id"),
-        Provider.STRIPE: (),
-    }
-    SECRET_FIELDS = {
-        Provider.PRZELEWY24: ("api_key", "crc"),
-        Provider.PAYU: ("client_secret", "second_key"),
-        Provider.STRIPE: ("secret_key", "webhook_secret"),
-    }
+    # Which values each gateway needs (and how they are checked) is declared by its provider class
+    # in ``orders.payments`` (``account_fields``).
     SECRETS_PURPOSE = PURPOSE
     KIND_FIELD = "provider"
     # settings holding each gateway's base URL: (production, sandbox)

@@ -41,12 +41,8 @@ class ParcelTemplate(models.TextChoices):
 class CarrierAccount(ExternalAccount):
     """One store's credentials at one carrier, sandbox or production, and the sender address."""
 
-    PUBLIC_FIELDS = {
-        Carrier.INPOST: ("organization_id", "sending_method", "label_type"),
-        Carrier.APACZKA: ("app_id", "pickup_type", "cod_bank_account"),
-    }
-    REQUIRED_PUBLIC = {Carrier.INPOST: ("organization_id",), Carrier.APACZKA: ("app_id",)}
-    SECRET_FIELDS = {Carrier.INPOST: ("api_token",), Carrier.APACZKA: ("app_secret",)}
+    # Which values each carrier needs (and how they are checked) is declared by its backend class
+    # in ``orders.carriers`` (``account_fields``).
     SECRETS_PURPOSE = PURPOSE
     KIND_FIELD = "carrier"
     # settings holding each carrier's base URL: (production, sandbox)

@@ -8,9 +8,10 @@ from django.utils.translation import gettext as _
 
 from shop.money import format_money
 
-from .base import PaymentProvider, PaymentStart
+from .base import PaymentProvider, PaymentStart, register
 
 
+@register
 class BankTransfer(PaymentProvider):
     code = "bank_transfer"
 

@@ -17,6 +17,8 @@ from decimal import Decimal
 
 from django.http import HttpRequest, JsonResponse
 
+from ..external_accounts import AccountProvider, ProviderRegistry
+
 
 @dataclass
 class PaymentStart:
@@ -70,7 +72,12 @@ class ConnectionCheck:
     message: str = ""
 
 
-class PaymentProvider:
+# Every provider module registers its class with ``@register`` (see ``orders.external_accounts``).
+gateways = ProviderRegistry("orders.payments")
+register = gateways.register
+
+
+class PaymentProvider(AccountProvider):
     code: str = ""
     webhook_slug: str = ""  # /platnosc/webhook/<slug>/ ; empty: no notifications
     is_online: bool = False
@@ -108,17 +115,7 @@ class PaymentProvider:
 
 
 def _providers() -> dict[str, PaymentProvider]:
-    from .bank_transfer import BankTransfer
-    from .cod import CashOnDelivery
-    from .payu import PayU
-    from .przelewy24 import Przelewy24
-    from .stripe_checkout import StripeCheckout
-    from .test_gateway import TestGateway
-
-    return {
-        p.code: p
-        for p in (CashOnDelivery(), BankTransfer(), TestGateway(), Przelewy24(), PayU(), StripeCheckout())
-    }
+    return {p.code: p for p in gateways.all()}
 
 
 def disabled_providers() -> list[str]:

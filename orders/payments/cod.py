@@ -6,7 +6,7 @@ from django.utils.translation import gettext as _
 
 from shop.money import format_money
 
-from .base import PaymentProvider, PaymentStart
+from .base import PaymentProvider, PaymentStart, register
 
 
 def instructions(amount, currency: str) -> str:
@@ -14,6 +14,7 @@ def instructions(amount, currency: str) -> str:
     return _("You pay %(amount)s when you collect the parcel.") % {"amount": format_money(amount, currency)}
 
 
+@register
 class CashOnDelivery(PaymentProvider):
     code = "cod"
 

@@ -26,7 +26,9 @@ import logging
 from django.core.cache import cache
 from django.http import JsonResponse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from ..external_accounts import AccountField
 from ..models import GatewayAccount, Payment, PaymentRefund
 from .base import (
     ConnectionCheck,
@@ -35,6 +37,7 @@ from .base import (
     PaymentProvider,
     PaymentStart,
     RefundResult,
+    register,
 )
 from .gateway_client import (
     account_for,
@@ -82,11 +85,18 @@ def parse_signature_header(value: str) -> dict[str, str]:
     return parts
 
 
+@register
 class PayU(PaymentProvider):
     code = CODE
     webhook_slug = "payu"
     is_online = True
     supports_refunds = True
+    account_fields = (
+        AccountField("pos_id", gettext_lazy("POS ID")),
+        AccountField("client_id", gettext_lazy("OAuth client ID"), required=True),
+        AccountField("client_secret", gettext_lazy("OAuth client secret"), secret=True, required=True),
+        AccountField("second_key", gettext_lazy("second key (MD5)"), secret=True, required=True),
+    )
 
     # --- OAuth ----------------------------------------------------------------------------------
 

@@ -26,9 +26,12 @@ import json
 import logging
 import re
 
+from django.conf import settings
 from django.http import JsonResponse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from ..external_accounts import AccountField, digits_only
 from ..models import GatewayAccount, Payment, PaymentRefund
 from .base import (
     ConnectionCheck,
@@ -37,6 +40,7 @@ from .base import (
     PaymentProvider,
     PaymentStart,
     RefundResult,
+    register,
 )
 from .gateway_client import (
     account_for,
@@ -91,11 +95,36 @@ def sign_of(data: dict, names: tuple[str, ...], crc: str) -> str:
     return sign({name: data[name] for name in names}, crc)
 
 
+@register
 class Przelewy24(PaymentProvider):
     code = CODE
     webhook_slug = "przelewy24"
     is_online = True
     supports_refunds = True
+    account_fields = (
+        AccountField(
+            "merchant_id",
+            gettext_lazy("Merchant ID"),
+            required=True,
+            validators=(digits_only(gettext_lazy("Przelewy24 ids are numbers.")),),
+        ),
+        AccountField(
+            "pos_id",
+            gettext_lazy("POS ID"),
+            validators=(digits_only(gettext_lazy("Przelewy24 ids are numbers.")),),
+        ),
+        AccountField(
+            "blik",
+            gettext_lazy("BLIK by code in the shop (Przelewy24)"),
+            kind="bool",
+            default=lambda: settings.PRZELEWY24_BLIK_ENABLED,
+            help_text=gettext_lazy(
+                "Only when BLIK is switched on for your Przelewy24 account (a separate service at P24)."
+            ),
+        ),
+        AccountField("api_key", gettext_lazy("API key (reports key)"), secret=True, required=True),
+        AccountField("crc", gettext_lazy("CRC key"), secret=True, required=True),
+    )
 
     # --- calls ----------------------------------------------------------------------------------
 

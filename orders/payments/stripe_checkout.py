@@ -29,7 +29,9 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http import JsonResponse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from ..external_accounts import AccountField
 from ..models import GatewayAccount, Payment, PaymentRefund
 from .base import (
     ConnectionCheck,
@@ -38,6 +40,7 @@ from .base import (
     PaymentProvider,
     PaymentStart,
     RefundResult,
+    register,
 )
 from .gateway_client import (
     account_for,
@@ -89,10 +92,15 @@ def verify_signature(
     return match
 
 
+@register
 class StripeCheckout(PaymentProvider):
     code = CODE
     webhook_slug = "stripe"
     is_online = True
+    account_fields = (
+        AccountField("secret_key", gettext_lazy("secret API key"), secret=True, required=True),
+        AccountField("webhook_secret", gettext_lazy("webhook signing secret"), secret=True, required=True),
+    )
     supports_refunds = True
 
     def _call(self, account, method: str, path: str, data: dict | None = None, *, idempotency_key: str = ""):

@@ -34,7 +34,7 @@ from django.urls import reverse
 from shop import outbound
 
 from ..models import Payment, PaymentNotification
-from .base import PaymentProvider, PaymentStart
+from .base import PaymentProvider, PaymentStart, register
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +127,7 @@ def _reject(status: int, error: str, *, body: bytes = b"", signature: str | None
     return JsonResponse({"error": error}, status=status)
 
 
+@register
 class TestGateway(PaymentProvider):
     code = "test_gateway"
     webhook_slug = "test"
