@@ -191,7 +191,7 @@ class ExternalAccountForm(forms.ModelForm):
     (an empty secret keeps the stored one)."""
 
     registry: ProviderRegistry
-    required_message = _("Required.")
+    required_message = _("This field is required.")  # Django's own message (translated there)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
