@@ -77,7 +77,7 @@ def original_positions(order: Order) -> list[State]:
     if order.payment_fee:
         keys.append("fee")
     return [
-        State(key, p.name, p.sku, p.vat_rate, p.quantity, p.net, p.vat, p.gross)
+        State(key, p.name, p.sku, p.tax_code, p.quantity, p.net, p.vat, p.gross)
         for key, p in zip(keys, printed, strict=True)
     ]
 
@@ -310,7 +310,7 @@ class PrintedRow:
 
 
 def _label(vat_rate: str) -> str:
-    return invoices.InvoiceLine("", "", 0, vat_rate, ZERO, ZERO, ZERO, ZERO).vat_label
+    return invoices.rate_label(vat_rate)
 
 
 def correction_context(correction: Invoice) -> dict:

@@ -189,6 +189,27 @@ def amount_in_words_pl(amount: Decimal, currency: str = "PLN") -> str:
 # --- What is printed ---------------------------------------------------------------------------------
 
 
+# A gift card sold is a multi-purpose voucher (bon różnego przeznaczenia, art. 8a ust. 4 ustawy o
+# VAT): its sale is no supply, so it is outside VAT ("np."), never exempt ("zw") nor taxed. Decided
+# by the product kind, whatever rate the product was given.
+NOT_SUBJECT = "np"
+NOT_SUBJECT_NOTE = (
+    "np. – sprzedaż bonu różnego przeznaczenia (karta podarunkowa) nie podlega opodatkowaniu VAT "
+    "(art. 8a ust. 4 ustawy o VAT); podatek rozlicza się przy jego realizacji."
+)
+DEFAULT_EXEMPTION_BASIS = "art. 43 ust. 1 ustawy o VAT"
+
+
+def rate_label(vat_rate: str) -> str:
+    if vat_rate == NOT_SUBJECT:
+        return "np."
+    return "zw" if vat_rate == VatRate.EXEMPT else f"{vat_rate}%"
+
+
+def _percent(vat_rate: str) -> Decimal:
+    return Decimal("0") if vat_rate in (VatRate.EXEMPT, NOT_SUBJECT) else VatRate.percent(vat_rate)
+
+
 @dataclass
 class InvoiceLine:
     name: str
@@ -199,10 +220,17 @@ class InvoiceLine:
     net: Decimal
     vat: Decimal
     gross: Decimal
+    #: a gift card (multi-purpose voucher): outside VAT; ``vat_rate`` stays the product's code
+    not_subject: bool = False
+
+    @property
+    def tax_code(self) -> str:
+        """The rate the position is taxed at on the document: ``np`` for a voucher."""
+        return NOT_SUBJECT if self.not_subject else self.vat_rate
 
     @property
     def vat_label(self) -> str:
-        return "zw" if self.vat_rate == VatRate.EXEMPT else f"{self.vat_rate}%"
+        return rate_label(self.tax_code)
 
 
 @dataclass
@@ -214,13 +242,13 @@ class VatSummary:
 
     @property
     def vat_label(self) -> str:
-        return "zw" if self.vat_rate == VatRate.EXEMPT else f"{self.vat_rate}%"
+        return rate_label(self.vat_rate)
 
 
 def _split_gross(gross: Decimal, vat_rate: str) -> tuple[Decimal, Decimal]:
     """(net, vat) of a gross amount: net rounded half-up once, VAT is the remainder, so
     net + VAT always equals the gross the shopper paid."""
-    rate = VatRate.percent(vat_rate)
+    rate = _percent(vat_rate)
     net = money(gross / (1 + rate / 100)) if rate else money(gross)
     return net, gross - net
 
@@ -231,7 +259,8 @@ def invoice_lines(order: Order, lines=None) -> list[InvoiceLine]:
     result = []
     for line in lines if lines is not None else order.lines.all():
         gross = line.total - line.discount
-        net, vat = _split_gross(gross, line.vat_rate)
+        voucher = bool(line.is_gift_card)
+        net, vat = _split_gross(gross, NOT_SUBJECT if voucher else line.vat_rate)
         result.append(
             InvoiceLine(
                 name=line.name,
@@ -242,6 +271,7 @@ def invoice_lines(order: Order, lines=None) -> list[InvoiceLine]:
                 net=net,
                 vat=vat,
                 gross=gross,
+                not_subject=voucher,
             )
         )
     if order.shipping_total:
@@ -279,11 +309,29 @@ def vat_summary(lines: list[InvoiceLine]) -> list[VatSummary]:
     """Totals per VAT rate, highest rate first (the table under the positions)."""
     groups: dict[str, VatSummary] = OrderedDict()
     for line in lines:
-        s = groups.setdefault(line.vat_rate, VatSummary(line.vat_rate, ZERO, ZERO, ZERO))
+        code = getattr(line, "tax_code", line.vat_rate)
+        s = groups.setdefault(code, VatSummary(code, ZERO, ZERO, ZERO))
         s.net += line.net
         s.vat += line.vat
         s.gross += line.gross
-    return sorted(groups.values(), key=lambda s: VatRate.percent(s.vat_rate), reverse=True)
+    return sorted(groups.values(), key=lambda s: (_percent(s.vat_rate), s.vat_rate), reverse=True)
+
+
+def legal_notes(store, lines) -> list[str]:
+    """What the invoice must say about positions without VAT: the legal basis of an exemption
+    (art. 106e ust. 1 pkt 19; the store's KSeF setting, else the general article) and why a
+    gift card is outside VAT."""
+    codes = {getattr(line, "tax_code", line.vat_rate) for line in lines}
+    notes = []
+    if VatRate.EXEMPT in codes:
+        from .models import KsefSettings
+
+        conf = KsefSettings.objects.filter(store=store).first()
+        basis = (conf.exemption_basis if conf else "") or DEFAULT_EXEMPTION_BASIS
+        notes.append(f"zw – sprzedaż zwolniona z VAT na podstawie: {basis}.")
+    if NOT_SUBJECT in codes:
+        notes.append(NOT_SUBJECT_NOTE)
+    return notes
 
 
 def seller_data(store) -> dict:
@@ -453,6 +501,7 @@ def invoice_context(invoice: Invoice) -> dict:
         "buyer": invoice.buyer,
         "lines": lines,
         "summary": vat_summary(lines),
+        "legal_notes": legal_notes(store, lines),
         "issue_date": timezone.localtime(invoice.issued_at, store.zone).date(),
         "total_net": format_money(invoice.total_net, invoice.currency),
         "total_vat": format_money(invoice.total_vat, invoice.currency),

@@ -44,9 +44,11 @@ RATES: dict[str, tuple[str, str, str | None]] = {
     "5": ("5", "P_13_3", "P_14_3"),
     "0": ("0 KR", "P_13_6_1", None),
     "zw": ("zw", "P_13_7", None),
+    # A gift card (multi-purpose voucher, art. 8a ust. 4): outside VAT, the schema's "np" class.
+    "np": ("np I", "P_13_8", None),
 }
 # Schema order of the per-rate totals.
-TOTAL_FIELDS = ["P_13_1", "P_14_1", "P_13_2", "P_14_2", "P_13_3", "P_14_3", "P_13_6_1", "P_13_7"]
+TOTAL_FIELDS = ["P_13_1", "P_14_1", "P_13_2", "P_14_2", "P_13_3", "P_14_3", "P_13_6_1", "P_13_7", "P_13_8"]
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _NIP = re.compile(r"^[1-9]((\d[1-9])|([1-9]\d))\d{7}$")
@@ -224,8 +226,8 @@ def document_for_invoice(invoice, *, place_of_issue: str = "", exemption_basis: 
         )
     positions = []
     for line in lines:
-        if line.vat_rate not in RATES:
-            raise Fa3Error(f"VAT rate {line.vat_rate!r} has no FA(3) mapping.")
+        if line.tax_code not in RATES:
+            raise Fa3Error(f"VAT rate {line.tax_code!r} has no FA(3) mapping.")
         quantity = Decimal(line.quantity)
         positions.append(
             Position(
@@ -234,7 +236,7 @@ def document_for_invoice(invoice, *, place_of_issue: str = "", exemption_basis: 
                 quantity=quantity,
                 unit_gross=(line.gross / quantity).quantize(Decimal("0.01")),
                 gross=line.gross,
-                vat_rate=line.vat_rate,
+                vat_rate=line.tax_code,
             )
         )
     totals = [RateTotal(s.vat_rate, s.net, s.vat) for s in invoicing.vat_summary(lines)]

@@ -213,12 +213,15 @@ def test_pdf_content(seller):
         assert expected in flat, expected
 
 
-def test_gift_card_line_is_vat_exempt(seller):
+def test_gift_card_line_is_outside_vat(seller):
+    """A gift card is a multi-purpose voucher: "np." (outside VAT), not "zw" (exempt)."""
     card = VariantFactory(store=seller, product=GiftCardProductFactory(store=seller), price=Decimal("100.00"))
     order = make_order(store=seller, lines=[(card, 1)], status=Order.Status.PAID, shipping=Decimal("0"))
     invoice = invoices.issue_invoice(order=order, render="now")
     assert invoice.total_vat == Decimal("0.00")
-    assert "zw" in pdf_text(invoices.invoice_pdf(invoice))
+    text = " ".join(pdf_text(invoices.invoice_pdf(invoice)).split())  # one line: the note wraps
+    assert "np." in text and "art. 8a ust. 4" in text
+    assert " zw " not in f" {text} "  # no "zw" rate anywhere (the word "rozlicza" aside)
 
 
 def test_missing_pdf_is_rendered_on_download(seller):
