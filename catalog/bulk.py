@@ -285,4 +285,7 @@ def set_stock(
             payload={"variant_ids": sorted({item.variant_id for item, _d in moves})},
             store=store,
         )
+        from .stock import allocate_owed
+
+        allocate_owed({item.variant_id for item, delta in moves if delta > 0})  # owed to orders first
     return kept

@@ -17,6 +17,15 @@ pre-orders count against their pre-order limit instead of a warehouse; untracked
 always available; backorders may be sold beyond the shelf and are held without a warehouse.
 The same rule as SQL, for listings of many products, is :mod:`catalog.availability`.
 
+Units sold before they are on a shelf -- a backorder beyond the shelf, a pre-order -- are *owed*
+to their order: they stay as that order's holds (its reference) that never expire, ``OWED_UNTIL``
+for a backorder and ``PREORDER_OWED`` (a date in the past that only the sweep knows, so the
+pre-order counter is not counted twice) for a pre-order until it is released. Owed units count
+as reserved, so shoppers are never offered them again. When stock arrives (:func:`adjust_stock`,
+``catalog.bulk.set_stock`` for importers, :func:`restock`) or a pre-order is released,
+:func:`allocate_owed` gives the units on the shelves to the orders owed them, oldest order first;
+shipping the order takes them off the shelf once (:func:`take_owed`).
+
 Callers: ``orders`` reserves at checkout (``reserve_stock``), keeps the hold alive while a
 payment is pending (``extend_reservation``), turns it into a sale when paid (``commit_sale``),
 lets it go on failure (``release_reservation``), and puts units back on cancellation or return
@@ -29,10 +38,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
-from django.db.models import F, Sum
+from django.db.models import F, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -51,6 +60,12 @@ from .models import (
 from .services import RowsRefused, row_key, variants_for_rows
 
 UNLIMITED = 10**9
+#: ``expires_at`` of units a backorder owes its order (counted as reserved until shipped).
+OWED_UNTIL = datetime(9999, 1, 1, tzinfo=UTC)
+#: ``expires_at`` of units a pre-order owes its order before release: never counted as reserved
+#: (``Variant.preorder_sold`` counts them), never swept, owed like a backorder once released.
+PREORDER_OWED = datetime(1970, 1, 1, tzinfo=UTC)
+OWED = (OWED_UNTIL, PREORDER_OWED)
 
 
 class InsufficientStock(Exception):
@@ -307,8 +322,8 @@ def reserve_stock(
     """
     lines = list(lines)
     now = timezone.now()
-    if replace:
-        StockReservation.objects.filter(reference=reference).delete()
+    if replace:  # units owed to the order (a backorder, a pre-order) are not the cart's hold
+        StockReservation.objects.filter(reference=reference).exclude(expires_at__in=OWED).delete()
     plan, _items = _allocate(lines, reference=reference, now=now, expires=now + timedelta(minutes=minutes))
     pagecache.bump_many(v.store_id for v, _quantity in lines)  # held units are shown as taken
     return StockReservation.objects.bulk_create(plan) if plan else []
@@ -371,14 +386,21 @@ def extend_reservation(*, reference: str, minutes: float) -> int:
 def release_reservation(*, reference: str) -> int:
     holds = StockReservation.objects.filter(reference=reference)
     pagecache.bump_many(holds.values_list("variant__store_id", flat=True).distinct())
-    deleted, _ = holds.delete()
+    allocated = set(
+        holds.filter(expires_at=OWED_UNTIL, stock_item__isnull=False).values_list("variant_id", flat=True)
+    )
+    with transaction.atomic():
+        deleted, _ = holds.delete()
+        allocate_owed(allocated)  # shelf units it was owed go to the next order owed some
     return deleted
 
 
 def sweep_expired_reservations(*, batch: int = 5000) -> int:
     """Delete expired holds (availability already ignores them; this only tidies up)."""
     ids = list(
-        StockReservation.objects.filter(expires_at__lte=timezone.now()).values_list("pk", flat=True)[:batch]
+        StockReservation.objects.filter(expires_at__lte=timezone.now())
+        .exclude(expires_at=PREORDER_OWED)
+        .values_list("pk", flat=True)[:batch]
     )
     StockReservation.objects.filter(pk__in=ids).delete()
     return len(ids)
@@ -400,6 +422,7 @@ def commit_sale(
         StockReservation.objects.select_for_update(of=("self",))
         .select_related("variant")
         .filter(reference=reference)
+        .exclude(expires_at__in=OWED)
         .order_by("pk")
     )
     if not holds or any(h.expires_at <= now for h in holds):
@@ -409,7 +432,10 @@ def commit_sale(
             lines = [(h.variant, h.quantity) for h in holds]
         reserve_stock(lines=lines, reference=reference, minutes=5)
         holds = list(
-            StockReservation.objects.select_related("variant").filter(reference=reference).order_by("pk")
+            StockReservation.objects.select_related("variant")
+            .filter(reference=reference)
+            .exclude(expires_at__in=OWED)
+            .order_by("pk")
         )
     # Variant before StockItem: the pre-order counters _apply_sale updates are locked first.
     _lock_variants({h.variant_id for h in holds if h.stock_item_id is None and h.variant.is_preorder})
@@ -423,8 +449,169 @@ def commit_sale(
         else {}
     )
     movements = _apply_sale(holds, items, reference=reference, user=user, store=store)
+    owed = {OWED_UNTIL: [], PREORDER_OWED: []}
+    for h in holds:
+        if h.stock_item_id is None and h.variant.is_preorder:
+            owed[PREORDER_OWED].append(h.pk)
+        elif h.stock_item_id is None and h.variant.track_stock:  # a backorder beyond the shelf
+            owed[OWED_UNTIL].append(h.pk)
+    for until, pks in owed.items():
+        if pks:
+            StockReservation.objects.filter(pk__in=pks).update(expires_at=until)
+    kept = owed[OWED_UNTIL] + owed[PREORDER_OWED]
+    StockReservation.objects.filter(pk__in=[h.pk for h in holds if h.pk not in kept]).delete()
+    return movements
+
+
+def _lock_items_of(variant_ids) -> list[StockItem]:
+    """Lock the active shelves of ``variant_ids`` in primary-key order."""
+    if not variant_ids:
+        return []
+    return list(
+        StockItem.objects.select_for_update(of=("self",))
+        .filter(variant_id__in=sorted(variant_ids), warehouse__is_active=True)
+        .select_related("warehouse")
+        .order_by("pk")
+    )
+
+
+def allocate_owed(variant_ids: Iterable[int]) -> int:
+    """Give the free units on the shelves of ``variant_ids`` to the orders they are owed to
+    (backorders, released pre-orders), oldest order first; returns how many units were given.
+
+    An allocated unit stays on the shelf, held for its order (never offered to a shopper), until
+    the order ships (:func:`take_owed`). A pre-order whose variant is no longer a pre-order is
+    released here: its sold units become owed like a backorder's. Runs inside the caller's
+    transaction; locks StockItem → StockReservation (the shop's lock order)."""
+    ids = sorted(set(variant_ids))
+    if not ids:
+        return 0
+    released = StockReservation.objects.filter(
+        variant_id__in=ids, expires_at=PREORDER_OWED, variant__is_preorder=False
+    )
+    owed_ids = set(
+        StockReservation.objects.filter(variant_id__in=ids, stock_item__isnull=True, expires_at=OWED_UNTIL)
+        .values_list("variant_id", flat=True)
+        .distinct()
+    ) | set(released.values_list("variant_id", flat=True).distinct())
+    if not owed_ids:
+        return 0
+    items = _lock_items_of(owed_ids)  # StockItem before StockReservation
+    released.update(expires_at=OWED_UNTIL)
+    owed = list(
+        StockReservation.objects.select_for_update(of=("self",))
+        .filter(variant_id__in=sorted(owed_ids), stock_item__isnull=True, expires_at=OWED_UNTIL)
+        .order_by("pk")  # the oldest order first
+    )
+    if not owed or not items:
+        return 0
+    held = {
+        r["stock_item_id"]: r["n"]
+        for r in StockReservation.objects.filter(stock_item__in=items, expires_at__gt=timezone.now())
+        .values("stock_item_id")
+        .annotate(n=Sum("quantity"))
+    }
+    shelves: dict[int, list[StockItem]] = defaultdict(list)
+    for item in sorted(items, key=lambda i: (i.warehouse.priority, i.pk)):
+        shelves[item.variant_id].append(item)
+    given = 0
+    for row in owed:
+        pieces = []
+        left = row.quantity
+        for item in shelves[row.variant_id]:
+            take = min(item.quantity - held.get(item.pk, 0), left)
+            if take > 0:
+                pieces.append((item, take))
+                held[item.pk] = held.get(item.pk, 0) + take
+                left -= take
+            if left == 0:
+                break
+        if not pieces:
+            continue
+        given += row.quantity - left
+        first_item = pieces[0][0]
+        if left == 0 and len(pieces) == 1:
+            StockReservation.objects.filter(pk=row.pk).update(stock_item=first_item)
+            continue
+        StockReservation.objects.bulk_create(
+            [
+                StockReservation(
+                    variant_id=row.variant_id,
+                    stock_item=item,
+                    quantity=take,
+                    reference=row.reference,
+                    expires_at=OWED_UNTIL,
+                )
+                for item, take in pieces
+            ]
+        )
+        if left:
+            StockReservation.objects.filter(pk=row.pk).update(quantity=left)
+        else:
+            StockReservation.objects.filter(pk=row.pk).delete()
+    return given
+
+
+@transaction.atomic
+def take_owed(*, reference: str, user=None, store=None) -> list[StockMovement]:
+    """The order ``reference`` ships: take the units owed to it off their shelves, once.
+
+    Units not yet on a shelf are allocated from what is there now; when the shelves cannot
+    cover them, :class:`InsufficientStock` is raised and nothing changes (the goods are not
+    there to ship). Units of a pre-order not yet released are simply no longer owed (they left
+    with the parcel). Without owed units: nothing to do."""
+    rows = StockReservation.objects.filter(reference=reference, expires_at__in=OWED)
+    variant_ids = set(rows.values_list("variant_id", flat=True))
+    if not variant_ids:
+        return []
+    _lock_items_of(variant_ids)
+    allocate_owed(variant_ids)
+    holds = list(
+        StockReservation.objects.select_for_update(of=("self",))
+        .select_related("variant")
+        .filter(reference=reference, expires_at__in=OWED)
+        .order_by("pk")
+    )
+    short: dict[Variant, int] = {}
+    for h in holds:
+        if h.stock_item_id is None and h.expires_at == OWED_UNTIL:
+            short[h.variant] = short.get(h.variant, 0) + h.quantity
+    if short:
+        raise InsufficientStock(dict.fromkeys(short, 0))
+    taken = [h for h in holds if h.stock_item_id]
+    items = {
+        i.pk: i
+        for i in StockItem.objects.filter(pk__in=sorted({h.stock_item_id for h in taken})).order_by("pk")
+    }
+    movements = _apply_sale(taken, items, reference=reference, user=user, store=store) if taken else []
     StockReservation.objects.filter(pk__in=[h.pk for h in holds]).delete()
     return movements
+
+
+def _release_owed(reference: str, want: dict[int, int]) -> set[int]:
+    """Units of ``reference`` that were owed and never taken are not owed any more (a
+    cancellation): up to ``want`` per variant. Returns the variants whose shelves got units
+    back for others. Lowers ``want`` by the backorder units released (they were never on a shelf)."""
+    freed: set[int] = set()
+    rows = list(
+        StockReservation.objects.select_for_update(of=("self",))
+        .filter(reference=reference, expires_at__in=OWED, variant_id__in=list(want))
+        .order_by("pk")
+    )
+    for row in rows:
+        left = want.get(row.variant_id, 0)
+        if left <= 0:
+            continue
+        gone = min(left, row.quantity)
+        if row.expires_at == OWED_UNTIL:
+            want[row.variant_id] = left - gone
+        if row.stock_item_id:
+            freed.add(row.variant_id)
+        if gone == row.quantity:
+            StockReservation.objects.filter(pk=row.pk).delete()
+        else:
+            StockReservation.objects.filter(pk=row.pk).update(quantity=row.quantity - gone)
+    return freed
 
 
 def _lock_variants(variant_ids, *, preorder: bool = False) -> list[Variant]:
@@ -478,14 +665,20 @@ def restock(
         preorder=True,
     )
     item_ids = sorted({m.stock_item_id for m in sold})
+    owed_variants = set(
+        StockReservation.objects.filter(reference=reference, expires_at__in=OWED).values_list(
+            "variant_id", flat=True
+        )
+    )
+    shelves = Q(pk__in=item_ids) | Q(variant_id__in=sorted(owed_variants), warehouse__is_active=True)
     items = (
-        {
-            i.pk: i
-            for i in StockItem.objects.select_for_update(of=("self",)).filter(pk__in=item_ids).order_by("pk")
-        }
-        if item_ids
+        {i.pk: i for i in StockItem.objects.select_for_update(of=("self",)).filter(shelves).order_by("pk")}
+        if item_ids or owed_variants
         else {}
     )
+    # Units owed and never taken (a backorder, a pre-order) are not owed any more: nothing goes
+    # back on a shelf for them, and shelf units held for them go to the next order owed some.
+    freed = _release_owed(reference, want) if owed_variants else set()
     movements: list[StockMovement] = []
     preorder_back: dict[int, int] = {}
     for variant_id, quantity in sorted(want.items()):
@@ -521,7 +714,8 @@ def restock(
             back = min(v.preorder_sold, preorder_back[v.pk])
             if back:
                 Variant.objects.filter(pk=v.pk).update(preorder_sold=F("preorder_sold") - back)
-    changed = {m.stock_item.variant_id for m in movements} | set(preorder_back)
+    changed = {m.stock_item.variant_id for m in movements} | set(preorder_back) | freed
+    allocate_owed({m.stock_item.variant_id for m in movements} | freed)
     _publish_stock_changed(changed, store=store)
     return movements
 
@@ -579,6 +773,8 @@ def adjust_stock(
         note=note[:255],
         user=user,
     )
+    if change > 0:
+        allocate_owed([variant.pk])  # units owed to orders (backorders) are theirs first
     _publish_stock_changed({variant.pk}, store=variant.store)
     return item
 

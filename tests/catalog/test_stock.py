@@ -203,7 +203,11 @@ def test_commit_sale_takes_units_off_the_shelf_and_records_why(store):
     assert [(m.delta, m.quantity_after, m.reason) for m in movements] == [(-2, 3, "sale")]
     pre.refresh_from_db()
     assert pre.preorder_sold == 3
-    assert not StockReservation.objects.exists()
+    # no hold is left; the pre-ordered units are remembered as owed to order:1 (for its release)
+    assert not StockReservation.objects.exclude(expires_at__in=stock.OWED).exists()
+    assert list(StockReservation.objects.values_list("variant_id", "quantity", "expires_at")) == [
+        (pre.pk, 3, stock.PREORDER_OWED)
+    ]
     event = Event.objects.get(type="stock.changed")
     assert event.payload == {"variant_ids": sorted([a.pk, pre.pk])}
 
