@@ -37,6 +37,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from catalog.models import VatRate
+from shop.money import round_money
 
 from ..connector_client import CircuitOpen, IntegrationHTTPError
 from ..connectors.base import ConfigField, register
@@ -75,7 +76,7 @@ def _net(gross: Decimal, rate: str) -> Decimal:
     percent = VatRate.percent(rate)
     if not percent:
         return gross
-    return (gross / (1 + percent / 100)).quantize(Decimal("0.01"))
+    return round_money(gross / (1 + percent / 100))
 
 
 def receipt_payload(data: DocumentData, *, ptu: dict[str, str], name_length: int, store) -> dict[str, Any]:

@@ -24,6 +24,8 @@ from pathlib import Path
 
 from lxml import etree
 
+from shop.money import round_money, round_to
+
 NS = "http://crd.gov.pl/wzor/2025/06/25/13775/"
 ETD_NS = "http://crd.gov.pl/xml/schematy/dziedzinowe/mf/2022/01/05/eD/DefinicjeTypy/"
 SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
@@ -234,7 +236,7 @@ def document_for_invoice(invoice, *, place_of_issue: str = "", exemption_basis: 
                 name=clean_text(line.name, 512) or "—",
                 sku=clean_text(line.sku, 50),
                 quantity=quantity,
-                unit_gross=(line.gross / quantity).quantize(Decimal("0.01")),
+                unit_gross=round_money(line.gross / quantity),
                 gross=line.gross,
                 vat_rate=line.tax_code,
             )
@@ -268,11 +270,11 @@ def document_for_invoice(invoice, *, place_of_issue: str = "", exemption_basis: 
 
 
 def _amount(value: Decimal) -> str:
-    return f"{Decimal(value).quantize(Decimal('0.01')):f}"
+    return f"{round_money(value):f}"
 
 
 def _quantity(value: Decimal) -> str:
-    text = f"{Decimal(value).quantize(Decimal('0.000001')):f}".rstrip("0").rstrip(".")
+    text = f"{round_to(value, '0.000001'):f}".rstrip("0").rstrip(".")
     return text or "0"
 
 
@@ -492,7 +494,7 @@ def document_for_correction(
                     name=clean_text(row["name"], 512) or "—",
                     sku=clean_text(row["sku"], 50),
                     quantity=quantity,
-                    unit_gross=(gross / quantity).quantize(Decimal("0.01")) if quantity else Decimal("0.00"),
+                    unit_gross=round_money(gross / quantity) if quantity else Decimal("0.00"),
                     gross=gross,
                     vat_rate=rate,
                     before=before,

@@ -22,7 +22,7 @@ import html
 import json
 import re
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -35,13 +35,13 @@ from django.utils.translation import gettext as _
 from catalog.models import Category, ProductImage, Variant
 from integrations.channels.models import ChannelListing
 from integrations.connector_client import IntegrationHTTPError
+from shop.money import round_money
 
 from .client import AllegroAPIError, AllegroAuthError, AllegroClient, ErrorItem
 
 TITLE_MAX = 75
 DESCRIPTION_MAX = 40000
 IMAGES_MAX = 16
-CENT = Decimal("0.01")
 
 S = ChannelListing.Status
 
@@ -89,7 +89,7 @@ def description_sections(text: str) -> dict:
 
 def allegro_price(price: Decimal, markup_percent: Decimal | None) -> Decimal:
     markup = markup_percent or Decimal("0")
-    return (price * (Decimal("100") + markup) / Decimal("100")).quantize(CENT, rounding=ROUND_HALF_UP)
+    return round_money(price * (Decimal("100") + markup) / Decimal("100"))
 
 
 def category_id_for(variant: Variant, options: dict, categories: dict[int, Category]) -> str:
