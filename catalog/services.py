@@ -359,8 +359,20 @@ def save_variant(
     if values is not None:
         variant.attribute_values.set(values)
     PriceHistory.objects.bulk_create(price_history_rows([variant], at=timezone.now(), old_prices=old_prices))
+    if not variant.is_preorder:
+        _release_preorder(variant)
     refresh_products(product_ids=[variant.product_id])
     return variant
+
+
+def _release_preorder(variant: Variant) -> None:
+    """A pre-order that is one no more (released): the units it sold are owed to their orders
+    and get the stock already on the shelves first, oldest order first."""
+    from .stock import PREORDER_OWED, allocate_owed
+
+    if variant.reservations.filter(expires_at=PREORDER_OWED).exists():
+        with transaction.atomic():
+            allocate_owed([variant.pk])
 
 
 @transaction.atomic

@@ -10,7 +10,8 @@ import pytest
 from django.utils import timezone
 
 from catalog import bulk, stock
-from catalog.models import StockMovement, StockReservation, Variant
+from catalog import services as services_catalog
+from catalog.models import StockItem, StockMovement, StockReservation, Variant
 from orders import services
 from orders.models import Order
 from orders.services.workflow import InvalidTransition
@@ -145,6 +146,17 @@ def test_a_released_preorder_gives_arriving_stock_to_its_orders(store):
     item = stock.adjust_stock(variant=v, warehouse=main_warehouse(store), delta=5)
     assert owed("order:1") == [(item.pk, 2)] and owed("order:2") == [(item.pk, 1)]
     assert stock.availability(v).available == 2
+
+
+def test_releasing_a_preorder_in_the_admin_gives_the_shelf_to_its_orders(store):
+    v = PreorderVariantFactory(store=store, preorder_limit=None)
+    give_stock(v, 4)  # delivered while it was still a pre-order
+    sell(v, 3, "order:1")
+    assert owed("order:1")[0][0] is None
+    v.is_preorder = False
+    services_catalog.save_variant(variant=v)
+    assert owed("order:1")[0] == (StockItem.objects.get(variant=v).pk, 3)
+    assert stock.availability(v).available == 1
 
 
 def test_released_preorder_with_stock_already_there_is_allocated_when_stock_moves(store):
