@@ -23,14 +23,12 @@ from django.utils.translation import gettext_lazy as _
 from .external_accounts import ExternalAccountAdminMixin
 from .models import GatewayAccount, PaymentRefund
 from .payments import get_provider
-from .payments.base import gateways
 
 GATEWAY_FIELDS = ["store", "provider", "is_sandbox", "is_active"]
 
 
 @admin.register(GatewayAccount)
 class GatewayAccountAdmin(ExternalAccountAdminMixin, admin.ModelAdmin):
-    registry = gateways
     model_fields = GATEWAY_FIELDS
     form_attrs = {"required_message": _("Required for this gateway.")}
     list_display = ["provider", "store", "is_sandbox", "is_active", "last_check_ok", "last_checked_at"]

@@ -23,7 +23,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from .carriers import services as shipping
-from .carriers.base import carriers
 from .external_accounts import ExternalAccountAdminMixin
 from .models import CarrierAccount, Order, ParcelTemplate, Shipment, ShipmentEvent
 from .models.shipments import DIMENSION_VALIDATORS, WEIGHT_VALIDATORS
@@ -53,7 +52,6 @@ SENDER_FIELDS = [
 
 @admin.register(CarrierAccount)
 class CarrierAccountAdmin(ExternalAccountAdminMixin, admin.ModelAdmin):
-    registry = carriers
     model_fields = [*CARRIER_FIELDS, *SENDER_FIELDS]
     form_attrs = {"required_message": gettext_lazy("Required for this carrier.")}
     change_form_template = "orders/admin/shipments/carrier_account_form.html"

@@ -7,6 +7,7 @@ A provider class declares, in its own module:
 - ``account_fields``: the :class:`AccountField` options a merchant fills in (public ones are
   stored in the account's ``config``, secret ones encrypted), with their own validators;
 - ``account_errors(data)``: rules that span several fields (optional);
+- ``url_settings``: the names of the settings holding its (production, sandbox) base URL;
 - ``test_connection(account)``: a check of the stored credentials, answering an object with
   ``ok`` and ``message``.
 
@@ -138,6 +139,7 @@ class AccountProvider:
     code: str = ""
     label: Any = ""
     account_fields: tuple[AccountField, ...] = ()
+    url_settings: tuple[str, str] = ("", "")  # settings naming the (production, sandbox) base URL
 
     def account_errors(self, data: dict) -> dict[str, Any]:
         """Rules spanning several fields of the account form: ``{field name: message}``."""
@@ -264,11 +266,11 @@ class ExternalAccountForm(forms.ModelForm):
         return account
 
 
-def account_form(
-    model, registry: ProviderRegistry, *, fields: list[str], **attrs
-) -> type[ExternalAccountForm]:
-    """The account form of ``model`` with one form field per option the registry's providers
-    declare (built per call, so a provider registered later gets its fields)."""
+def account_form(model, *, fields: list[str], **attrs) -> type[ExternalAccountForm]:
+    """The account form of ``model`` (an ``ExternalAccount``) with one form field per option the
+    providers of its registry declare (built per call, so a provider registered later gets its
+    fields)."""
+    registry = model.registry()
     declared = {name: field.form_field() for name, field in _declarations(registry.with_accounts()).items()}
     meta = type("Meta", (), {"model": model, "fields": fields})
     return type(
@@ -282,16 +284,15 @@ class ExternalAccountAdminMixin:
     """For the ``ModelAdmin`` of an account model: the form is built from the registry on each
     request, and "Test connection" checks and records through :func:`test_connection`."""
 
-    registry: ProviderRegistry
     model_fields: list[str]
     form_attrs: dict = {}
 
     def get_form(self, request, obj=None, **kwargs):
-        kwargs["form"] = account_form(self.model, self.registry, fields=self.model_fields, **self.form_attrs)
+        kwargs["form"] = account_form(self.model, fields=self.model_fields, **self.form_attrs)
         return super().get_form(request, obj, **kwargs)
 
     def credential_fields(self) -> list[str]:
-        return credential_field_names(self.registry)
+        return credential_field_names(self.model.registry())
 
     def check_connection(self, account):
-        return test_connection(account, self.registry.get(getattr(account, account.KIND_FIELD)))
+        return test_connection(account, account.provider_backend())

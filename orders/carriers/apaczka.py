@@ -188,6 +188,7 @@ def order_payload(request: ShipmentRequest) -> dict:
 @register
 class Apaczka(CarrierBackend):
     code = "apaczka"
+    url_settings = ("APACZKA_URL", "APACZKA_SANDBOX_URL")  # (production, sandbox)
     account_fields = (
         AccountField("app_id", gettext_lazy("Apaczka app id"), required=True, max_length=100),
         AccountField(

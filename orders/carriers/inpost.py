@@ -173,6 +173,7 @@ def shipment_payload(request: ShipmentRequest) -> dict:
 @register
 class InPostShipX(CarrierBackend):
     code = "inpost"
+    url_settings = ("INPOST_SHIPX_URL", "INPOST_SHIPX_SANDBOX_URL")  # (production, sandbox)
     account_fields = (
         AccountField(
             "organization_id",

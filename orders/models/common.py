@@ -22,11 +22,12 @@ money = round_money
 class ExternalAccount(models.Model):
     """A store's credentials at an outside service (payment gateway, carrier): public options in
     ``config``, secrets Fernet-encrypted under ``SECRETS_PURPOSE``, a sandbox/production base URL
-    from the settings named in ``URL_SETTINGS[<kind>]``, and the last connection test."""
+    from the settings its provider class names (``url_settings``), and the last connection test
+    (recorded by ``orders.external_accounts.record_check``). ``registry()`` gives the
+    ``ProviderRegistry`` of the account's kind (``orders.external_accounts``)."""
 
     SECRETS_PURPOSE: str = ""
     KIND_FIELD: str = ""  # the field naming the service ("provider", "carrier")
-    URL_SETTINGS: dict = {}
 
     is_active = models.BooleanField(_("active"), default=True)
     config = models.JSONField(_("settings"), default=dict, blank=True)
@@ -43,6 +44,10 @@ class ExternalAccount(models.Model):
     def __str__(self) -> str:
         mode = _("sandbox") if self.is_sandbox else _("production")
         return f"{getattr(self, f'get_{self.KIND_FIELD}_display')()} ({mode})"
+
+    @staticmethod
+    def registry():
+        raise NotImplementedError
 
     def secrets(self) -> dict[str, str]:
         return crypto.decrypt_secrets(self.secrets_encrypted, purpose=self.SECRETS_PURPOSE)
@@ -65,7 +70,11 @@ class ExternalAccount(models.Model):
     def get(self, name: str, default: str = "") -> str:
         return str(self.config.get(name, default) or default)
 
+    def provider_backend(self):
+        """The provider (gateway, carrier) this account is at."""
+        return self.registry().get(getattr(self, self.KIND_FIELD))
+
     @property
     def base_url(self) -> str:
-        production, sandbox = self.URL_SETTINGS[getattr(self, self.KIND_FIELD)]
+        production, sandbox = self.registry().classes()[getattr(self, self.KIND_FIELD)].url_settings
         return getattr(settings, sandbox if self.is_sandbox else production).rstrip("/")

@@ -28,16 +28,10 @@ class GatewayAccount(ExternalAccount):
         PAYU = "payu", _("PayU")
         STRIPE = "stripe_checkout", _("Stripe Checkout")
 
-    # Which values each gateway needs (and how they are checked) is declared by its provider class
-    # in ``orders.payments`` (``account_fields``).
+    # Which values each gateway needs (and how they are checked) and the settings naming its hosts
+    # are declared by its provider class in ``orders.payments`` (``account_fields``, ``url_settings``).
     SECRETS_PURPOSE = PURPOSE
     KIND_FIELD = "provider"
-    # settings holding each gateway's base URL: (production, sandbox)
-    URL_SETTINGS = {
-        Provider.PRZELEWY24: ("PRZELEWY24_URL", "PRZELEWY24_SANDBOX_URL"),
-        Provider.PAYU: ("PAYU_URL", "PAYU_SANDBOX_URL"),
-        Provider.STRIPE: ("STRIPE_API_URL", "STRIPE_API_URL"),
-    }
 
     store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="gateway_accounts")
     provider = models.CharField(_("gateway"), max_length=20, choices=Provider.choices)
@@ -52,6 +46,12 @@ class GatewayAccount(ExternalAccount):
         constraints = [
             models.UniqueConstraint(fields=["store", "provider"], name="gateway_account_per_store"),
         ]
+
+    @staticmethod
+    def registry():
+        from ..payments.base import gateways
+
+        return gateways
 
     @classmethod
     def for_payment(cls, payment, provider: str, *, active_only: bool = True) -> GatewayAccount | None:

@@ -41,15 +41,10 @@ class ParcelTemplate(models.TextChoices):
 class CarrierAccount(ExternalAccount):
     """One store's credentials at one carrier, sandbox or production, and the sender address."""
 
-    # Which values each carrier needs (and how they are checked) is declared by its backend class
-    # in ``orders.carriers`` (``account_fields``).
+    # Which values each carrier needs (and how they are checked) and the settings naming its hosts
+    # are declared by its backend class in ``orders.carriers`` (``account_fields``, ``url_settings``).
     SECRETS_PURPOSE = PURPOSE
     KIND_FIELD = "carrier"
-    # settings holding each carrier's base URL: (production, sandbox)
-    URL_SETTINGS = {
-        Carrier.INPOST: ("INPOST_SHIPX_URL", "INPOST_SHIPX_SANDBOX_URL"),
-        Carrier.APACZKA: ("APACZKA_URL", "APACZKA_SANDBOX_URL"),
-    }
 
     store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="carrier_accounts")
     carrier = models.CharField(_("carrier"), max_length=16, choices=Carrier.choices)
@@ -72,6 +67,12 @@ class CarrierAccount(ExternalAccount):
         constraints = [
             models.UniqueConstraint(fields=["store", "carrier"], name="carrier_account_per_store"),
         ]
+
+    @staticmethod
+    def registry():
+        from ..carriers.base import carriers
+
+        return carriers
 
     @property
     def has_sender_address(self) -> bool:

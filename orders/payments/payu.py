@@ -91,6 +91,7 @@ class PayU(PaymentProvider):
     webhook_slug = "payu"
     is_online = True
     supports_refunds = True
+    url_settings = ("PAYU_URL", "PAYU_SANDBOX_URL")  # (production, sandbox)
     account_fields = (
         AccountField("pos_id", gettext_lazy("POS ID")),
         AccountField("client_id", gettext_lazy("OAuth client ID"), required=True),

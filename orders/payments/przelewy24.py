@@ -101,6 +101,7 @@ class Przelewy24(PaymentProvider):
     webhook_slug = "przelewy24"
     is_online = True
     supports_refunds = True
+    url_settings = ("PRZELEWY24_URL", "PRZELEWY24_SANDBOX_URL")  # (production, sandbox)
     account_fields = (
         AccountField(
             "merchant_id",

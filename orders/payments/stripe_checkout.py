@@ -97,6 +97,7 @@ class StripeCheckout(PaymentProvider):
     code = CODE
     webhook_slug = "stripe"
     is_online = True
+    url_settings = ("STRIPE_API_URL", "STRIPE_API_URL")  # one host: the key decides the mode
     account_fields = (
         AccountField("secret_key", gettext_lazy("secret API key"), secret=True, required=True),
         AccountField("webhook_secret", gettext_lazy("webhook signing secret"), secret=True, required=True),

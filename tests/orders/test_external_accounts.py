@@ -25,6 +25,7 @@ class DummyGateway(PaymentProvider):
     code = "dummy_pay"
     label = "Dummy Pay"
     is_online = True
+    url_settings = ("DUMMY_PAY_URL", "DUMMY_PAY_SANDBOX_URL")
     account_fields = (
         AccountField(
             "shop_number",
@@ -79,8 +80,10 @@ def dummy_carrier():
 
 
 def test_a_gateway_declared_in_one_module_gets_an_admin_form_and_a_recorded_check(
-    admin, store, dummy_gateway
+    admin, store, dummy_gateway, settings
 ):
+    settings.DUMMY_PAY_URL = "https://pay.example.com/"
+    settings.DUMMY_PAY_SANDBOX_URL = "https://sandbox.pay.example.com"
     add = reverse("admin:orders_gatewayaccount_add")
     page = admin.get(add).content.decode()
     assert 'name="shop_number"' in page and 'value="dummy_pay"' in page
@@ -98,6 +101,8 @@ def test_a_gateway_declared_in_one_module_gets_an_admin_form_and_a_recorded_chec
     account = GatewayAccount.objects.get()
     assert account.config == {"shop_number": "42"}  # only the fields this gateway declares
     assert account.secret("signing_key") == "good-key" and "good-key" not in account.secrets_encrypted
+    assert account.base_url == "https://pay.example.com"  # sandbox not ticked
+    assert isinstance(account.provider_backend(), DummyGateway)
 
     changelist = reverse("admin:orders_gatewayaccount_changelist")
     admin.post(changelist, {"action": "test_connection", "_selected_action": [account.pk]})
