@@ -44,6 +44,7 @@ from .models import (
     Product,
     ProductGroup,
     ProductImage,
+    SearchSynonym,
     SetComponent,
     StockItem,
     StockMovement,
@@ -662,3 +663,12 @@ class AttributeValueAdmin(admin.ModelAdmin):
 
     def get_model_perms(self, request):
         return {}  # hidden from the admin index
+
+
+@admin.register(SearchSynonym)
+class SearchSynonymAdmin(admin.ModelAdmin):
+    """Words the store's shoppers use for the same thing; storefront search treats them alike."""
+
+    list_display = ["terms", "store"]
+    list_filter = ["store"]
+    search_fields = ["terms"]

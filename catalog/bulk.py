@@ -41,15 +41,18 @@ from .models import (
     Variant,
     Warehouse,
 )
-from .text import normalise_search, slugify_pl
+from .text import normalise_search, search_stems, slugify_pl
 
 # --- Products: denormalised fields and slugs ----------------------------------------------------
 
 
 def search_text(*, name: str, brand: str, category_name: str, codes: Iterable[str]) -> str:
     """A product's ``search_text``: its name, brand, category name and every variant's SKU, EAN
-    and name, normalised (``catalog.text.normalise_search``)."""
-    return normalise_search(" ".join([name, brand, category_name, *codes]))
+    and name (attribute values: size, colour), normalised (``catalog.text.normalise_search``),
+    followed by the Polish stems of those words (``catalog.text.search_stems``), each after a
+    space, which queries match as word prefixes."""
+    text = normalise_search(" ".join([name, brand, category_name, *codes]))
+    return f"{text} {' '.join(search_stems(text))}".strip()
 
 
 def denormalised(products: Sequence[Product]) -> dict[int, tuple[str, Decimal | None]]:

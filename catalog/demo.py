@@ -37,6 +37,7 @@ from .models import (
     Product,
     ProductGroup,
     ProductImage,
+    SearchSynonym,
     SetComponent,
     StockItem,
     StockMovement,
@@ -210,6 +211,17 @@ DESCRIPTIONS = [
     "Sprawdzi się na co dzień i od święta.",
 ]
 
+# Words shoppers use for what the demo sells under another name (editable in the admin).
+SEARCH_SYNONYMS = [
+    "buty, obuwie",
+    "adidasy, sneakersy, tenisówki",
+    "t-shirt, koszulka",
+    "pokrowiec, etui, case",
+    "zasilacz, ładowarka",
+    "ebook, e-book, książka elektroniczna",
+    "bon podarunkowy, karta podarunkowa, voucher",
+    "kozaki, trzewiki, botki",
+]
 PDF = (
     b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
     b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
@@ -250,7 +262,13 @@ def seed(*, store: Store, rng: random.Random) -> None:
     _stock(ctx)
     _relations(ctx)
     _groups(ctx)
+    _search_synonyms(ctx)
     services.refresh_products(product_ids=[p.pk for p in ctx.products.values()])
+
+
+def _search_synonyms(ctx: _Ctx) -> None:
+    for terms in SEARCH_SYNONYMS:
+        SearchSynonym.objects.get_or_create(store=ctx.store, terms=terms)
 
 
 # --- building blocks -----------------------------------------------------------------------------

@@ -546,3 +546,26 @@ class DownloadGrant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.asset} -> {self.email} ({self.reference})"
+
+
+class SearchSynonym(models.Model):
+    """Words a store's shoppers use for the same thing ("buty, obuwie"): a query word matching
+    one of them (by stem) also finds products with any other."""
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="search_synonyms")
+    terms = models.CharField(
+        _("words"),
+        max_length=300,
+        help_text=_('Words or phrases meaning the same, separated by commas, e.g. "buty, obuwie".'),
+    )
+
+    class Meta:
+        ordering = ["terms", "pk"]
+        verbose_name = _("search synonym")
+        verbose_name_plural = _("search synonyms")
+
+    def __str__(self) -> str:
+        return self.terms
+
+    def term_list(self) -> list[str]:
+        return [t.strip() for t in self.terms.split(",") if t.strip()]

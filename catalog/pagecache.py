@@ -366,6 +366,7 @@ def connect_signals() -> None:
         Product,
         ProductGroup,
         ProductImage,
+        SearchSynonym,
         SetComponent,
         StockItem,
         StockReservation,
@@ -387,6 +388,7 @@ def connect_signals() -> None:
         StockReservation,
         PriceHistory,
         Warehouse,
+        SearchSynonym,
     ]
     # Deletes: not for stock items, reservations and price history, whose bulk deletes would lose
     # Django's fast path (their owners' deletes and catalog.stock bump instead).
@@ -400,6 +402,7 @@ def connect_signals() -> None:
         AttributeValue,
         SetComponent,
         Warehouse,
+        SearchSynonym,
     ]
     for model in saved:
         post_save.connect(_on_row_change, sender=model, dispatch_uid=f"pagecache.save.{model.__name__}")

@@ -9,7 +9,6 @@ availability annotation comes from :mod:`catalog.availability` (the SQL form of
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -53,7 +52,7 @@ from .models import (
     Variant,
 )
 from .services import category_tree_key
-from .text import normalise_search
+from .text import normalise_search, search_stems, stem_pl
 
 # --- The category tree (cached) ------------------------------------------------------------------
 
@@ -308,60 +307,291 @@ def group_products(group: ProductGroup) -> QuerySet[Product]:
     return qs
 
 
-def search_products(store: Store, query: str) -> QuerySet[Product]:
-    """Products matching ``query``; annotated with ``rank`` on PostgreSQL.
+# Words a query may carry that name nothing in a catalog ("sukienka na wesele"); dropped when the
+# query has other words.
+STOP_WORDS = frozenset(
+    [
+        "a",
+        "i",
+        "o",
+        "u",
+        "w",
+        "we",
+        "z",
+        "ze",
+        "na",
+        "do",
+        "dla",
+        "od",
+        "po",
+        "pod",
+        "nad",
+        "bez",
+        "oraz",
+        "lub",
+        "albo",
+        "czy",
+    ]
+)
 
-    PostgreSQL: every word found as a substring of the normalised ``search_text``; when no product
-    has them all, every word as a substring or by trigram word similarity (typos: "sukinka" finds
-    "sukienka"); ranked by full-text prefix match (config 'simple') plus similarity. Both sides are transliterated in Python, so "zolty" finds "żółty". SQLite: every word must be
-    a substring of ``search_text``.
-    """
-    words = normalise_search(query).split()[: settings.CATALOG_SEARCH_MAX_WORDS]
-    qs = published_products(store)
-    if not words:
-        return qs.none().annotate(rank=Value(0.0))
-    if not settings.IS_POSTGRES:
-        for word in words:
-            qs = qs.filter(search_text__contains=word)
-        return qs.annotate(rank=Value(0.0))
-    from django.contrib.postgres.search import (
-        SearchQuery,
-        SearchRank,
-        SearchVector,
-        TrigramWordSimilarity,
+
+@dataclass
+class SearchPlan:
+    """How a query is matched: per query word, the alternatives that may stand for it (each a
+    tuple of stems that must all be found, as a word prefix), and its raw form (a substring: SKU
+    and EAN fragments)."""
+
+    words: list[str]
+    alternatives: list[list[tuple[str, ...]]]
+    corrected: bool = False
+
+
+def _synonym_groups(store: Store) -> list[list[tuple[str, ...]]]:
+    """The store's synonyms as groups of stem tuples (one query)."""
+    from .models import SearchSynonym
+
+    groups = []
+    for terms in SearchSynonym.objects.filter(store=store).values_list("terms", flat=True):
+        group = [tuple(search_stems(t)) for t in terms.split(",")]
+        group = [t for t in group if t]
+        if len(group) > 1:
+            groups.append(group)
+    return groups
+
+
+def search_vocabulary(store: Store) -> tuple[list[str], list[str]]:
+    """Every word and stem in the store's published ``search_text``, and every word of the
+    products' names (what a suggestion may offer), both sorted; cached per catalog version
+    (``catalog.pagecache``), so only the first miss after a catalog change reads them."""
+    from .pagecache import current_version
+
+    try:
+        key = f"catalog:search-vocabulary:{store.pk}:{current_version(store.pk)}"
+        found = cache.get(key)
+    except Exception:  # the cache is down
+        key, found = None, None
+    if found is not None:
+        return found
+    words: set[str] = set()
+    names: set[str] = set()
+    for name, text in published_products(store).values_list("name", "search_text").iterator():
+        words.update(text.split())
+        names.update(normalise_search(name).split())
+    vocabulary = (
+        sorted(w for w in words if w.isalpha() and len(w) >= 3),
+        sorted(w for w in names if w.isalpha() and len(w) >= 3),
+    )
+    if key is not None:
+        cache.set(key, vocabulary, settings.CATALOG_PAGE_CACHE_SECONDS)
+    return vocabulary
+
+
+def _known(alternatives: list[tuple[str, ...]], vocabulary: list[str]) -> bool:
+    from bisect import bisect_left
+
+    def has_prefix(stem: str) -> bool:
+        i = bisect_left(vocabulary, stem)
+        return i < len(vocabulary) and vocabulary[i].startswith(stem)
+
+    return any(all(has_prefix(s) for s in alt) for alt in alternatives)
+
+
+def search_plan(store: Store, query: str) -> SearchPlan:
+    """The words of ``query`` (normalised, stop words dropped) and what each may match: its
+    stem, and the stems of the store's synonyms of it. One query (the synonyms)."""
+    words = normalise_search(query).split()
+    meaningful = [w for w in words if w not in STOP_WORDS]
+    words = (meaningful or words)[: settings.CATALOG_SEARCH_MAX_WORDS]
+    groups = _synonym_groups(store) if words else []
+    alternatives = []
+    for word in words:
+        own = tuple(search_stems(word))
+        alts = [own] if own else []
+        for group in groups:
+            if own in group or any(
+                len(own) == len(term) == 1 and len(own[0]) >= 4 and term[0].startswith(own[0])
+                for term in group
+            ):
+                alts += [term for term in group if term not in alts]
+        alternatives.append(alts)
+    return SearchPlan(words=words, alternatives=alternatives)
+
+
+def corrected_plan(store: Store, plan: SearchPlan) -> SearchPlan | None:
+    """``plan`` with each word that no product's text has (a typo: "sukinka", "koszla") replaced
+    by the closest stems of the catalog's vocabulary; None when nothing changes. Python's
+    ``difflib`` on the cached vocabulary, so typos are forgiven the same way on PostgreSQL and
+    SQLite."""
+    from difflib import get_close_matches
+
+    vocabulary = search_vocabulary(store)[0]
+    changed = False
+    alternatives = []
+    for word, alts in zip(plan.words, plan.alternatives, strict=True):
+        if _known(alts, vocabulary) or not word.isalpha() or len(word) < 4:
+            alternatives.append(alts)
+            continue
+        close = get_close_matches(stem_pl(word), vocabulary, n=3, cutoff=0.75)
+        if close:
+            changed = True
+            alternatives.append([(c,) for c in close])
+        else:
+            alternatives.append(alts)
+    return SearchPlan(plan.words, alternatives, corrected=True) if changed else None
+
+
+def _plan_filter(plan: SearchPlan) -> Q:
+    condition = Q()
+    for word, alts in zip(plan.words, plan.alternatives, strict=True):
+        matches = Q(search_text__contains=word)
+        for alt in alts:
+            every = Q()
+            for stem in alt:
+                every &= Q(search_text__contains=f" {stem}")
+            matches |= every
+        condition &= matches
+    return condition
+
+
+@dataclass
+class SearchResult:
+    """What :func:`search` found: the products, and the query words it had to leave out to find
+    any ("czerwona" of "czerwona sukienka" when no dress is red), for the page to say so."""
+
+    products: QuerySet[Product]
+    dropped: list[str] = field(default_factory=list)
+    corrected: bool = False
+
+
+def _without(plan: SearchPlan, keep: list[bool]) -> SearchPlan:
+    return SearchPlan(
+        [w for w, k in zip(plan.words, keep, strict=True) if k],
+        [a for a, k in zip(plan.alternatives, keep, strict=True) if k],
+        plan.corrected,
     )
 
-    vector = SearchVector("search_text", config="simple")
-    # Every word as a substring first (the trigram GIN index serves LIKE '%word%', so the page and
-    # the paginator's COUNT are bitmap index scans); only when that finds nothing (a typo:
-    # "sukinka") are words also matched by trigram word similarity (``%>``, threshold set per
-    # connection by catalog.apps.set_search_threshold). Always OR-ing the similarity in made
-    # PostgreSQL read and score every product (a common word is "similar" to a fifth of them),
-    # ~0.3 s per search at 10,000 products. A prefix match of every term (what the full-text
-    # query below finds) is a substring match of that term, so full text only ranks the rows.
-    exact = Q()
-    fuzzy = Q()
-    for word in words:
-        word_terms = [t for t in re.split(r"[^a-z0-9]+", word) if t]
-        matches = Q(search_text__contains=word)
-        if len(word_terms) > 1:  # "t-shirt" also finds "shirt t" (each term on its own)
-            each = Q()
-            for term in word_terms:
-                each &= Q(search_text__contains=term)
-            matches |= each
-        exact &= matches
-        fuzzy &= matches | Q(search_text__trigram_word_similar=word)
-    qs = qs.filter(exact) if qs.filter(exact).exists() else qs.filter(fuzzy)
+
+def _relaxed_plan(store: Store, plan: SearchPlan) -> tuple[SearchPlan, list[str]] | None:
+    """For a query of several words that finds nothing: without its attribute words (colour,
+    size: "czerwona sukienka" -> "sukienka"), else without the words the catalog has not got at
+    all ("sukienka na wesele" -> "sukienka"). None when neither leaves a word."""
+    if len(plan.words) < 2:
+        return None
+    value_stems = set()
+    for value in AttributeValue.objects.filter(attribute__store=store).values_list("value", flat=True):
+        value_stems.update(search_stems(value))
+    attribute_word = [
+        bool(alts) and any(len(a) == 1 and a[0] in value_stems for a in alts) for alts in plan.alternatives
+    ]
+    if any(attribute_word) and not all(attribute_word):
+        keep = [not a for a in attribute_word]
+    else:
+        vocabulary = search_vocabulary(store)[0]
+        keep = [_known(alts, vocabulary) for alts in plan.alternatives]
+        if not any(keep):
+            return None
+        if all(keep):  # every word exists, not together: leave one out, the last one first
+            published = published_products(store)
+            for i in reversed(range(len(plan.words))):
+                keep = [j != i for j in range(len(plan.words))]
+                if published.filter(_plan_filter(_without(plan, keep))).exists():
+                    break
+            else:
+                return None
+    dropped = [w for w, k in zip(plan.words, keep, strict=True) if not k]
+    return _without(plan, keep), dropped
+
+
+def search(store: Store, query: str) -> SearchResult:
+    """Products matching ``query``, annotated with ``rank`` (0 on SQLite).
+
+    Every query word must be found in the product's ``search_text`` (name, brand, category,
+    variants' names -- sizes and colours --, SKUs and EANs; ``catalog.bulk.search_text``): as a
+    substring, or its Polish stem (``catalog.text.stem_pl``) as the start of one of the product's
+    stems, or any of the store's synonyms of it (``SearchSynonym``). So "koszulki" finds
+    "Koszula", "swetry" finds "Sweter", "kurtka zolta" finds "Kurtka pikowana – żółty".
+
+    When nothing matches: words no product has are replaced by the closest words of the catalog
+    (typos: "sukinka" finds "sukienka"; :func:`corrected_plan`); if that finds nothing either, a
+    query of several words drops its attribute words, or its unknown ones
+    (:func:`_relaxed_plan`), and the result names them. Queries: the synonyms and an ``EXISTS``
+    (the caller's page and count come on top); a miss adds the vocabulary (cached), a second
+    ``EXISTS`` and, for several words, the attribute values.
+
+    On PostgreSQL the trigram GIN index of ``search_text`` serves every ``LIKE '%...%'``, and the
+    rank is a full-text prefix match (config 'simple') plus trigram word similarity.
+    """
+    qs = published_products(store)
+    plan = search_plan(store, query)
+    if not plan.words:
+        return SearchResult(qs.none().annotate(rank=Value(0.0)))
+    dropped: list[str] = []
+    condition = _plan_filter(plan)
+    if not qs.filter(condition).exists():
+        corrected = corrected_plan(store, plan)
+        if corrected is not None and qs.filter(_plan_filter(corrected)).exists():
+            plan, condition = corrected, _plan_filter(corrected)
+        else:
+            relaxed = _relaxed_plan(store, corrected or plan)
+            if relaxed is not None:
+                plan, dropped = relaxed
+                condition = _plan_filter(plan)
+    return SearchResult(_ranked(qs.filter(condition), plan), dropped, plan.corrected)
+
+
+def _ranked(qs: QuerySet[Product], plan: SearchPlan) -> QuerySet[Product]:
+    if not settings.IS_POSTGRES:
+        return qs.annotate(rank=Value(0.0))
+    from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector, TrigramWordSimilarity
+
+    words = plan.words
     similarity = sum(
         (TrigramWordSimilarity(word, "search_text") for word in words[1:]),
         TrigramWordSimilarity(words[0], "search_text"),
     )
-    terms = [t for w in words for t in re.split(r"[^a-z0-9]+", w) if t]
-    if not terms:
+    stems = [s for alts in plan.alternatives for s in (alts[0] if alts else ()) if s.isalnum()]
+    if not stems:
         return qs.annotate(rank=similarity)
-    # Prefix matching on every term ("sukien" ranks "sukienka"); terms are [a-z0-9] only.
-    fts = SearchQuery(" & ".join(f"{t}:*" for t in terms), config="simple", search_type="raw")
-    return qs.annotate(rank=SearchRank(vector, fts) + similarity)
+    # Prefix matching on the stems ("sukien" ranks "sukienka"); stems are [a-z0-9] only.
+    fts = SearchQuery(" | ".join(f"{t}:*" for t in stems), config="simple", search_type="raw")
+    return qs.annotate(rank=SearchRank(SearchVector("search_text", config="simple"), fts) + similarity)
+
+
+def search_products(store: Store, query: str) -> QuerySet[Product]:
+    """The products of :func:`search` (the API and older callers)."""
+    return search(store, query).products
+
+
+def search_suggestions(store: Store, query: str, *, limit: int = 3) -> list[str]:
+    """Queries to offer when ``query`` found nothing: each of its words the catalog has not got
+    replaced by the closest words of the products' names ("koszla" -> "koszula"), up to
+    ``limit``. From the cached vocabulary: no product query."""
+    from difflib import get_close_matches
+
+    plan = search_plan(store, query)
+    if not plan.words:
+        return []
+    every, names = search_vocabulary(store)
+    options = []
+    for word, alts in zip(plan.words, plan.alternatives, strict=True):
+        if _known(alts, every) or not word.isalpha():
+            options.append([word])
+        else:
+            options.append(get_close_matches(word, names, n=limit, cutoff=0.6))
+    if not all(options) or all(o == [w] for o, w in zip(options, plan.words, strict=True)):
+        return []
+    suggestions = []
+    for i in range(limit):
+        suggestion = " ".join(o[min(i, len(o) - 1)] for o in options)
+        if suggestion not in suggestions:
+            suggestions.append(suggestion)
+    return suggestions
+
+
+def popular_products(store: Store, *, limit: int = 4) -> list[Product]:
+    """The store's most popular products, as cards (shown when a search finds nothing)."""
+    qs = with_card_data(published_products(store)).order_by("-popularity", "-pk")[:limit]
+    return attach_card_extras(list(qs))
 
 
 # --- Prices (EU Omnibus) -------------------------------------------------------------------------

@@ -60,6 +60,7 @@ class Listing:
     sort: str
     selected_attr: set[str]
     problems: list[tuple[int, str]]
+    filtered: bool = False  # a price, attribute or availability filter is set
 
 
 def _listing(
@@ -92,6 +93,12 @@ def _listing(
         sort=filters.sort,
         selected_attr=form.selected_attr(),
         problems=[(messages.WARNING, str(problem)) for problem in form.problems],
+        filtered=bool(
+            filters.price_min is not None
+            or filters.price_max is not None
+            or filters.attrs
+            or filters.available_only
+        ),
     )
 
 
@@ -209,18 +216,34 @@ def search(request):
                     % {"n": settings.CATALOG_SEARCH_MAX_LENGTH},
                 )
             )
-        listing = None
+        listing = result = None
+        suggestions, popular, categories = [], [], []
         if query:
+            result = selectors.search(request.store, query)
             listing = _listing(
                 request,
-                selectors.search_products(request.store, query),
+                result.products,
                 default_sort="relevance",
                 extra_sorts=[("relevance", _("Relevance"))],
                 with_facets=False,
             )
             notes += listing.problems
+            if not listing.products and not listing.filtered:
+                # Nothing at all: other spellings of the query, and the shop's popular products.
+                suggestions = selectors.search_suggestions(request.store, query)
+                popular = selectors.popular_products(request.store)
+                categories = selectors.category_tree(request.store).roots
         body = render_to_string(
-            "catalog/_search_body.html", fragment_context(page_cache, query=query, listing=listing)
+            "catalog/_search_body.html",
+            fragment_context(
+                page_cache,
+                query=query,
+                listing=listing,
+                dropped=" ".join(result.dropped) if result else "",
+                suggestions=suggestions,
+                popular=popular,
+                categories=categories,
+            ),
         )
         page_cache.save(
             page_cache.new_fragment(body=body, messages=notes, headers={"X-Robots-Tag": "noindex"})
