@@ -219,7 +219,7 @@ def test_tim_xml_profile(store):
     )
     assert run.status == "succeeded", run.error
     cable = Variant.objects.get(sku="TIM-0001234")
-    assert cable.ean == "5905555555557" and cable.weight_grams == 11500
+    assert cable.ean == "5905555555553" and cable.weight_grams == 11500
     assert cable.product.category.parent.name == "Kable i przewody"
     assert {v.value for v in cable.attribute_values.all()} == {"3x2,5 mm²", "450/750 V"}
     assert str(Variant.objects.get(sku="TIM-0005678").cost_price) == "12.40"
