@@ -31,7 +31,7 @@ def check_public_url(url: str) -> None:
     """Refuse an image URL whose host resolves into a private, loopback, link-local or reserved
     network: image URLs come from a third party's feed and must not reach the shop's own
     infrastructure (SSRF). ``INTEGRATIONS_IMAGE_ALLOW_PRIVATE_HOSTS`` turns this off (tests)."""
-    from ...http import IntegrationHTTPError
+    from ...connector_client import IntegrationHTTPError
 
     if settings.INTEGRATIONS_IMAGE_ALLOW_PRIVATE_HOSTS:
         return
@@ -88,7 +88,7 @@ class Images:
     def _fetch_image(
         self, product: Product, url: str, position: int, row: StagedRow, tmp: Path, limit: int
     ) -> None:
-        from ...http import IntegrationHTTPError
+        from ...connector_client import IntegrationHTTPError
 
         url_hash = hashlib.sha256(url.encode()).hexdigest()
         record = ImageRecord.objects.filter(config=self.config, product=product, url_hash=url_hash).first()
