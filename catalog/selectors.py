@@ -422,7 +422,7 @@ def corrected_plan(store: Store, plan: SearchPlan) -> SearchPlan | None:
     by the closest stems of the catalog's vocabulary; None when nothing changes. Python's
     ``difflib`` on the cached vocabulary, so typos are forgiven the same way on PostgreSQL and
     SQLite."""
-    from difflib import get_close_matches
+    from difflib import SequenceMatcher, get_close_matches
 
     vocabulary = search_vocabulary(store)[0]
     changed = False
@@ -431,10 +431,21 @@ def corrected_plan(store: Store, plan: SearchPlan) -> SearchPlan | None:
         if _known(alts, vocabulary) or not word.isalpha() or len(word) < 4:
             alternatives.append(alts)
             continue
-        close = get_close_matches(stem_pl(word), vocabulary, n=3, cutoff=0.75)
+        stem = stem_pl(word)
+        # A much shorter word is a prefix of too much ("kos" of "koslua" finds every "kos*").
+        close = [
+            c
+            for c in get_close_matches(stem, vocabulary, n=8, cutoff=0.75)
+            if len(c) >= max(4, len(stem) - 1)
+        ]
         if close:
+            # Only the closest word (and any as close): "koszlka" is "koszulka", not also the
+            # brand "Koszyk" a little further away.
+            best = max(SequenceMatcher(None, stem, c).ratio() for c in close)
             changed = True
-            alternatives.append([(c,) for c in close])
+            alternatives.append(
+                [(c,) for c in close if SequenceMatcher(None, stem, c).ratio() >= best - 1e-9]
+            )
         else:
             alternatives.append(alts)
     return SearchPlan(plan.words, alternatives, corrected=True) if changed else None
@@ -446,8 +457,8 @@ def _plan_filter(plan: SearchPlan) -> Q:
         matches = Q(search_text__contains=word)
         for alt in alts:
             every = Q()
-            for stem in alt:
-                every &= Q(search_text__contains=f" {stem}")
+            for stem in alt:  # the start of a word: after a space, or the text's first word
+                every &= Q(search_text__contains=f" {stem}") | Q(search_text__startswith=stem)
             matches |= every
         condition &= matches
     return condition

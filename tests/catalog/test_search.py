@@ -95,6 +95,10 @@ def test_typos_are_forgiven_on_every_database(store):
     assert names(store, "qwxzv") == []
     result = selectors.search(store, "sukinka")
     assert result.corrected and not result.dropped
+    # Only the closest word stands for a typo: "koszlka" is "koszulka", not also "koszyk".
+    VariantFactory(store=store, product__name="Koszulka lniana")
+    VariantFactory(store=store, product__name="Koszyk na pranie")
+    assert names(store, "koszlka") == ["Koszulka lniana"]
 
 
 def test_synonyms_are_per_store_and_work_both_ways(store):
