@@ -45,8 +45,10 @@ def account_for(payment: Payment, provider: str, *, active_only: bool = False) -
 def call(method: str, url: str, *, gateway: str, idempotent: bool | None = None, **kwargs) -> httpx.Response:
     """One HTTP call to a gateway on the shop's outbound client; a timeout, a network error or a
     5xx becomes ``PaymentGatewayError`` with a message fit for a shopper. Redirects are never
-    followed. Reads are retried once; a POST only while it certainly did not reach the gateway,
-    or when it carries an ``Idempotency-Key`` (``maybe_sent`` on the error tells which)."""
+    followed. Reads are retried once; a POST only while it certainly did not reach the gateway
+    (``maybe_sent`` on the error tells which), even with an ``Idempotency-Key``: a payment or a
+    refund whose answer was lost is asked again by its task, with backoff and the same key, so
+    the shopper's request never waits through a gateway's outage inside one call."""
     partner = outbound.Partner(
         f"gateway:{gateway}",
         timeout=settings.PAYMENT_GATEWAY_TIMEOUT_SECONDS,
@@ -57,6 +59,8 @@ def call(method: str, url: str, *, gateway: str, idempotent: bool | None = None,
         # A 429 goes back to the provider module like any 4xx (it reads the gateway's refusal).
         retry_statuses=outbound.RETRY_STATUSES - {429},
     )
+    if idempotent is None and method.upper() not in outbound.IDEMPOTENT_METHODS:
+        idempotent = False
     try:
         response = partner.request(method, url, idempotent=idempotent, **kwargs)
     except outbound.OutboundError as exc:
