@@ -364,12 +364,9 @@ def buyer_data(order: Order) -> dict:
 # --- Issuing -------------------------------------------------------------------------------------------
 
 
-DEFAULT_CORRECTION_NUMBER_FORMAT = "KOR/{year}/{month:02d}/{sequence:04d}"
-
-
 def format_number(*, year: int, month: int, sequence: int, kind: str = Invoice.Kind.INVOICE) -> str:
     if kind == Invoice.Kind.CORRECTION:
-        pattern = getattr(settings, "INVOICE_CORRECTION_NUMBER_FORMAT", DEFAULT_CORRECTION_NUMBER_FORMAT)
+        pattern = settings.INVOICE_CORRECTION_NUMBER_FORMAT
     else:
         pattern = settings.INVOICE_NUMBER_FORMAT
     return pattern.format(year=year, month=month, sequence=sequence)

@@ -504,6 +504,9 @@ ORDERS_REFUND_SWEEP_SECONDS = env.int("ORDERS_REFUND_SWEEP_SECONDS", default=600
 # for a return; the invoice number pattern (per store and month, no gaps); account rate limits.
 RETURN_WINDOW_DAYS = env.int("RETURN_WINDOW_DAYS", default=14)
 INVOICE_NUMBER_FORMAT = env.str("INVOICE_NUMBER_FORMAT", default="FV/{year}/{month:02d}/{sequence:04d}")
+INVOICE_CORRECTION_NUMBER_FORMAT = env.str(
+    "INVOICE_CORRECTION_NUMBER_FORMAT", default="KOR/{year}/{month:02d}/{sequence:04d}"
+)
 # KSeF (orders/ksef, docs/configuration.md): the default environment of a store's KSeF connection
 # (test, demo or prod; a store may choose its own in the admin), request timeout (s), the pause
 # between status checks (s), and the first retry delay (s, doubled per attempt up to an hour).
