@@ -26,11 +26,25 @@ class UserAdmin(BaseUserAdmin):
         (_("Personal info"), {"fields": ("first_name", "last_name", "phone", "language")}),
         (
             _("Permissions"),
-            {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
+            {
+                "fields": (
+                    "is_active",
+                    "is_staff",
+                    "all_stores",
+                    "is_superuser",
+                    "groups",
+                    "user_permissions",
+                )
+            },
         ),
         (_("Important dates"), {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+
+    def get_readonly_fields(self, request, obj=None):
+        # Which stores someone works on, and superuser status, are a superuser's decision.
+        readonly = tuple(super().get_readonly_fields(request, obj))
+        return readonly if request.user.is_superuser else (*readonly, "all_stores", "is_superuser")
 
 
 @admin.register(Store)
@@ -42,12 +56,20 @@ class StoreAdmin(admin.ModelAdmin):
         (_("Locale"), {"fields": ("currency", "default_language", "timezone")}),
         (_("Contact"), {"fields": ("sender_email", "support_email", "phone")}),
         (_("Seller"), {"fields": ("company_name", "company_address", "company_tax_id", "bank_account")}),
+        (_("Staff"), {"fields": ("staff",)}),
         (_("Advanced"), {"classes": ("collapse",), "fields": ("custom_js",)}),
     )
+    filter_horizontal = ["staff"]
 
     def get_readonly_fields(self, request, obj=None):
-        # Custom JS runs on every storefront page: only superusers may change it.
-        return () if request.user.is_superuser else ("custom_js",)
+        # Custom JS runs on every storefront page: only superusers may change it. Who works on
+        # a store is a superuser's decision too (staff must not add themselves to a store).
+        return () if request.user.is_superuser else ("custom_js", "staff")
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name == "staff":
+            kwargs["queryset"] = db_field.related_model.objects.filter(is_staff=True).order_by("email")
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
 
 class EventDeliveryInline(admin.TabularInline):

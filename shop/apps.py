@@ -9,8 +9,11 @@ class ShopConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks  # noqa: F401  (registers the deploy checks)
+        from .admin_mixins import scope_registered_admins
         from .roles import install_roles
         from .schedules import install_shop_schedules
 
         post_migrate.connect(install_shop_schedules, sender=self, dispatch_uid="shop-schedules")
         post_migrate.connect(install_roles, dispatch_uid="shop-roles")
+        # Runs after django.contrib.admin's autodiscover (listed first in INSTALLED_APPS).
+        scope_registered_admins()
