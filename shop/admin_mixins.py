@@ -117,6 +117,36 @@ def _scoped_related_filter():
     return StoreScopedRelatedFieldListFilter
 
 
+class StoreScopedInlineMixin:
+    """An inline on a store-scoped admin: its foreign-key and many-to-many choices (selects,
+    autocompletes, raw ids) are the user's stores' rows only."""
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if field is not None and getattr(field, "queryset", None) is not None:
+            field.queryset = scope_to_stores(field.queryset, request.user)
+        return field
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        field = super().formfield_for_manytomany(db_field, request, **kwargs)
+        if field is not None and getattr(field, "queryset", None) is not None:
+            field.queryset = scope_to_stores(field.queryset, request.user)
+        return field
+
+
+_SCOPED_INLINE_CLASSES: dict[type, type] = {}
+
+
+def _scoped_inline_class(cls: type) -> type:
+    if cls not in _SCOPED_INLINE_CLASSES:
+        _SCOPED_INLINE_CLASSES[cls] = type(
+            cls.__name__,
+            (StoreScopedInlineMixin, cls),
+            {"__module__": cls.__module__, "__qualname__": cls.__qualname__},
+        )
+    return _SCOPED_INLINE_CLASSES[cls]
+
+
 class StoreScopedAdminMixin:
     """A ModelAdmin whose rows belong to a store: staff see, search, autocomplete, filter, pick,
     change and delete only their stores' rows (``user_store_ids``); another store's row answers
@@ -149,6 +179,13 @@ class StoreScopedAdminMixin:
         if field is not None and getattr(field, "queryset", None) is not None:
             field.queryset = scope_to_stores(field.queryset, request.user)
         return field
+
+    def get_inline_instances(self, request, obj=None):
+        instances = super().get_inline_instances(request, obj)
+        for inline in instances:
+            if not isinstance(inline, StoreScopedInlineMixin):
+                inline.__class__ = _scoped_inline_class(type(inline))
+        return instances
 
     def get_list_filter(self, request):
         from django.contrib.admin.utils import get_fields_from_path

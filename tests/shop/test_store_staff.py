@@ -261,3 +261,19 @@ def test_only_superusers_assign_stores(client, shop):
     client.force_login(SuperuserFactory())
     response = client.get(reverse("admin:shop_store_change", args=[shop["mine"].pk]))
     assert set(response.context["adminform"].form.fields["staff"].queryset) >= {staff}
+
+
+def test_inline_choices_are_limited_to_own_stores(client, shop):
+    mine = VariantFactory(product=shop["my_product"], store=shop["mine"])
+    theirs = VariantFactory(product=shop["their_product"], store=shop["theirs"])
+    client.force_login(shop["staff"])
+    response = client.get(reverse("admin:catalog_product_change", args=[shop["my_product"].pk]))
+    assert response.status_code == 200
+    sets = [
+        f
+        for f in response.context["inline_admin_formsets"]
+        if f.formset.model._meta.model_name == "setcomponent"
+    ]
+    assert sets, "the product page has the set contents inline"
+    choices = set(sets[0].formset.form.base_fields["variant"].queryset)
+    assert mine in choices and theirs not in choices
