@@ -254,3 +254,48 @@ def test_sent_reminders_are_counted_per_channel(store, monkeypatch):
 
 def test_the_reminder_channel_comes_from_the_database(store):
     assert metrics.reminder_channel(987654321) is None
+
+
+CHILD = """
+import os, sys, django
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shop.settings")
+django.setup()
+from shop import metrics
+if sys.argv[1] == "count":
+    metrics.ORDERS_PAID.inc()
+    metrics.REQUESTS.labels("healthz", "GET", "2xx").inc(2)
+else:
+    from prometheus_client import generate_latest
+    sys.stdout.write(generate_latest(metrics.registry()).decode())
+"""
+
+
+@pytest.mark.slow
+def test_multiprocess_mode_adds_up_every_workers_values(tmp_path):
+    """Under gunicorn each worker is a process: a scrape of any one reports the sum of all."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path), "PYTHONPATH": str(root)}
+
+    def run(mode):
+        done = subprocess.run(
+            [sys.executable, "-c", CHILD, mode],
+            env=env,
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    run("count")
+    run("count")
+    text = run("scrape")
+    assert value(text, "koszyk_orders_paid_total") == 2
+    assert value(text, "koszyk_http_requests_total", view="healthz", method="GET", status="2xx") == 4
+    assert "koszyk_celery_broker_up" in text
