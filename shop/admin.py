@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.db.models import Q
 from django.http import Http404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -7,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from django_celery_beat.models import PeriodicTask
 
 from . import admin_labels
+from .admin_mixins import user_store_ids
 from .auth import AdminLoginForm
 from .mail import list_mailbox, read_mail
 from .models import Event, EventDelivery, Store, User
@@ -40,6 +42,20 @@ class UserAdmin(BaseUserAdmin):
         (_("Important dates"), {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+
+    def get_queryset(self, request):
+        # An employee of some stores sees the accounts of those stores: their shoppers (an order
+        # or a cart there), their staff, and themselves; not other stores' customers.
+        queryset = super().get_queryset(request)
+        ids = user_store_ids(request.user)
+        if ids is None:
+            return queryset
+        return queryset.filter(
+            Q(pk=request.user.pk)
+            | Q(orders__store__in=ids)
+            | Q(carts__store__in=ids)
+            | Q(staff_stores__in=ids)
+        ).distinct()
 
     def get_readonly_fields(self, request, obj=None):
         # Which stores someone works on, and superuser status, are a superuser's decision.

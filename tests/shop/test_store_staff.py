@@ -277,3 +277,24 @@ def test_inline_choices_are_limited_to_own_stores(client, shop):
     assert sets, "the product page has the set contents inline"
     choices = set(sets[0].formset.form.base_fields["variant"].queryset)
     assert mine in choices and theirs not in choices
+
+
+def test_user_list_shows_only_own_stores_customers_and_staff(client, shop):
+    from tests.shop.factories import UserFactory
+
+    mine = UserFactory(email="klient-a@example.com")
+    theirs = UserFactory(email="klient-b@example.com")
+    OrderFactory(store=shop["mine"], user=mine)
+    OrderFactory(store=shop["theirs"], user=theirs)
+    colleague = _staff(shop["theirs"])
+    staff = shop["staff"]
+    client.force_login(staff)
+    users = reverse("admin:shop_user_changelist")
+    seen = _rows(client, users)
+    assert {mine, staff} <= seen
+    assert theirs not in seen and colleague not in seen
+    assert _rows(client, users, q="klient-b") == set()
+    response = client.get(reverse("admin:shop_user_change", args=[theirs.pk]))
+    assert response.status_code == 302
+    client.force_login(SuperuserFactory())
+    assert {mine, theirs, colleague} <= _rows(client, users)
