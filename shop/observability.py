@@ -23,7 +23,13 @@ import uuid
 import warnings
 from datetime import UTC, datetime
 
-from celery.signals import before_task_publish, task_postrun, task_prerun
+from celery.signals import (
+    after_setup_logger,
+    after_setup_task_logger,
+    before_task_publish,
+    task_postrun,
+    task_prerun,
+)
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
@@ -144,6 +150,24 @@ def _forget_request_id(sender=None, task_id=None, **kwargs):
             request_id_var.reset(token)
         except ValueError:  # set in another context (eager task run elsewhere): just clear it
             request_id_var.set("")
+
+
+@after_setup_logger.connect(dispatch_uid="shop.observability.worker_logger")
+@after_setup_task_logger.connect(dispatch_uid="shop.observability.worker_task_logger")
+def _worker_log_format(logger=None, format=None, **kwargs):
+    """A Celery worker sets up its own log handlers (it replaces the root logger's): give them the
+    request id and, with ``LOG_FORMAT=json``, the JSON formatter, so worker lines match web lines."""
+    from django.conf import settings
+
+    if logger is None:
+        return
+    for handler in logger.handlers:
+        if not any(isinstance(f, RequestIdFilter) for f in handler.filters):
+            handler.addFilter(RequestIdFilter())
+        if getattr(settings, "LOG_FORMAT", "text") == "json":
+            handler.setFormatter(JsonFormatter())
+        elif format and "%(request_id)s" not in format:
+            handler.setFormatter(logging.Formatter(f"{format} [request %(request_id)s]"))
 
 
 # --- Sentry ----------------------------------------------------------------------------------------

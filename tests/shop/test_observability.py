@@ -145,6 +145,28 @@ def test_a_real_worker_runs_the_task_with_the_requests_id_in_its_header_and_logs
     assert seen["line"]["request_id"] == rid
 
 
+@pytest.mark.parametrize("log_format", ["json", "text"])
+def test_a_workers_own_log_handlers_get_the_request_id(settings, log_format):
+    import io
+
+    settings.LOG_FORMAT = log_format
+    stream = io.StringIO()
+    logger = logging.getLogger("tests.worker.setup")
+    logger.handlers = [logging.StreamHandler(stream)]
+    logger.propagate = False
+    observability._worker_log_format(logger=logger, format="[%(levelname)s/%(processName)s] %(message)s")
+    token = observability.request_id_var.set("req-42")
+    try:
+        logger.warning("sending reminder")
+    finally:
+        observability.request_id_var.reset(token)
+    line = stream.getvalue().strip()
+    if log_format == "json":
+        assert json.loads(line)["request_id"] == "req-42"
+    else:
+        assert line.endswith("sending reminder [request req-42]")
+
+
 def test_a_task_published_outside_a_request_has_no_id_header():
     headers = {}
     observability._add_request_id_header(headers=headers)
