@@ -24,7 +24,7 @@ pytestmark = pytest.mark.django_db
 GLOBAL_MODELS = {
     "auth.Group": "staff roles are the same permission sets in every store",
     "shop.User": "one account signs in to every store it is assigned to (and shops in any store)",
-    "orders.Address": "reached from an order (raw id); it has no store of its own",
+    "orders.Address": "no store of its own: AddressAdmin.get_queryset scopes it by the orders",
     "django_celery_beat.PeriodicTask": "system tasks run for the whole install (superusers)",
     "django_celery_beat.ClockedSchedule": "system schedules (superusers)",
     "django_celery_beat.CrontabSchedule": "system schedules (superusers)",
@@ -298,3 +298,14 @@ def test_user_list_shows_only_own_stores_customers_and_staff(client, shop):
     assert response.status_code == 302
     client.force_login(SuperuserFactory())
     assert {mine, theirs, colleague} <= _rows(client, users)
+
+
+def test_address_list_shows_only_addresses_of_own_stores_orders(client, shop):
+    from orders.models import Address
+
+    client.force_login(shop["staff"])
+    seen = _rows(client, reverse("admin:orders_address_changelist"))
+    assert shop["my_order"].shipping_address in seen
+    assert shop["their_order"].shipping_address not in seen
+    client.force_login(SuperuserFactory())
+    assert set(Address.objects.all()) == _rows(client, reverse("admin:orders_address_changelist"))
