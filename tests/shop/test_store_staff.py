@@ -309,3 +309,19 @@ def test_address_list_shows_only_addresses_of_own_stores_orders(client, shop):
     assert shop["their_order"].shipping_address not in seen
     client.force_login(SuperuserFactory())
     assert set(Address.objects.all()) == _rows(client, reverse("admin:orders_address_changelist"))
+
+
+def test_feed_rotate_and_recovery_dashboard_follow_the_staff_members_stores(client, shop):
+    from integrations.feeds.models import Feed
+    from tests.integrations.feeds.factories import FeedFactory
+
+    theirs = FeedFactory(store=shop["theirs"])
+    token = theirs.token
+    client.force_login(shop["staff"])
+    response = client.post(reverse("admin:integrations_feeds_feed_rotate", args=[theirs.pk]))
+    assert response.status_code == 404
+    assert Feed.objects.get(pk=theirs.pk).token == token
+    dashboard = reverse("admin:recovery_dashboard")
+    assert client.get(dashboard).status_code == 200
+    client.force_login(_staff())
+    assert client.get(dashboard).status_code == 404
