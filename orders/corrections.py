@@ -24,12 +24,13 @@ from __future__ import annotations
 import copy
 import logging
 from dataclasses import dataclass
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
 
 from shop import events
+from shop.money import allocate
 
 from . import invoices, vat
 from .models import Invoice, Order, OrderEmail, Return, money
@@ -37,7 +38,6 @@ from .models import Invoice, Order, OrderEmail, Return, money
 log = logging.getLogger(__name__)
 
 ZERO = Decimal("0.00")
-CENT = Decimal("0.01")
 
 REASON_RETURN = "Zwrot towaru (zwrot nr {id}, {reason})"
 REASON_REFUND = "Obniżka ceny po sprzedaży: zwrot części zapłaty ({amount} {currency})"
@@ -284,22 +284,15 @@ def correct_return(return_request: Return, **kwargs) -> Invoice | None:
 
 
 def spread(amount: Decimal, weights: dict[str, Decimal]) -> dict[str, Decimal]:
-    """``amount`` split over ``weights`` in proportion, in grosze, by largest remainder: the parts
-    add up to ``min(amount, sum(weights))`` exactly and none exceeds its weight or is negative."""
+    """``amount`` split over ``weights`` in proportion, in grosze (``shop.money.allocate``, the
+    largest-remainder rule): the parts add up to ``min(amount, sum(weights))`` exactly and none
+    exceeds its weight or is negative."""
+    keys = list(weights)
     total = sum(weights.values(), ZERO)
     amount = min(money(amount), total)
     if amount <= 0 or total <= 0:
-        return dict.fromkeys(weights, ZERO)
-    exact = {k: amount * w / total for k, w in weights.items()}
-    parts = {k: v.quantize(CENT, rounding=ROUND_DOWN) for k, v in exact.items()}
-    left = int((amount - sum(parts.values(), ZERO)) / CENT)
-    for k in sorted(weights, key=lambda k: (exact[k] - parts[k], k), reverse=True):
-        if left <= 0:
-            break
-        if parts[k] + CENT <= weights[k]:
-            parts[k] += CENT
-            left -= 1
-    return parts
+        return dict.fromkeys(keys, ZERO)
+    return dict(zip(keys, allocate(amount, [weights[k] for k in keys]), strict=True))
 
 
 def correct_refund(refund, **kwargs) -> Invoice | None:
