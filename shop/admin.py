@@ -1,9 +1,11 @@
 from django.contrib import admin
+from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.db.models import Q
 from django.http import Http404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django_celery_beat.models import PeriodicTask
 
@@ -85,6 +87,10 @@ class StoreAdmin(admin.ModelAdmin):
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         if db_field.name == "staff":
             kwargs["queryset"] = db_field.related_model.objects.filter(is_staff=True).order_by("email")
+            # The two-list widget builds "Dostępne …", "Wybierz …", "Usuń …" from the label:
+            # "konta pracowników" reads right in every one ("pracownicy" did not).
+            kwargs["label"] = capfirst(_("staff accounts"))
+            kwargs["widget"] = FilteredSelectMultiple(_("staff accounts"), is_stacked=False)
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
 
