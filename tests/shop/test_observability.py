@@ -6,6 +6,7 @@ import threading
 
 import pytest
 from celery import Celery
+from celery import _state as celery_state
 from celery.contrib.testing.worker import start_worker
 from django.http import HttpResponse
 
@@ -131,14 +132,23 @@ def test_a_real_worker_runs_the_task_with_the_requests_id_in_its_header_and_logs
         seen["thread"] = threading.get_ident()
         done.set()
 
-    with start_worker(app, perform_ping_check=False, loglevel="WARNING"):
+    # start_worker makes its app the current and default one (celery's setup_app_for_worker):
+    # put the shop's app back, or every later shared task in this process would publish to the
+    # memory broker and wait for ever.
+    shop_app = celery_state.get_current_app()
+    try:
+        with start_worker(app, perform_ping_check=False, loglevel="WARNING"):
 
-        def view(request):
-            remember.delay()
-            return HttpResponse("ok")
+            def view(request):
+                remember.delay()
+                return HttpResponse("ok")
 
-        response = observability.RequestIdMiddleware(view)(rf.get("/"))
-        assert done.wait(20), "the worker never ran the task"
+            response = observability.RequestIdMiddleware(view)(rf.get("/"))
+            assert done.wait(20), "the worker never ran the task"
+    finally:
+        shop_app.set_current()
+        shop_app.set_default()
+    assert celery_state.get_current_app() is shop_app
     rid = response["X-Request-ID"]
     assert seen["thread"] != threading.get_ident()
     assert seen["header"] == rid
