@@ -42,7 +42,6 @@ FIELD_NAMES = {
     "delta": _("delta"),
     "depth": _("depth"),
     "email": _("email"),
-    "environment": _("environment"),
     "etag": _("etag"),
     "expires_at": _("expires at"),
     "failure_reason": _("failure reason"),

@@ -277,8 +277,7 @@ def place_order(
     answers = cart.checkout or {}
     shipping_address, billing_address = _addresses(answers, loaded)
     method = loaded.shipping_method if basket.needs_shipping else None
-    # Shipping and the payment fee take the VAT of the goods (orders.vat.fee_rate).
-    shipping_vat = basket.fee_vat_rate
+    shipping_vat = method.vat_rate if method else "23"
     preorder_dates = [line.variant.release_date for line in loaded.lines if line.variant.is_preorder]
     online = provider not in ("", PaymentMethod.Provider.CASH_ON_DELIVERY)
     initial = Order.Status.AWAITING_PAYMENT if online else Order.Status.NEW
