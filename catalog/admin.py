@@ -15,7 +15,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from shop.admin_mixins import ReadOnlyAdminMixin
+from shop.admin_mixins import ReadOnlyAdminMixin, scope_to_stores
 
 from . import services, stock
 from .admin_forms import (
@@ -495,7 +495,10 @@ class VariantAdmin(DeleteThroughServiceMixin, admin.ModelAdmin):
         ]
 
     def adjust_stock_view(self, request, variant_id: int):
-        variant = get_object_or_404(Variant.objects.select_related("product", "store"), pk=variant_id)
+        variant = get_object_or_404(
+            scope_to_stores(Variant.objects.select_related("product", "store"), request.user),
+            pk=variant_id,
+        )
         # Stock is the warehouse role's job: it needs "change stock item", not "change variant"
         # (which would also let it edit prices).
         if not request.user.has_perm("catalog.change_stockitem"):

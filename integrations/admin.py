@@ -13,7 +13,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from shop.admin_mixins import ReadOnlyAdminMixin
+from shop.admin_mixins import ReadOnlyAdminMixin, scope_to_stores
 from shop.events import safe_delay
 
 from . import purchase_orders, selectors, services
@@ -264,7 +264,7 @@ class SyncRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def errors_csv(self, request, pk: int):
         if not self.has_view_permission(request):
             raise PermissionDenied
-        run = get_object_or_404(SyncRun, pk=pk)
+        run = get_object_or_404(scope_to_stores(SyncRun.objects.all(), request.user), pk=pk)
         response = StreamingHttpResponse(
             selectors.run_errors_csv(run), content_type="text/csv; charset=utf-8"
         )

@@ -373,6 +373,23 @@ class AddressAdmin(admin.ModelAdmin):
     search_fields = ("last_name", "company_name", "tax_id", "city", "user__email")
     raw_id_fields = ("user",)
 
+    def get_queryset(self, request):
+        # No store of its own: an employee sees the addresses of their stores' orders and of
+        # the accounts that ordered there (shop.admin_mixins: staff belong to stores).
+        from django.db.models import Exists, OuterRef, Q
+
+        from shop.admin_mixins import user_store_ids
+
+        queryset = super().get_queryset(request)
+        ids = user_store_ids(request.user)
+        if ids is None:
+            return queryset
+        on_order = Order.objects.filter(store__in=ids).filter(
+            Q(shipping_address=OuterRef("pk")) | Q(billing_address=OuterRef("pk"))
+        )
+        of_customer = Order.objects.filter(store__in=ids, user=OuterRef("user"))
+        return queryset.filter(Exists(on_order) | Exists(of_customer))
+
 
 # --- Carts ----------------------------------------------------------------------------------------
 

@@ -27,6 +27,8 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from shop.admin_mixins import scope_to_stores
+
 from . import invoices, returns
 from .admin_search import OrderSearchMixin
 from .models import Invoice, Order, Return
@@ -283,7 +285,7 @@ class ReturnAdminMixin:
     def decide_view(self, request, pk: int):
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
-        ret = get_object_or_404(Return, pk=pk)
+        ret = get_object_or_404(scope_to_stores(Return.objects.all(), request.user), pk=pk)
         if not self.has_change_permission(request, ret):
             raise PermissionDenied
         decision = request.POST.get("decision")
@@ -348,7 +350,9 @@ class InvoiceAdminMixin:
         ]
 
     def pdf_view(self, request, pk: int):
-        invoice = get_object_or_404(Invoice.objects.select_related("order", "store"), pk=pk)
+        invoice = get_object_or_404(
+            scope_to_stores(Invoice.objects.select_related("order", "store"), request.user), pk=pk
+        )
         if not self.has_view_permission(request, invoice):
             raise PermissionDenied
         return invoice_file_response(invoice)

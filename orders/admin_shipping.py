@@ -22,6 +22,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from shop.admin_mixins import scope_to_stores
+
 from .carriers import services as shipping
 from .external_accounts import ExternalAccountAdminMixin
 from .models import CarrierAccount, Order, ParcelTemplate, Shipment, ShipmentEvent
@@ -93,7 +95,7 @@ class CarrierAccountAdmin(ExternalAccountAdminMixin, admin.ModelAdmin):
     def test_connection_view(self, request, pk: int):
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
-        account = get_object_or_404(CarrierAccount, pk=pk)
+        account = get_object_or_404(scope_to_stores(CarrierAccount.objects.all(), request.user), pk=pk)
         if not self.has_change_permission(request, account):
             raise PermissionDenied
         self._report(request, account, shipping.test_connection(account))
@@ -254,7 +256,9 @@ class ShipmentAdmin(admin.ModelAdmin):
     def label_view(self, request, pk: int):
         if not can_manage(request):
             raise PermissionDenied
-        shipment = get_object_or_404(Shipment.objects.select_related("account"), pk=pk)
+        shipment = get_object_or_404(
+            scope_to_stores(Shipment.objects.select_related("account"), request.user), pk=pk
+        )
         fmt = request.GET.get("format", "pdf")
         if fmt not in ("pdf", "zpl"):
             return HttpResponseBadRequest(_("Unknown label format."))

@@ -21,22 +21,23 @@ as FA(3) ``RodzajFaktury`` ``KOR`` (:func:`orders.ksef.fa3.document_for_correcti
 
 from __future__ import annotations
 
+import copy
 import logging
 from dataclasses import dataclass
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
 
 from shop import events
+from shop.money import allocate
 
-from . import invoices
+from . import invoices, vat
 from .models import Invoice, Order, OrderEmail, Return, money
 
 log = logging.getLogger(__name__)
 
 ZERO = Decimal("0.00")
-CENT = Decimal("0.01")
 
 REASON_RETURN = "Zwrot towaru (zwrot nr {id}, {reason})"
 REASON_REFUND = "Obniżka ceny po sprzedaży: zwrot części zapłaty ({amount} {currency})"
@@ -82,20 +83,48 @@ def original_positions(order: Order) -> list[State]:
     ]
 
 
-def current_state(invoice: Invoice) -> dict[str, State]:
-    """Each position of ``invoice`` as corrected so far (the earlier corrections' "after")."""
+def _apply(state: dict[str, State], rows) -> None:
+    for row in rows or []:
+        position = state.get(row.get("key"))
+        if position is None:
+            continue
+        after = row["after"]
+        position.quantity = int(after["quantity"])
+        position.net = Decimal(after["net"])
+        position.vat = Decimal(after["vat"])
+        position.gross = Decimal(after["gross"])
+
+
+def current_state(invoice: Invoice, *, before: Invoice | None = None) -> dict[str, State]:
+    """Each position of ``invoice`` as corrected so far (the earlier corrections' "after");
+    with ``before``, as it stood when that correction was issued."""
     state = {p.key: p for p in original_positions(invoice.order)}
-    for correction in invoice.corrections.filter(kind=Invoice.Kind.CORRECTION).order_by("pk"):
-        for row in correction.lines or []:
-            position = state.get(row.get("key"))
-            if position is None:
-                continue
-            after = row["after"]
-            position.quantity = int(after["quantity"])
-            position.net = Decimal(after["net"])
-            position.vat = Decimal(after["vat"])
-            position.gross = Decimal(after["gross"])
+    corrections = invoice.corrections.filter(kind=Invoice.Kind.CORRECTION).order_by("pk")
+    if before is not None:
+        corrections = corrections.filter(pk__lt=before.pk)
+    for correction in corrections:
+        _apply(state, correction.lines)
     return state
+
+
+def _per_rate(state: dict[str, State]) -> list[vat.RateTotals]:
+    return vat.per_rate((p.gross, p.vat_rate) for p in state.values())
+
+
+def _rate_differences(state: dict[str, State], rows) -> list[vat.RateTotals]:
+    """The invoice's per-rate table after ``rows`` minus before them (VAT per rate from the
+    gross totals, art. 106e ust. 7-8; the positions' own differences are informational)."""
+    after = copy.deepcopy(state)
+    _apply(after, rows)
+    return vat.difference(_per_rate(state), _per_rate(after))
+
+
+def rate_differences(correction: Invoice) -> list[vat.RateTotals]:
+    """A correction's differences per VAT rate (its PDF table, KSeF ``P_13_x``/``P_14_x``)."""
+    if correction.corrects is None:
+        return vat.per_rate([])
+    state = current_state(correction.corrects, before=correction)
+    return _rate_differences(state, correction.lines)
 
 
 def _after(position: State, quantity: int, gross: Decimal) -> State:
@@ -160,6 +189,7 @@ def issue_correction(
                 rows.append(_row(before, after))
         if not rows:
             return None
+        differences = _rate_differences(state, rows)
         store = order.store
         seller_tax_id = invoices.check_seller(store)
         issued_at = timezone.now()
@@ -186,9 +216,9 @@ def issue_correction(
             seller=invoices.seller_data(store),
             buyer=invoice.buyer,
             currency=invoice.currency,
-            total_net=sum((Decimal(r["diff"]["net"]) for r in rows), ZERO),
-            total_vat=sum((Decimal(r["diff"]["vat"]) for r in rows), ZERO),
-            total_gross=sum((Decimal(r["diff"]["gross"]) for r in rows), ZERO),
+            total_net=sum((d.net for d in differences), ZERO),
+            total_vat=sum((d.vat for d in differences), ZERO),
+            total_gross=sum((d.gross for d in differences), ZERO),
         )
         from .ksef import services as ksef
 
@@ -254,22 +284,15 @@ def correct_return(return_request: Return, **kwargs) -> Invoice | None:
 
 
 def spread(amount: Decimal, weights: dict[str, Decimal]) -> dict[str, Decimal]:
-    """``amount`` split over ``weights`` in proportion, in grosze, by largest remainder: the parts
-    add up to ``min(amount, sum(weights))`` exactly and none exceeds its weight or is negative."""
+    """``amount`` split over ``weights`` in proportion, in grosze (``shop.money.allocate``, the
+    largest-remainder rule): the parts add up to ``min(amount, sum(weights))`` exactly and none
+    exceeds its weight or is negative."""
+    keys = list(weights)
     total = sum(weights.values(), ZERO)
     amount = min(money(amount), total)
     if amount <= 0 or total <= 0:
-        return dict.fromkeys(weights, ZERO)
-    exact = {k: amount * w / total for k, w in weights.items()}
-    parts = {k: v.quantize(CENT, rounding=ROUND_DOWN) for k, v in exact.items()}
-    left = int((amount - sum(parts.values(), ZERO)) / CENT)
-    for k in sorted(weights, key=lambda k: (exact[k] - parts[k], k), reverse=True):
-        if left <= 0:
-            break
-        if parts[k] + CENT <= weights[k]:
-            parts[k] += CENT
-            left -= 1
-    return parts
+        return dict.fromkeys(keys, ZERO)
+    return dict(zip(keys, allocate(amount, [weights[k] for k in keys]), strict=True))
 
 
 def correct_refund(refund, **kwargs) -> Invoice | None:
@@ -324,16 +347,9 @@ def correction_context(correction: Invoice) -> dict:
         PrintedRow(n, r["name"], r["sku"], _label(r["vat_rate"]), r["before"], r["after"], r["diff"])
         for n, r in enumerate(correction.lines or [], start=1)
     ]
-    rates: dict[str, dict] = {}
-    for r in correction.lines or []:
-        s = rates.setdefault(r["vat_rate"], {"net": ZERO, "vat": ZERO, "gross": ZERO})
-        for field in ("net", "vat", "gross"):
-            s[field] += Decimal(r["diff"][field])
     summary = [
-        {"vat_label": _label(rate), **values}
-        for rate, values in sorted(
-            rates.items(), key=lambda kv: invoices.VatRate.percent(kv[0]), reverse=True
-        )
+        {"vat_label": _label(d.vat_rate), "net": d.net, "vat": d.vat, "gross": d.gross}
+        for d in rate_differences(correction)
     ]
     ksef_number = ""
     submission = getattr(corrected, "ksef_submission", None) if corrected else None

@@ -28,6 +28,8 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.functional import lazy
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 SECRET_WIDGET_ATTRS = {"autocomplete": "new-password"}
@@ -64,7 +66,8 @@ class AccountField:
         return "" if default is None else default
 
     def form_field(self) -> forms.Field:
-        common = {"label": self.label, "required": False, "help_text": self.help_text}
+        label = lazy(capfirst, str)(self.label)  # as Django shows a model field's name
+        common = {"label": label, "required": False, "help_text": self.help_text}
         if self.kind == "bool":
             return forms.BooleanField(**common)
         if self.choices:
@@ -206,12 +209,23 @@ class ExternalAccountForm(forms.ModelForm):
         ]
         config = self.instance.config or {}
         masked = self.instance.masked_secrets() if self.instance.pk else {}
+        names = dict(kind.choices)
         for field in self.declared.values():
+            # Every provider's fields share one form: say whose field each one is.
+            users = [
+                str(names[code])
+                for code, p in self.providers.items()
+                if field.name in {f.name for f in p.account_fields}
+            ]
+            if users and len(users) < len(self.providers):
+                used_by = _("Used by: %(providers)s.") % {"providers": ", ".join(users)}
+                help_text = self.fields[field.name].help_text
+                self.fields[field.name].help_text = f"{help_text} {used_by}" if help_text else used_by
             if field.secret:
                 if masked.get(field.name):
-                    self.fields[field.name].help_text = _("Stored: %(masked)s. Leave empty to keep it.") % {
-                        "masked": masked[field.name]
-                    }
+                    stored = _("Stored: %(masked)s. Leave empty to keep it.") % {"masked": masked[field.name]}
+                    help_text = self.fields[field.name].help_text
+                    self.fields[field.name].help_text = f"{stored} {help_text}" if help_text else stored
             else:
                 self.fields[field.name].initial = field.initial(config)
 

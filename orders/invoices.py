@@ -20,7 +20,6 @@ there yet.
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -37,6 +36,7 @@ from catalog.models import VatRate
 from shop import events
 from shop.identifiers import clean_nip
 
+from . import vat
 from .formatting import format_money
 from .models import Invoice, InvoiceCounter, Order, money
 
@@ -207,7 +207,7 @@ def rate_label(vat_rate: str) -> str:
 
 
 def _percent(vat_rate: str) -> Decimal:
-    return Decimal("0") if vat_rate in (VatRate.EXEMPT, NOT_SUBJECT) else VatRate.percent(vat_rate)
+    return vat.percent(vat_rate)
 
 
 @dataclass
@@ -246,11 +246,9 @@ class VatSummary:
 
 
 def _split_gross(gross: Decimal, vat_rate: str) -> tuple[Decimal, Decimal]:
-    """(net, vat) of a gross amount: net rounded half-up once, VAT is the remainder, so
-    net + VAT always equals the gross the shopper paid."""
-    rate = _percent(vat_rate)
-    net = money(gross / (1 + rate / 100)) if rate else money(gross)
-    return net, gross - net
+    """(net, vat) of a position's gross (informational: the document's totals are per rate,
+    :func:`vat_summary`): VAT rounded half-up once, net is the remainder."""
+    return vat.split(gross, vat_rate)
 
 
 def invoice_lines(order: Order, lines=None) -> list[InvoiceLine]:
@@ -260,7 +258,7 @@ def invoice_lines(order: Order, lines=None) -> list[InvoiceLine]:
     for line in lines if lines is not None else order.lines.all():
         gross = line.total - line.discount
         voucher = bool(line.is_gift_card)
-        net, vat = _split_gross(gross, NOT_SUBJECT if voucher else line.vat_rate)
+        net, tax = _split_gross(gross, NOT_SUBJECT if voucher else line.vat_rate)
         result.append(
             InvoiceLine(
                 name=line.name,
@@ -269,13 +267,13 @@ def invoice_lines(order: Order, lines=None) -> list[InvoiceLine]:
                 vat_rate=line.vat_rate,
                 unit_net=money(net / line.quantity),
                 net=net,
-                vat=vat,
+                vat=tax,
                 gross=gross,
                 not_subject=voucher,
             )
         )
     if order.shipping_total:
-        net, vat = _split_gross(order.shipping_total, order.shipping_vat_rate)
+        net, tax = _split_gross(order.shipping_total, order.shipping_vat_rate)
         result.append(
             InvoiceLine(
                 name=f"Dostawa: {order.shipping_method_name}".strip().rstrip(":"),
@@ -284,21 +282,24 @@ def invoice_lines(order: Order, lines=None) -> list[InvoiceLine]:
                 vat_rate=order.shipping_vat_rate,
                 unit_net=net,
                 net=net,
-                vat=vat,
+                vat=tax,
                 gross=order.shipping_total,
             )
         )
     if order.payment_fee:
-        net, vat = _split_gross(order.payment_fee, VatRate.STANDARD)
+        # Both fees take the VAT of the goods, recorded on the order as ``shipping_vat_rate``
+        # (orders.vat.fee_rate at checkout).
+        fee_rate = order.shipping_vat_rate or VatRate.STANDARD
+        net, tax = _split_gross(order.payment_fee, fee_rate)
         result.append(
             InvoiceLine(
                 name=f"Opłata za płatność: {order.payment_method_name}".strip().rstrip(":"),
                 sku="",
                 quantity=1,
-                vat_rate=VatRate.STANDARD,
+                vat_rate=fee_rate,
                 unit_net=net,
                 net=net,
-                vat=vat,
+                vat=tax,
                 gross=order.payment_fee,
             )
         )
@@ -306,15 +307,20 @@ def invoice_lines(order: Order, lines=None) -> list[InvoiceLine]:
 
 
 def vat_summary(lines: list[InvoiceLine]) -> list[VatSummary]:
-    """Totals per VAT rate, highest rate first (the table under the positions)."""
-    groups: dict[str, VatSummary] = OrderedDict()
-    for line in lines:
-        code = getattr(line, "tax_code", line.vat_rate)
-        s = groups.setdefault(code, VatSummary(code, ZERO, ZERO, ZERO))
-        s.net += line.net
-        s.vat += line.vat
-        s.gross += line.gross
-    return sorted(groups.values(), key=lambda s: (_percent(s.vat_rate), s.vat_rate), reverse=True)
+    """Totals per VAT rate, highest rate first (the table under the positions): the VAT of each
+    rate from its gross total (:func:`orders.vat.per_rate`, art. 106e ust. 7-8 ustawy o VAT)."""
+    rows = vat.per_rate((line.gross, getattr(line, "tax_code", line.vat_rate)) for line in lines)
+    return [VatSummary(r.vat_rate, r.net, r.vat, r.gross) for r in rows]
+
+
+def document_totals(lines: list[InvoiceLine]) -> tuple[Decimal, Decimal, Decimal]:
+    """(net, VAT, gross) of a document: the sums of its per-rate table."""
+    summary = vat_summary(lines)
+    return (
+        sum((s.net for s in summary), ZERO),
+        sum((s.vat for s in summary), ZERO),
+        sum((s.gross for s in summary), ZERO),
+    )
 
 
 def legal_notes(store, lines) -> list[str]:
@@ -446,6 +452,7 @@ def issue_invoice(*, order: Order, render: str = "after_commit") -> Invoice:
             seller_tax_id=seller_tax_id, kind=Invoice.Kind.INVOICE, year=local.year, month=local.month
         )
         sale_date = timezone.localtime(order.paid_at or issued_at, store.zone).date()
+        total_net, total_vat, total_gross = document_totals(lines)
         invoice = Invoice.objects.create(
             store=store,
             order=order,
@@ -459,9 +466,9 @@ def issue_invoice(*, order: Order, render: str = "after_commit") -> Invoice:
             seller=seller_data(store),
             buyer=buyer_data(order),
             currency=order.currency,
-            total_net=sum((line.net for line in lines), ZERO),
-            total_vat=sum((line.vat for line in lines), ZERO),
-            total_gross=sum((line.gross for line in lines), ZERO),
+            total_net=total_net,
+            total_vat=total_vat,
+            total_gross=total_gross,
         )
         # KSeF: the FA(3) XML is built and frozen with the invoice (its hash is in the QR code);
         # it is sent after commit (orders.ksef.services).

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from catalog.models import Product, Variant, VatRate
 from shop.money import allocate, format_money
 
+from . import vat
 from .models import GiftCard, PaymentMethod, ShippingMethod, Voucher, money
 
 ZERO = Decimal("0.00")
@@ -50,12 +51,18 @@ class PricedLine:
         return self.variant.product.vat_rate
 
     @property
+    def tax_code(self) -> str:
+        """The code the line is taxed at: ``np`` (outside VAT) for a gift card."""
+        return vat.NOT_SUBJECT if self.is_gift_card else self.vat_rate
+
+    @property
     def total_after_discount(self) -> Decimal:
         return self.total - self.discount
 
     @property
     def net(self) -> Decimal:
-        return net_of(self.total_after_discount, self.vat_rate)
+        """Informational: the order's net is per rate (:attr:`Basket.total_net`)."""
+        return vat.split(self.total_after_discount, self.tax_code)[0]
 
     @property
     def weight_grams(self) -> int:
@@ -101,13 +108,26 @@ class Basket:
         return sum(line.quantity for line in self.lines)
 
     @property
+    def fee_vat_rate(self) -> str:
+        """The VAT code of shipping and the payment fee: the goods' (:func:`orders.vat.fee_rate`);
+        an order of gift cards only takes the shipping method's rate (23% without one)."""
+        default = self.shipping_option.method.vat_rate if self.shipping_option else VatRate.STANDARD
+        return vat.fee_rate(((line.total_after_discount, line.tax_code) for line in self.lines), default)
+
+    def vat_items(self) -> list[tuple[Decimal, str]]:
+        """(gross, VAT code) of every position the order's invoice prints."""
+        items = [(line.total_after_discount, line.tax_code) for line in self.lines]
+        fee_rate = self.fee_vat_rate
+        if self.shipping:
+            items.append((self.shipping, fee_rate))
+        if self.payment_fee:
+            items.append((self.payment_fee, fee_rate))
+        return items
+
+    @property
     def total_net(self) -> Decimal:
-        shipping_vat = self.shipping_option.method.vat_rate if self.shipping_option else VatRate.STANDARD
-        return (
-            sum((line.net for line in self.lines), ZERO)
-            + net_of(self.shipping, shipping_vat)
-            + net_of(self.payment_fee, VatRate.STANDARD)
-        )
+        """Net of the whole order: the sum of the per-rate nets (VAT per rate from the gross)."""
+        return vat.totals(self.vat_items())[1]
 
     @property
     def free_shipping_hint(self) -> ShippingOption | None:
@@ -125,8 +145,8 @@ class Basket:
 
 
 def net_of(gross: Decimal, vat_rate: str) -> Decimal:
-    rate = VatRate.percent(vat_rate)
-    return money(gross / (1 + rate / 100)) if rate else money(gross)
+    """Net of one gross amount (VAT rounded half-up, net the remainder): :func:`orders.vat.split`."""
+    return vat.split(gross, vat_rate)[0]
 
 
 def voucher_problem(

@@ -7,7 +7,7 @@ import json
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -17,6 +17,7 @@ from django.utils.translation import ngettext
 
 from orders.models import Cart
 from shop import charts
+from shop.admin_mixins import scope_to_stores
 from shop.models import Store
 
 from . import selectors, services
@@ -89,11 +90,13 @@ class CampaignAdmin(admin.ModelAdmin):
     def dashboard_view(self, request):
         if not request.user.has_perm(DASHBOARD_PERMISSION):
             raise PermissionDenied
-        store = (
-            getattr(request, "store", None)
-            or Store.objects.filter(is_default=True).first()
-            or Store.objects.first()
-        )
+        stores = scope_to_stores(Store.objects.order_by("pk"), request.user)
+        store = getattr(request, "store", None)
+        if store is not None and not stores.filter(pk=store.pk).exists():
+            store = None  # another store's domain: this employee's own store instead
+        store = store or stores.filter(is_default=True).first() or stores.first()
+        if store is None:
+            raise Http404(_("No store yet."))
         start, end = selectors.default_range(store)
         form = DashboardFilter(request.GET or None, store=store, initial={"start": start, "end": end})
         campaign = None
@@ -183,7 +186,9 @@ class StepAdmin(admin.ModelAdmin):
         ]
 
     def preview_view(self, request, pk: int):
-        step = get_object_or_404(Step.objects.select_related("campaign__store"), pk=pk)
+        step = get_object_or_404(
+            scope_to_stores(Step.objects.select_related("campaign__store"), request.user), pk=pk
+        )
         if not self.has_view_permission(request, step):
             raise PermissionDenied
         form = PreviewForm(

@@ -21,7 +21,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import Product
-from shop.admin_mixins import ReadOnlyAdminMixin
+from shop.admin_mixins import ReadOnlyAdminMixin, scope_to_stores
 from shop.models import Store
 
 from . import builders, services
@@ -45,16 +45,25 @@ def _check(request, kind: str) -> None:
         raise PermissionDenied
 
 
+def _stores_offered(request):
+    """The stores a report may be run for by this user (the picker shows only when several)."""
+    stores = scope_to_stores(Store.objects.order_by("name"), request.user)
+    return stores if stores.count() > 1 else []
+
+
 def _store(request) -> Store:
     """The store the page reports on: ``?store=<id>`` when several exist, else the request's."""
-    stores = Store.objects.order_by("name")
+    stores = scope_to_stores(Store.objects.order_by("name"), request.user)
     raw = request.GET.get("store") or request.POST.get("store")
     if raw:
         store = stores.filter(pk=raw).first() if str(raw).isdigit() else None
         if store is None:
             raise Http404(gettext("No such store."))
         return store
-    store = getattr(request, "store", None) or stores.filter(is_default=True).first() or stores.first()
+    store = getattr(request, "store", None)
+    if store is not None and not stores.filter(pk=store.pk).exists():
+        store = None
+    store = store or stores.filter(is_default=True).first() or stores.first()
     if store is None:
         raise Http404(gettext("No store yet."))
     return store
@@ -203,7 +212,7 @@ class ReportJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             "title": TITLES[kind],
             "kind": kind,
             "store": store,
-            "stores": Store.objects.order_by("name") if Store.objects.count() > 1 else [],
+            "stores": _stores_offered(request),
             "form": form,
             "formats": ReportFormat.choices,
             "async_threshold": settings.REPORTS_ASYNC_THRESHOLD_ROWS,
@@ -352,7 +361,10 @@ class ReportJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return JsonResponse({"results": results})
 
     def _job(self, request, pk) -> ReportJob:
-        job = get_object_or_404(ReportJob.objects.select_related("store", "requested_by"), pk=pk)
+        job = get_object_or_404(
+            scope_to_stores(ReportJob.objects.select_related("store", "requested_by"), request.user),
+            pk=pk,
+        )
         if not request.user.has_perm(job.permission):
             raise PermissionDenied
         return job

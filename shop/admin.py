@@ -1,12 +1,16 @@
 from django.contrib import admin
+from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.db.models import Q
 from django.http import Http404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django_celery_beat.models import PeriodicTask
 
 from . import admin_labels
+from .admin_mixins import user_store_ids
 from .auth import AdminLoginForm
 from .mail import list_mailbox, read_mail
 from .models import Event, EventDelivery, Store, User
@@ -26,11 +30,39 @@ class UserAdmin(BaseUserAdmin):
         (_("Personal info"), {"fields": ("first_name", "last_name", "phone", "language")}),
         (
             _("Permissions"),
-            {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
+            {
+                "fields": (
+                    "is_active",
+                    "is_staff",
+                    "all_stores",
+                    "is_superuser",
+                    "groups",
+                    "user_permissions",
+                )
+            },
         ),
         (_("Important dates"), {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+
+    def get_queryset(self, request):
+        # An employee of some stores sees the accounts of those stores: their shoppers (an order
+        # or a cart there), their staff, and themselves; not other stores' customers.
+        queryset = super().get_queryset(request)
+        ids = user_store_ids(request.user)
+        if ids is None:
+            return queryset
+        return queryset.filter(
+            Q(pk=request.user.pk)
+            | Q(orders__store__in=ids)
+            | Q(carts__store__in=ids)
+            | Q(staff_stores__in=ids)
+        ).distinct()
+
+    def get_readonly_fields(self, request, obj=None):
+        # Which stores someone works on, and superuser status, are a superuser's decision.
+        readonly = tuple(super().get_readonly_fields(request, obj))
+        return readonly if request.user.is_superuser else (*readonly, "all_stores", "is_superuser")
 
 
 @admin.register(Store)
@@ -42,12 +74,24 @@ class StoreAdmin(admin.ModelAdmin):
         (_("Locale"), {"fields": ("currency", "default_language", "timezone")}),
         (_("Contact"), {"fields": ("sender_email", "support_email", "phone")}),
         (_("Seller"), {"fields": ("company_name", "company_address", "company_tax_id", "bank_account")}),
+        (_("Staff"), {"fields": ("staff",)}),
         (_("Advanced"), {"classes": ("collapse",), "fields": ("custom_js",)}),
     )
+    filter_horizontal = ["staff"]
 
     def get_readonly_fields(self, request, obj=None):
-        # Custom JS runs on every storefront page: only superusers may change it.
-        return () if request.user.is_superuser else ("custom_js",)
+        # Custom JS runs on every storefront page: only superusers may change it. Who works on
+        # a store is a superuser's decision too (staff must not add themselves to a store).
+        return () if request.user.is_superuser else ("custom_js", "staff")
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name == "staff":
+            kwargs["queryset"] = db_field.related_model.objects.filter(is_staff=True).order_by("email")
+            # The two-list widget builds "Dostępne …", "Wybierz …", "Usuń …" from the label:
+            # "konta pracowników" reads right in every one ("pracownicy" did not).
+            kwargs["label"] = capfirst(_("staff accounts"))
+            kwargs["widget"] = FilteredSelectMultiple(_("staff accounts"), is_stacked=False)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
 
 class EventDeliveryInline(admin.TabularInline):

@@ -42,6 +42,7 @@ FIELD_NAMES = {
     "delta": _("delta"),
     "depth": _("depth"),
     "email": _("email"),
+    "environment": _("environment"),
     "etag": _("etag"),
     "expires_at": _("expires at"),
     "failure_reason": _("failure reason"),

@@ -40,10 +40,38 @@ def check_broker() -> None:
 
 CHECKS = {"database": check_database, "cache": check_cache, "broker": check_broker}
 
+_migrations_applied = False
 
-def run_checks() -> dict[str, dict[str, str]]:
+
+def check_migrations() -> None:
+    """No migration of the code on this node is unapplied. Once true it stays true in a process
+    (nothing un-applies migrations under a running node), so later probes skip the graph."""
+    global _migrations_applied
+    if _migrations_applied:
+        return
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    if plan:
+        names = ", ".join(f"{m.app_label}.{m.name}" for m, _backwards in plan[:5])
+        more = f" and {len(plan) - 5} more" if len(plan) > 5 else ""
+        raise RuntimeError(f"{len(plan)} unapplied migration(s): {names}{more}")
+    _migrations_applied = True
+
+
+# /readyz: can this node take traffic? The database first: migrations need it.
+READINESS_CHECKS = {
+    "database": check_database,
+    "migrations": check_migrations,
+    "cache": check_cache,
+    "broker": check_broker,
+}
+
+
+def run_checks(checks: dict | None = None) -> dict[str, dict[str, str]]:
     results: dict[str, dict[str, str]] = {}
-    for name, check in CHECKS.items():
+    for name, check in (CHECKS if checks is None else checks).items():
         try:
             check()
         except Exception as exc:  # a health check reports every failure, whatever its kind

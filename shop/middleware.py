@@ -12,7 +12,7 @@ from .stores import default_store, store_for_host
 
 # Paths that work whatever the host: the operator's health check, the one admin for all stores,
 # and static files.
-STORELESS_PREFIXES = ("/healthz", "/admin/", "/static/", "/media/", "/i18n/")
+STORELESS_PREFIXES = ("/healthz", "/readyz", "/metrics", "/admin/", "/static/", "/media/", "/i18n/")
 
 
 class StoreMiddleware:

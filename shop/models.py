@@ -48,6 +48,13 @@ class User(AbstractBaseUser, PermissionsMixin):
     phone = models.CharField(_("phone"), max_length=32, blank=True)
     language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES, blank=True)
     is_staff = models.BooleanField(_("staff status"), default=False)
+    # Staff see the stores they are assigned to (Store.staff); this flag lets an owner of every
+    # store work on all of them without being a superuser. Superusers always see every store.
+    all_stores = models.BooleanField(
+        _("all stores"),
+        default=False,
+        help_text=_("Works on every store, including stores added later."),
+    )
     is_active = models.BooleanField(_("active"), default=True)
     date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
     # The address the owner proved to read (a signed link from orders/accounts.py was opened);
@@ -132,6 +139,13 @@ class Store(models.Model):
     )
     is_default = models.BooleanField(_("default store"), default=False)
     is_active = models.BooleanField(_("active"), default=True)
+    staff = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("staff"),
+        related_name="staff_stores",
+        blank=True,
+        help_text=_("Employees who see and change this store's data in the admin."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

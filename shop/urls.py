@@ -5,10 +5,12 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.static import serve
 
-from . import security_headers, views
+from . import metrics, security_headers, views
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
+    path("metrics", metrics.metrics_view, name="metrics"),
     path("csp-report/", security_headers.csp_report, name="csp-report"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/integrations/allegro/", include("integrations.channels.allegro.urls")),

@@ -13,3 +13,14 @@ def healthz(request):
     failing = sorted(name for name, result in checks.items() if result["status"] != "up")
     body = {"status": "ok" if not failing else "fail", "failing": failing, "checks": checks}
     return JsonResponse(body, status=503 if failing else 200)
+
+
+@never_cache
+@require_GET
+def readyz(request):
+    """200 when this node can take traffic: database up, migrations applied, cache and broker up;
+    503 naming the failing checks otherwise (a load balancer's readiness probe)."""
+    checks = health.run_checks(health.READINESS_CHECKS)
+    failing = [name for name, result in checks.items() if result["status"] != "up"]
+    body = {"status": "ok" if not failing else "fail", "failing": failing, "checks": checks}
+    return JsonResponse(body, status=503 if failing else 200)

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from orders.models import Order
-from shop.admin_mixins import ReadOnlyAdminMixin
+from shop.admin_mixins import ReadOnlyAdminMixin, scope_to_stores
 
 from ..admin import ConnectorConfigAdmin
 from . import services
@@ -184,7 +184,10 @@ class ExternalDocumentAdmin(admin.ModelAdmin):
     def pdf_view(self, request, pk: int):
         if not self.has_view_permission(request):
             raise PermissionDenied
-        document = get_object_or_404(ExternalDocument.objects.select_related("config", "order"), pk=pk)
+        document = get_object_or_404(
+            scope_to_stores(ExternalDocument.objects.select_related("config", "order"), request.user),
+            pk=pk,
+        )
         back = redirect(reverse("admin:integrations_accounting_externaldocument_change", args=[pk]))
         try:
             data = services.fetch_pdf(document=document)

@@ -14,12 +14,21 @@ from decimal import Decimal
 from django.db.models import Q
 from django.utils import timezone
 
+from orders import vat
 from orders.invoices import invoice_lines
 from orders.models import Order, Return, money
 from shop.money import floor_money
 
 ZERO = Decimal("0.00")
 VAT_RATES = ("23", "8", "5", "0", "zw")
+#: outside VAT: a gift card sold (multi-purpose voucher, art. 8a ust. 4 ustawy o VAT), whatever
+#: rate its product has; each connector names it in its partner's terms
+NOT_SUBJECT = vat.NOT_SUBJECT
+
+
+def tax_code(line) -> str:
+    """The VAT code an order line is documented at: ``np`` for a gift card."""
+    return NOT_SUBJECT if line.is_gift_card else line.vat_rate
 
 
 @dataclass(frozen=True)
@@ -108,6 +117,11 @@ class DocumentData:
     corrects_id: str = ""
     corrects_number: str = ""
 
+    def rate_totals(self) -> list[vat.RateTotals]:
+        """Gross, net and VAT per rate of the positions (VAT per rate from the gross totals,
+        the same table the shop's invoice prints)."""
+        return vat.per_rate((p.gross, p.vat_rate) for p in self.positions)
+
     @property
     def correction_delta(self) -> Decimal:
         return sum((c.after_gross - c.before_gross for c in self.corrections), ZERO)
@@ -153,7 +167,7 @@ def _dates(order: Order) -> tuple[dt.date, dt.date]:
 def _positions(order: Order) -> list[Position]:
     return [
         Position(
-            name=line.name, sku=line.sku, quantity=line.quantity, vat_rate=line.vat_rate, gross=line.gross
+            name=line.name, sku=line.sku, quantity=line.quantity, vat_rate=line.tax_code, gross=line.gross
         )
         for line in invoice_lines(order, list(order.lines.all()))
     ]
@@ -222,7 +236,7 @@ def correction_data(order: Order, return_request: Return) -> DocumentData:
             CorrectedPosition(
                 name=line.name,
                 sku=line.sku,
-                vat_rate=line.vat_rate,
+                vat_rate=tax_code(line),
                 before_quantity=before_qty,
                 before_gross=before_gross,
                 after_quantity=max(0, before_qty - rl.quantity),
@@ -244,7 +258,7 @@ def correction_data(order: Order, return_request: Return) -> DocumentData:
                 name=line.name,
                 sku=line.sku,
                 quantity=max(0, quantity),
-                vat_rate=line.vat_rate,
+                vat_rate=tax_code(line),
                 gross=max(ZERO, gross),
             )
         )

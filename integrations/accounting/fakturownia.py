@@ -52,8 +52,11 @@ PAYMENT_TYPES = {
 
 
 def tax_value(vat_rate: str) -> int | str:
-    """Fakturownia's ``tax``: the rate as a number, "zw" for exempt."""
-    return "zw" if vat_rate == "zw" else int(vat_rate)
+    """Fakturownia's ``tax``: the rate as a number, "zw" for exempt, "np" for outside VAT
+    (a gift card sold)."""
+    if vat_rate in ("zw", "np"):
+        return vat_rate
+    return int(vat_rate)
 
 
 def amount(value: Decimal) -> str:

@@ -79,6 +79,8 @@ def authentication_header(*, url: str, login: str, key_name: str, body: bytes, k
 def vat_fields(vat_rate: str) -> dict[str, Any]:
     if vat_rate == "zw":
         return {"TypStawkiVat": "ZW"}
+    if vat_rate == "np":  # outside VAT: a gift card sold (multi-purpose voucher)
+        return {"TypStawkiVat": "NP"}
     return {"StawkaVat": float(Decimal(vat_rate) / 100), "TypStawkiVat": "PRC"}
 
 

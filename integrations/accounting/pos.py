@@ -36,12 +36,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from catalog.models import VatRate
-from shop.money import round_money
+from orders import vat
 
 from ..connector_client import CircuitOpen, IntegrationHTTPError
 from ..connectors.base import ConfigField, register
-from .documents import VAT_RATES, DocumentData
+from .documents import NOT_SUBJECT, VAT_RATES, DocumentData
 from .sink import AmbiguousOutcome, DocumentRejected, DocumentSink, SendOutcome, TemporaryFailure
 
 PAYLOAD_FORMAT = "koszyk.pos-receipt"
@@ -73,17 +72,18 @@ def sign(*, secret: str, body: bytes, timestamp: int) -> str:
 
 
 def _net(gross: Decimal, rate: str) -> Decimal:
-    percent = VatRate.percent(rate)
-    if not percent:
-        return gross
-    return round_money(gross / (1 + percent / 100))
+    """Net of a rate's gross total: VAT per rate from the gross (orders.vat, art. 106e ust. 7-8)."""
+    return vat.split(gross, rate)[0]
 
 
 def receipt_payload(data: DocumentData, *, ptu: dict[str, str], name_length: int, store) -> dict[str, Any]:
     lines = []
     totals: dict[str, dict[str, Decimal | str]] = OrderedDict()
     for p in data.positions:
-        letter = ptu[p.vat_rate]
+        # A gift card sold is outside VAT (a multi-purpose voucher is no supply): it is no fiscal
+        # sale, so it has no PTU letter and stays out of the per-rate summary.
+        fiscal = p.vat_rate != NOT_SUBJECT
+        letter = ptu[p.vat_rate] if fiscal else None
         for quantity, unit in p.unit_splits():
             lines.append(
                 {
@@ -95,8 +95,11 @@ def receipt_payload(data: DocumentData, *, ptu: dict[str, str], name_length: int
                     "total": f"{unit * quantity:.2f}",
                     "vat_rate": p.vat_rate,
                     "ptu": letter,
+                    "fiscal": fiscal,
                 }
             )
+        if not fiscal:
+            continue
         group = totals.setdefault(letter, {"ptu": letter, "vat_rate": p.vat_rate, "gross": Decimal("0.00")})
         group["gross"] += p.gross
     summary = []

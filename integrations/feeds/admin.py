@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from shop.admin_mixins import ReadOnlyAdminMixin
+from shop.admin_mixins import ReadOnlyAdminMixin, scope_to_stores
 from shop.events import safe_delay
 
 from . import services
@@ -308,7 +308,9 @@ class FeedAdmin(admin.ModelAdmin):
         return own + urls
 
     def _feed_for_change(self, request, pk: int) -> Feed:
-        feed = get_object_or_404(Feed, pk=pk)
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        feed = get_object_or_404(scope_to_stores(Feed.objects.all(), request.user), pk=pk)
         if not self.has_change_permission(request, feed):
             raise PermissionDenied
         return feed

@@ -466,6 +466,14 @@ def validate(xml: bytes) -> None:
         raise Fa3Error("FA(3) XML does not match the schema: " + "; ".join(errors[:5]))
 
 
+def _correction_totals(correction) -> list[RateTotal]:
+    """The correction's differences per rate, VAT per rate from the gross totals (the same
+    table its PDF prints, :func:`orders.corrections.rate_differences`)."""
+    from orders.corrections import rate_differences
+
+    return [RateTotal(d.vat_rate, d.net, d.vat) for d in rate_differences(correction)]
+
+
 def document_for_correction(
     correction, *, place_of_issue: str = "", exemption_basis: str = ""
 ) -> Fa3Document:
@@ -481,7 +489,6 @@ def document_for_correction(
         raise Fa3Error("FA(3) in a foreign currency is not supported yet.")
     store = correction.store
     positions = []
-    totals: dict[str, RateTotal] = {}
     for row in correction.lines or []:
         rate = row["vat_rate"]
         if rate not in RATES:
@@ -500,9 +507,6 @@ def document_for_correction(
                     before=before,
                 )
             )
-        total = totals.setdefault(rate, RateTotal(rate, Decimal("0.00"), Decimal("0.00")))
-        total.net += Decimal(row["diff"]["net"])
-        total.vat += Decimal(row["diff"]["vat"])
     submission = getattr(corrected, "ksef_submission", None)
     issue_date = timezone.localtime(correction.issued_at, store.zone).date()
     return Fa3Document(
@@ -513,7 +517,7 @@ def document_for_correction(
         seller=seller_party(correction.seller or {}),
         buyer=buyer_party(correction.buyer or {}),
         positions=positions,
-        totals=list(totals.values()),
+        totals=_correction_totals(correction),
         total_gross=correction.total_gross,
         place_of_issue=clean_text(place_of_issue),
         exemption_basis=clean_text(exemption_basis) or DEFAULT_EXEMPTION_BASIS,

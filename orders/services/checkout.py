@@ -277,7 +277,8 @@ def place_order(
     answers = cart.checkout or {}
     shipping_address, billing_address = _addresses(answers, loaded)
     method = loaded.shipping_method if basket.needs_shipping else None
-    shipping_vat = method.vat_rate if method else "23"
+    # Shipping and the payment fee take the VAT of the goods (orders.vat.fee_rate).
+    shipping_vat = basket.fee_vat_rate
     preorder_dates = [line.variant.release_date for line in loaded.lines if line.variant.is_preorder]
     online = provider not in ("", PaymentMethod.Provider.CASH_ON_DELIVERY)
     initial = Order.Status.AWAITING_PAYMENT if online else Order.Status.NEW

@@ -51,6 +51,7 @@ from catalog.models import VatRate as CatalogVatRate
 from shop import phones
 from shop.models import Store
 
+from .. import vat
 from ..models import Address, Order, OrderEmail, OrderLine, Payment, PaymentMethod
 from ..models.common import money
 from ..models.order import new_order_token
@@ -290,8 +291,13 @@ def place_external_order(
     if addresses:
         Address.objects.bulk_create(addresses)
 
-    rows, subtotal, total_net = _lines(lines, variants, prices)
-    total_net += net_of(shipping_cost, shipping_vat_rate)
+    rows, subtotal, _line_nets = _lines(lines, variants, prices)
+    # Shipping takes the VAT of the goods; the order's net is per rate (orders.vat).
+    goods = [
+        (row.total - row.discount, vat.NOT_SUBJECT if row.is_gift_card else row.vat_rate) for row in rows
+    ]
+    shipping_vat_rate = vat.fee_rate(goods, default=shipping_vat_rate)
+    total_net = vat.totals(goods + ([(shipping_cost, shipping_vat_rate)] if shipping_cost else []))[1]
     total = subtotal + shipping_cost
     provider = PaymentMethod.Provider.CASH_ON_DELIVERY if cash_on_delivery and not paid else source[:20]
     status = Order.Status.PAID if paid else Order.Status.NEW
@@ -358,7 +364,8 @@ def _lines(
     for position, line in enumerate(lines):
         v = variants[position]
         gross = money(prices[position] * line.quantity)
-        net = net_of(gross, v.product.vat_rate)
+        gift_card = v.product.kind == Product.Kind.GIFT_CARD
+        net = net_of(gross, vat.NOT_SUBJECT if gift_card else v.product.vat_rate)
         subtotal += gross
         total_net += net
         rows.append(

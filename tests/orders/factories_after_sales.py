@@ -17,6 +17,7 @@ import factory
 from django.utils import timezone
 
 from catalog import stock
+from orders import vat
 from orders.models import Address, Order, OrderLine, money
 from tests.shop.factories import StoreFactory, UserFactory
 
@@ -126,7 +127,11 @@ def make_order(
     order.subtotal = subtotal
     order.discount_total = discount
     order.total = subtotal - discount + shipping
-    order.total_net = sum((line.total_net for line in created), Decimal("0")) + _net(shipping, "23")
+    # The order's net is per rate from the gross totals (orders.vat), gift cards outside VAT.
+    items = [(line.total - line.discount, "np" if line.is_gift_card else line.vat_rate) for line in created]
+    if shipping:
+        items.append((shipping, order.shipping_vat_rate))
+    order.total_net = vat.totals(items)[1]
     order.save()
     if sold and not unpaid:
         stockable = [(v, q) for v, q in lines if v.track_stock and v.product.kind in ("standard", "set")]

@@ -183,3 +183,17 @@ def test_a_check_is_recorded_with_a_capped_message(store):
     record_check(account, ok=False, message="x" * 1000)
     account.refresh_from_db()
     assert account.last_check_ok is False and len(account.last_check_message) == 255
+
+
+def test_the_shared_account_form_says_whose_field_each_one_is(admin):
+    """Every gateway's fields share one form: a field only some gateways use names them, in
+    Polish, and labels start with a capital as model fields do."""
+    from django.utils import translation
+
+    response = admin.get(reverse("admin:orders_gatewayaccount_add"))
+    crc = response.context["adminform"].form.fields["crc"]
+    assert "Used by: Przelewy24." in response.content.decode()
+    assert "PayU" not in str(crc.help_text)
+    assert str(crc.label)[0].isupper()
+    with translation.override("pl"):
+        assert translation.gettext("Used by: %(providers)s.") == "Używane przez: %(providers)s."

@@ -133,6 +133,7 @@ def test_dashboard_needs_the_permission_and_counts_both_attributions(client, sto
     assert data.recovery_rate == 0.5
     html = response.content.decode()
     assert "<svg" in html and 'data-kpi="after_click">1<' in html
+    assert "123,00\xa0zł" in html  # revenue through the shop's one money formatter
     bad = client.get(url, {"start": "2026-02-01", "end": "2026-01-01"})
     assert bad.status_code == 200 and bad.context["form"].errors
 

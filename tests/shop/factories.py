@@ -39,6 +39,9 @@ class UserFactory(factory.django.DjangoModelFactory):
 
 class StaffFactory(UserFactory):
     is_staff = True
+    # Staff of every store unless a test assigns stores (tests of per-store staff pass
+    # all_stores=False and add the user to Store.staff).
+    all_stores = True
     email = factory.Sequence(lambda n: f"staff{n}@example.com")
 
 

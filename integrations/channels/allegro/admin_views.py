@@ -26,6 +26,7 @@ from django.utils.translation import gettext_lazy
 
 from integrations.connector_client import IntegrationHTTPError
 from integrations.models import ConnectorConfig
+from shop.admin_mixins import scope_to_stores
 from shop.events import safe_delay
 
 from . import oauth
@@ -72,8 +73,9 @@ STATUS_LABELS = {
 def connections(request):
     if not request.user.has_perm("integrations.view_connectorconfig"):
         raise PermissionDenied
-    configs = (
-        ConnectorConfig.objects.filter(connector_type="allegro").select_related("store").order_by("name")
+    configs = scope_to_stores(
+        ConnectorConfig.objects.filter(connector_type="allegro").select_related("store").order_by("name"),
+        request.user,
     )
     rows = [_row(c) for c in configs]
     for row in rows:
@@ -99,7 +101,9 @@ def act(request, config_id: int, action: str):
     if action not in ACTIONS:
         raise PermissionDenied
     config = get_object_or_404(
-        ConnectorConfig.objects.select_related("store"), pk=config_id, connector_type="allegro"
+        scope_to_stores(ConnectorConfig.objects.select_related("store"), request.user),
+        pk=config_id,
+        connector_type="allegro",
     )
     back = redirect("allegro_connections")
     try:
