@@ -297,36 +297,59 @@ def top_products(
     *, store: Store, date_from: date, date_to: date, statuses=None, limit: int | None = None
 ) -> list[Ranked]:
     """Products by net revenue (line totals after discount, minus refunded lines)."""
-    ranked = _line_rankings(
-        store=store,
-        date_from=date_from,
-        date_to=date_to,
-        statuses=statuses,
+
+    def label(ranked: dict) -> None:
+        names = dict(Product.objects.filter(pk__in=[k for k in ranked if k]).values_list("pk", "name"))
+        for key, item in ranked.items():
+            item.label = names.get(key) or item.label or _("(deleted product)")
+
+    return _top(
+        store,
+        date_from,
+        date_to,
+        statuses,
+        limit,
         group="variant__product_id",
         label_field="product_name",
+        label=label,
     )
-    names = dict(Product.objects.filter(pk__in=[k for k in ranked if k]).values_list("pk", "name"))
-    for key, item in ranked.items():
-        item.label = names.get(key) or item.label or _("(deleted product)")
-    rows = sorted(ranked.values(), key=lambda r: (-r.revenue, -r.units, r.label))
-    return rows[: limit or settings.REPORTS_TOP_N]
 
 
 def top_categories(
     *, store: Store, date_from: date, date_to: date, statuses=None, limit: int | None = None
 ) -> list[Ranked]:
     """Categories (the product's own category, shown with its path) by net revenue."""
+
+    def label(ranked: dict) -> None:
+        categories = {c.pk: c for c in Category.objects.filter(store=store)}
+        for key, item in ranked.items():
+            item.label = _category_label(categories, key) if key else _("(no category)")
+
+    return _top(
+        store,
+        date_from,
+        date_to,
+        statuses,
+        limit,
+        group="variant__product__category_id",
+        label_field=None,
+        label=label,
+    )
+
+
+def _top(
+    store, date_from, date_to, statuses, limit, *, group: str, label_field: str | None, label
+) -> list[Ranked]:
+    """One ranking rule for products and categories: net revenue, then units, then name."""
     ranked = _line_rankings(
         store=store,
         date_from=date_from,
         date_to=date_to,
         statuses=statuses,
-        group="variant__product__category_id",
-        label_field=None,
+        group=group,
+        label_field=label_field,
     )
-    categories = {c.pk: c for c in Category.objects.filter(store=store)}
-    for key, item in ranked.items():
-        item.label = _category_label(categories, key) if key else _("(no category)")
+    label(ranked)
     rows = sorted(ranked.values(), key=lambda r: (-r.revenue, -r.units, r.label))
     return rows[: limit or settings.REPORTS_TOP_N]
 
