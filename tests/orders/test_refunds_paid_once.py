@@ -98,38 +98,6 @@ def paid_out(fake_order) -> int:
 # --- PayU ---------------------------------------------------------------------------------------
 
 
-def test_payu_lost_answer_then_duplicate_is_looked_up_and_paid_once(payu_paid, payu, deliver, settings):
-    order, payment = payu_paid
-    order = cancel(order, settings)
-    payu.lose_refund_answers = 1  # PayU makes the refund, the answer never arrives
-
-    first = refund_cancelled_order(order=order)
-    assert first.retry
-    refund = PaymentRefund.objects.get(order=order)
-    assert refund.status == PaymentRefund.Status.PENDING and refund.gateway_reference == ""
-
-    second = refund_cancelled_order(order=order)  # the task's retry: same extRefundId, "Duplicated"
-    assert not second.retry and not second.error
-    refund.refresh_from_db()
-    assert refund.status == PaymentRefund.Status.PENDING  # found at PayU, not failed
-    assert refund.gateway_reference == "50000001"
-    sent = [r.body for r in payu.calls("POST", "/refunds")]
-    assert len(sent) == 2 and sent[0] == sent[1]  # the same request twice, nothing new
-    assert len(payu.calls("GET", "/refunds")) == 1
-
-    third = refund_cancelled_order(order=order)  # anything else running again sends nothing
-    assert not third.refunds
-    assert PaymentRefund.objects.filter(order=order).count() == 1
-    fake_order = payu.orders[payment.gateway_reference]
-    assert len(fake_order.refunds) == 1 and paid_out(fake_order) == int(order.total * 100)
-
-    assert payu.notify_refund(payment.gateway_reference, deliver)[0] == 200
-    refund.refresh_from_db()
-    order.refresh_from_db()
-    assert refund.status == PaymentRefund.Status.SUCCEEDED
-    assert order.payment_status == Order.PaymentStatus.REFUNDED
-
-
 def test_payu_duplicate_of_a_refund_already_finalized_completes_it(payu_paid, payu):
     _, payment = payu_paid
     payu.lose_refund_answers = 1
@@ -142,14 +110,6 @@ def test_payu_duplicate_of_a_refund_already_finalized_completes_it(payu_paid, pa
     refund = resend_unconfirmed_refund(refund=refund)
     assert refund.status == PaymentRefund.Status.SUCCEEDED
     assert len(payu.orders[payment.gateway_reference].refunds) == 1
-
-
-def test_payu_a_real_refusal_is_still_failed_after_the_lookup(payu_paid, payu):
-    _, payment = payu_paid
-    payu.orders[payment.gateway_reference].status = "CANCELED"  # PayU refuses any refund now
-    refund = refund_payment(payment=payment, amount=Decimal("1.00"))
-    assert refund.status == PaymentRefund.Status.FAILED and "not completed" in refund.message
-    assert len(payu.calls("GET", "/refunds")) == 1  # it checked that nothing was made under our id
 
 
 def test_payu_lookup_unreachable_leaves_the_refund_pending_not_failed(payu_paid, payu, settings):
@@ -219,33 +179,105 @@ def test_p24_fake_refuses_a_repeated_refunds_uuid_and_pays_nothing_again(p24_pai
     assert [r["requestId"] for r in listed.json()["data"]["refunds"]] == [refund.reference]
 
 
-def test_p24_lost_answer_then_409_is_looked_up_and_paid_once(p24_paid, p24, deliver, settings):
-    order, _, token = p24_paid
-    order = cancel(order, settings)
-    p24.lose_refund_answers = 1
+# --- both gateways: the same story, each gateway's own "duplicate" answer ---------------------
 
-    assert refund_cancelled_order(order=order).retry
+
+class PayULedger:
+    """What the test needs to ask the PayU fake (its duplicate answer: 400 Duplicated extRefundId)."""
+
+    def __init__(self, fake, payment):
+        self.fake, self.payment = fake, payment
+
+    def lose_next_answer(self):
+        self.fake.lose_refund_answers = 1
+
+    def refund_posts(self):
+        return [r.body for r in self.fake.calls("POST", "/refunds")]
+
+    def lookups(self):
+        return len(self.fake.calls("GET", "/refunds"))
+
+    def paid_back(self):
+        return len(self.fake.orders[self.payment.gateway_reference].refunds), paid_out(
+            self.fake.orders[self.payment.gateway_reference]
+        )
+
+    def refuse_everything(self):
+        self.fake.orders[self.payment.gateway_reference].status = "CANCELED"
+
+    def notify_refund(self, deliver):
+        return self.fake.notify_refund(self.payment.gateway_reference, deliver)
+
+
+class P24Ledger:
+    """The same questions for the Przelewy24 fake (its duplicate answer: 409 for a repeated refundsUuid)."""
+
+    def __init__(self, fake, payment, token):
+        self.fake, self.payment, self.token = fake, payment, token
+
+    def lose_next_answer(self):
+        self.fake.lose_refund_answers = 1
+
+    def refund_posts(self):
+        return [r.body for r in self.fake.calls("/transaction/refund")]
+
+    def lookups(self):
+        return len(self.fake.calls("/refund/by/orderId/" + self.payment.gateway_reference))
+
+    def paid_back(self):
+        trn = self.fake.transactions[self.token]
+        return len(trn.refunds), trn.refunded
+
+    def refuse_everything(self):
+        self.fake.transactions[self.token].verified = False
+
+    def notify_refund(self, deliver):
+        return self.fake.notify_refund(self.token, deliver)
+
+
+@pytest.fixture(params=["payu", "przelewy24"])
+def paid(request):
+    """A paid order at either gateway, with a ledger that asks that gateway's fake."""
+    if request.param == "payu":
+        order, payment = request.getfixturevalue("payu_paid")
+        return order, payment, PayULedger(request.getfixturevalue("payu"), payment)
+    order, payment, token = request.getfixturevalue("p24_paid")
+    return order, payment, P24Ledger(request.getfixturevalue("p24"), payment, token)
+
+
+def test_lost_answer_then_duplicate_is_looked_up_and_paid_once(paid, deliver, settings):
+    order, _, gateway = paid
+    order = cancel(order, settings)
+    gateway.lose_next_answer()  # the gateway makes the refund, the answer never arrives
+
+    first = refund_cancelled_order(order=order)
+    assert first.retry
     refund = PaymentRefund.objects.get(order=order)
     assert refund.status == PaymentRefund.Status.PENDING and refund.gateway_reference == ""
 
-    second = refund_cancelled_order(order=order)  # same refundsUuid: 409, then the look-up finds it
+    second = refund_cancelled_order(order=order)  # the task's retry: same reference, "duplicate"
     assert not second.retry and not second.error
     refund.refresh_from_db()
-    assert refund.status == PaymentRefund.Status.PENDING and refund.gateway_reference == refund.reference
-    assert len(p24.calls("/transaction/refund")) == 2
-    assert refund_cancelled_order(order=order).refunds == []
-    trn = p24.transactions[token]
-    assert len(trn.refunds) == 1 and trn.refunded == int(order.total * 100)
+    assert refund.status == PaymentRefund.Status.PENDING  # found at the gateway, not failed
+    assert refund.gateway_reference
+    sent = gateway.refund_posts()
+    assert len(sent) == 2 and sent[0] == sent[1]  # the same request twice, nothing new
+    assert gateway.lookups() == 1
 
-    assert p24.notify_refund(token, deliver)[0] == 200
-    refund.refresh_from_db()
-    assert refund.status == PaymentRefund.Status.SUCCEEDED
+    assert refund_cancelled_order(order=order).refunds == []  # running again sends nothing
     assert PaymentRefund.objects.filter(order=order).count() == 1
+    assert gateway.paid_back() == (1, int(order.total * 100))
+
+    assert gateway.notify_refund(deliver)[0] == 200
+    refund.refresh_from_db()
+    order.refresh_from_db()
+    assert refund.status == PaymentRefund.Status.SUCCEEDED
+    assert order.payment_status == Order.PaymentStatus.REFUNDED
 
 
-def test_p24_a_real_refusal_is_failed(p24_paid, p24):
-    _, payment, _ = p24_paid
-    p24.transactions[p24.token_for(payment.reference)].verified = False  # P24 refuses any refund now
+def test_a_real_refusal_is_failed_after_the_lookup(paid):
+    _, payment, gateway = paid
+    gateway.refuse_everything()  # the gateway refuses any refund now
     refund = refund_payment(payment=payment, amount=Decimal("1.00"))
     assert refund.status == PaymentRefund.Status.FAILED
-    assert p24.calls("/refund/by/orderId/" + payment.gateway_reference)  # looked before failing
+    assert gateway.lookups() == 1  # it checked that nothing was made under our reference first
