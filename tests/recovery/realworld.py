@@ -12,6 +12,7 @@ import tempfile
 import threading
 import time
 from email import message_from_bytes, policy
+from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings
@@ -66,7 +67,13 @@ class SmtpServer:
 
 
 def broker_url(db: int) -> str:
-    base = os.environ.get("RECOVERY_TEST_REDIS", "redis://127.0.0.1:6379")
+    """A Redis database of the run's own server: ``RECOVERY_TEST_REDIS``, else the server that
+    ``REDIS_URL`` names (so two runs on two Redis servers never share a worker's queue), else
+    127.0.0.1:6379."""
+    base = os.environ.get("RECOVERY_TEST_REDIS")
+    if not base:
+        parts = urlsplit(os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379")
+        base = f"{parts.scheme or 'redis'}://{parts.netloc or '127.0.0.1:6379'}"
     return f"{base.rstrip('/')}/{db}"
 
 
@@ -82,7 +89,7 @@ def require_real_services(db: int) -> None:
         client.ping()
         client.flushdb()
     except Exception as exc:
-        pytest.skip(f"real-worker tests need Redis on 127.0.0.1:6379 ({exc})")
+        pytest.skip(f"real-worker tests need Redis at {broker_url(db)} ({exc})")
 
 
 def worker_env(*, db: int, smtp_port: int, site_url: str = "http://localhost:8000", **extra) -> dict:
