@@ -205,7 +205,7 @@ LINKS: list[Link] = [
         "reports.view_recovery_report",
         "RecoveryReport",
     ),
-    Link("system", "admin:outbox", _("Outbox (local mail)"), None, "Outbox"),
+    Link("system", "admin:outbox", _("Outbox"), None, "Outbox"),
 ]
 
 
