@@ -10,6 +10,7 @@ not shown. The page costs a fixed number of queries, whatever the number of orde
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.urls import NoReverseMatch, reverse
@@ -18,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from .admin_mixins import scope_to_stores, user_store_ids
+from .money import round_to
 from .numbers import change_percent, format_money, format_number, format_percent
 
 #: Windows of whole local days counted back from today: (first day, last day).
@@ -196,13 +198,19 @@ def recovery_section(user, stores) -> list[dict]:
                 "revenue": format_money(d.recovered_revenue, currency),
                 "rate": format_percent(d.recovery_rate * 100) if d.recovery_rate is not None else "",
                 "holdout": d.holdout,
-                "lift": format_percent(d.lift * 100, signed=True) if d.lift is not None else None,
+                "lift": _points(d.lift) if d.holdout and d.lift is not None else None,
                 "dashboard_url": _url("admin:recovery_dashboard")
                 if user.has_perm("recovery.view_recovery_dashboard")
                 else None,
             }
         )
     return result
+
+
+def _points(lift: float) -> str:
+    """A difference of two rates in percentage points, signed: ``+3,2``."""
+    value = round_to(Decimal(str(lift)) * 100, "0.1")
+    return ("+" if value > 0 else "") + format_number(value, 1)
 
 
 FAILURE_VIEWS = {

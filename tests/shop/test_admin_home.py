@@ -314,3 +314,29 @@ def test_home_page_is_polish_and_uses_money_format(client):
     assert "1\xa0234,50\xa0zł" in page
     for english in ("Recent actions", "Periodic tasks", "Last 7 days", "To handle", "Needs attention"):
         assert english not in page
+
+
+def test_recovery_shows_the_lift_over_the_holdout_group_when_one_runs(client):
+    store = StoreFactory()
+    carts = [
+        ("recovered", False, "via_link", Decimal("50.00")),
+        ("abandoned", False, "", None),
+        ("abandoned", True, "", None),
+        ("abandoned", True, "", None),
+    ]
+    for state, holdout, via, revenue in carts:
+        TrackedCart.objects.create(
+            store=store,
+            state=state,
+            abandoned_at=NOW - timedelta(days=1),
+            is_reachable=True,
+            is_holdout=holdout,
+            recovered_via=via,
+            recovered_revenue=revenue,
+        )
+    (recovery,) = _dashboard(client, SuperuserFactory())["recovery"]
+    assert recovery["lift"] == "+50,0"
+    assert (recovery["abandoned"], recovery["recovered"], recovery["holdout"]) == (4, 1, 2)
+    TrackedCart.objects.filter(is_holdout=True).delete()
+    (recovery,) = _dashboard(client, SuperuserFactory())["recovery"]
+    assert recovery["lift"] is None

@@ -39,8 +39,7 @@ def _viewable(user) -> set[str]:
     return {
         model._meta.label
         for model, model_admin in admin.site._registry.items()
-        if model_admin.has_module_permission(request)
-        and any(model_admin.get_model_perms(request).values())
+        if model_admin.has_module_permission(request) and any(model_admin.get_model_perms(request).values())
     }
 
 
@@ -95,9 +94,13 @@ def test_sections_come_in_task_order_with_polish_names():
     assert names[:2] == ["Kampanie odzyskiwania koszyków", "Porzucone koszyki"]
     assert {"Kody rabatowe", "Karty podarunkowe", "Panel odzyskiwania koszyków"} <= set(names)
     system = next(app for app in app_list if app["app_label"] == "section-system")
-    assert {"Zadania okresowe", "Termin jednorazowy", "Zdarzenia słoneczne", "Zdarzenia", "Skrzynka nadawcza"} <= {
-        str(m["name"]) for m in system["models"]
-    }
+    assert {
+        "Zadania okresowe",
+        "Termin jednorazowy",
+        "Zdarzenia słoneczne",
+        "Zdarzenia",
+        "Skrzynka nadawcza",
+    } <= {str(m["name"]) for m in system["models"]}
 
 
 def test_a_model_outside_the_mapping_goes_to_its_apps_section_or_other(monkeypatch):
