@@ -20,6 +20,7 @@ from reports.selectors import sales_series
 from reports.selectors.sales import sales_totals
 from shop import setup_checklist
 from shop.models import Event, EventDelivery
+from shop.roles import permissions_for
 from tests.catalog.factories import VariantFactory, give_stock
 from tests.orders.factories import ShippingMethodFactory
 from tests.orders.factories_after_sales import OrderFactory
@@ -340,3 +341,15 @@ def test_recovery_shows_the_lift_over_the_holdout_group_when_one_runs(client):
     TrackedCart.objects.filter(is_holdout=True).delete()
     (recovery,) = _dashboard(client, SuperuserFactory())["recovery"]
     assert recovery["lift"] is None
+
+
+def test_staff_of_no_store_get_a_sentence_not_figures(client):
+    other = StoreFactory()
+    _order(other, total="77.00")
+    staff = StaffFactory(all_stores=False)
+    staff.user_permissions.add(*permissions_for(["orders.view_order"]))
+    client.force_login(staff)
+    response = client.get(reverse("admin:index"), HTTP_ACCEPT_LANGUAGE="pl")
+    assert response.context["dashboard"] == {"no_store": True}
+    page = response.content.decode()
+    assert "Nie pracujesz jeszcze w żadnym sklepie" in page and "77,00" not in page
