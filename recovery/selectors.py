@@ -137,28 +137,37 @@ def _bounds(start: date, end: date, zone) -> tuple[datetime, datetime]:
     )
 
 
+#: The dashboard's cart figures as aggregates over tracked carts (abandoned, reachable, treated
+#: and holdout groups with their conversions, recovered carts and revenue per attribution).
+CART_COUNTS = {
+    "abandoned": Count("pk"),
+    "reachable": Count("pk", filter=Q(is_reachable=True)),
+    "treated": Count("pk", filter=Q(is_reachable=True, is_holdout=False)),
+    "holdout": Count("pk", filter=Q(is_reachable=True, is_holdout=True)),
+    "treated_converted": Count("pk", filter=Q(is_reachable=True, is_holdout=False, state__in=CONVERTED)),
+    "holdout_converted": Count("pk", filter=Q(is_reachable=True, is_holdout=True, state__in=CONVERTED)),
+    "via_link": Count("pk", filter=Q(state="recovered", recovered_via="via_link")),
+    "via_link_revenue": Sum("recovered_revenue", filter=Q(state="recovered", recovered_via="via_link")),
+    "after_click": Count("pk", filter=Q(state="recovered", recovered_via="after_click")),
+    "after_click_revenue": Sum("recovered_revenue", filter=Q(state="recovered", recovered_via="after_click")),
+}
+
+
+def fill_cart_counts(d: Dashboard, row: dict) -> Dashboard:
+    """Copy one row of :data:`CART_COUNTS` aggregates onto ``d`` (money rounded, None as 0)."""
+    for key in CART_COUNTS:
+        value = row.get(key)
+        setattr(d, key, _money(value) if key.endswith("revenue") else value or 0)
+    return d
+
+
 def dashboard(*, store, start: date, end: date, campaign: Campaign | None = None) -> Dashboard:
     since, until = _bounds(start, end, store.zone)
     tracked = TrackedCart.objects.filter(store=store, abandoned_at__gte=since, abandoned_at__lt=until)
     if campaign is not None:
         tracked = tracked.filter(campaign=campaign)
     d = Dashboard(start=start, end=end)
-    agg = tracked.aggregate(
-        abandoned=Count("pk"),
-        reachable=Count("pk", filter=Q(is_reachable=True)),
-        treated=Count("pk", filter=Q(is_reachable=True, is_holdout=False)),
-        holdout=Count("pk", filter=Q(is_reachable=True, is_holdout=True)),
-        treated_converted=Count("pk", filter=Q(is_reachable=True, is_holdout=False, state__in=CONVERTED)),
-        holdout_converted=Count("pk", filter=Q(is_reachable=True, is_holdout=True, state__in=CONVERTED)),
-        via_link=Count("pk", filter=Q(state="recovered", recovered_via="via_link")),
-        via_link_revenue=Sum("recovered_revenue", filter=Q(state="recovered", recovered_via="via_link")),
-        after_click=Count("pk", filter=Q(state="recovered", recovered_via="after_click")),
-        after_click_revenue=Sum(
-            "recovered_revenue", filter=Q(state="recovered", recovered_via="after_click")
-        ),
-    )
-    for key, value in agg.items():
-        setattr(d, key, _money(value) if key.endswith("revenue") else value or 0)
+    fill_cart_counts(d, tracked.aggregate(**CART_COUNTS))
     reminders = Reminder.objects.filter(tracked__in=tracked, status=Reminder.Status.SENT)
     step_rows = (
         reminders.values("step__campaign__name", "step__position", "channel")

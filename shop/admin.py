@@ -4,13 +4,13 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.db.models import Q
 from django.http import Http404
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import path
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django_celery_beat.models import PeriodicTask
 
-from . import admin_labels
-from .admin_mixins import user_store_ids
+from . import admin_home, admin_labels, admin_nav
+from .admin_mixins import ReadOnlyAdminMixin, user_store_ids
 from .auth import AdminLoginForm
 from .mail import list_mailbox, read_mail
 from .models import Event, EventDelivery, Store, User
@@ -101,6 +101,17 @@ class EventDeliveryInline(admin.TabularInline):
     can_delete = False
 
 
+@admin.register(EventDelivery)
+class EventDeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The outbox's deliveries: which handler got which event, and the ones that gave up."""
+
+    list_display = ["event", "handler", "status", "attempts", "updated_at"]
+    list_filter = ["status", "handler"]
+    list_select_related = ["event"]
+    search_fields = ["handler", "last_error"]
+    readonly_fields = ["event", "handler", "status", "attempts", "last_error", "updated_at"]
+
+
 @admin.register(Event)
 class EventAdmin(admin.ModelAdmin):
     list_display = ["id", "type", "store", "created_at", "processed_at"]
@@ -145,29 +156,16 @@ admin.site.site_title = _("Koszyk")
 admin.site.index_title = _("Shop management")
 
 
-def _app_list_with_outbox(request, app_label=None):
-    """The admin menu with the outbox (mail written by the embedded default's mailbox backend,
-    README: "Admin → Outbox") listed under the shop app, for the superusers who may read it."""
-    app_list = _original_get_app_list(request, app_label)
-    if request.user.is_superuser:
-        for app in app_list:
-            if app["app_label"] == "shop":
-                app["models"].append(
-                    {
-                        "name": _("Outbox"),
-                        "object_name": "Outbox",
-                        "admin_url": reverse("admin:outbox"),
-                        "add_url": None,
-                        "view_only": True,
-                        "perms": {"view": True},
-                    }
-                )
-                app["models"].sort(key=lambda m: str(m["name"]).lower())
-    return app_list
+# The menu by task (Zamówienia, Produkty, ..., System) and the home page "the day at a glance".
+admin_nav.install(admin.site)
+_original_index = admin.site.index
 
 
-_original_get_app_list = admin.site.get_app_list
-admin.site.get_app_list = _app_list_with_outbox
+def _home(request, extra_context=None):
+    return _original_index(request, {**admin_home.home_context(request), **(extra_context or {})})
+
+
+admin.site.index = _home
 
 # django_celery_beat's "Task Name" is a plain string (not marked for translation); its other
 # labels are translated in locale/pl (see shop/third_party_labels.py).

@@ -42,6 +42,7 @@ FIELD_NAMES = {
     "delta": _("delta"),
     "depth": _("depth"),
     "email": _("email"),
+    "event": _("event"),
     "environment": _("environment"),
     "etag": _("etag"),
     "expires_at": _("expires at"),

@@ -12,6 +12,10 @@ from fnmatch import fnmatch
 from django.apps import apps
 from django.contrib.auth.models import Group, Permission
 
+#: The role that sees the admin's System section (besides superusers).
+OPERATOR_ROLE = "Operator systemu (operator)"
+_OPERATOR_ATTR = "_koszyk_is_operator"
+
 ROLES: dict[str, list[str]] = {
     # Runs the shop: everything but superuser-only settings.
     "Właściciel sklepu (owner)": [
@@ -64,6 +68,24 @@ ROLES: dict[str, list[str]] = {
         "catalog.*_digitalasset",
         "catalog.view_*",
     ],
+    # Looks after the machinery: schedules, the outbox, webhooks, integration runs; reads the
+    # technical tables (the admin's System section, shop/admin_nav.py). No shop data to change.
+    OPERATOR_ROLE: [
+        "django_celery_beat.*",
+        "shop.view_event",
+        "shop.view_eventdelivery",
+        "api.view_webhookdelivery",
+        "api.view_webhooksubscription",
+        "catalog.view_stockreservation",
+        "integrations_marketing.view_consentlog",
+        "orders.view_paymentnotification",
+        "orders.view_shipmentevent",
+        "orders.view_orderstatuschange",
+        "orders.view_orderemail",
+        "orders.view_ksefsubmission",
+        "integrations.view_*",
+        "integrations_*.view_*",
+    ],
     # Campaigns, vouchers, recovery statistics.
     "Marketing": [
         "recovery.*",
@@ -96,3 +118,16 @@ def install_roles(**kwargs) -> None:
         group, created = Group.objects.get_or_create(name=name)
         if created:
             group.permissions.set(permissions_for(patterns))
+
+
+def is_operator(user) -> bool:
+    """Superusers and members of :data:`OPERATOR_ROLE` (cached on the user for the request)."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    cached = getattr(user, _OPERATOR_ATTR, None)
+    if cached is None:
+        cached = user.groups.filter(name=OPERATOR_ROLE).exists()
+        setattr(user, _OPERATOR_ATTR, cached)
+    return cached

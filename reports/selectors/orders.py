@@ -8,6 +8,7 @@ from datetime import date
 
 from django.conf import settings
 from django.db.models import (
+    Count,
     IntegerField,
     OuterRef,
     Subquery,
@@ -153,3 +154,36 @@ def order_rows(*, store: Store, filters: OrderFilters, chunk_size: int | None = 
 
 def shipping_methods(*, store: Store):
     return ShippingMethod.objects.filter(store=store).order_by("position", "name")
+
+
+#: The orders that wait for the merchant, per step: new (to confirm), to pay, to pack, to ship.
+TO_HANDLE = {
+    "new": Order.Status.NEW,
+    "to_pay": Order.Status.AWAITING_PAYMENT,
+    "to_pack": Order.Status.PAID,
+    "to_ship": Order.Status.PACKED,
+}
+
+
+def orders_to_handle(*, store_ids) -> dict[str, int]:
+    """How many orders wait in each step of :data:`TO_HANDLE`, and ``returns``: return requests
+    waiting for a decision. ``store_ids`` ``None`` means every store. Costs 2 queries."""
+    from orders.models import Return
+
+    orders = Order.objects.filter(status__in=list(TO_HANDLE.values()))
+    returns = Return.objects.filter(status=Return.Status.REQUESTED)
+    if store_ids is not None:
+        orders = orders.filter(store__in=store_ids)
+        returns = returns.filter(order__store__in=store_ids)
+    counts = dict(orders.values_list("status").annotate(n=Count("id")).order_by())
+    result = {key: counts.get(str(status), 0) for key, status in TO_HANDLE.items()}
+    result["returns"] = returns.count()
+    return result
+
+
+def latest_orders(*, store_ids, limit: int = 8):
+    """The newest orders of the stores (``None``: every store), with their store."""
+    orders = Order.objects.select_related("store").order_by("-created_at", "-pk")
+    if store_ids is not None:
+        orders = orders.filter(store__in=store_ids)
+    return list(orders[:limit])

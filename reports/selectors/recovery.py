@@ -78,3 +78,45 @@ def recovery_rows(*, store: Store, date_from: date, date_to: date) -> tuple[list
         )
     rows.sort(key=lambda r: (-r["recovered_revenue"], r["campaign"]))
     return rows, _recovery_row(_("Whole store"), total)
+
+
+def recovery_totals(*, stores, days: int = 30, now=None) -> dict[str, object]:
+    """Cart recovery of ``stores`` over the last ``days`` local days (each store's own wall
+    clock), per currency: a ``recovery.selectors.Dashboard`` holding the cart figures of the
+    recovery dashboard (abandoned, reachable, recovered, recovered revenue, holdout and lift).
+    Costs 1 query, whatever the number of stores."""
+    from collections import defaultdict
+    from datetime import timedelta
+    from functools import reduce
+    from operator import or_
+
+    from django.db.models import Q
+    from django.utils import timezone
+
+    from recovery.models import TrackedCart
+    from recovery.selectors import CART_COUNTS, Dashboard, fill_cart_counts
+
+    if not stores:
+        return {}
+    now = now or timezone.now()
+    zones: dict[str, list] = defaultdict(list)
+    for store in stores:
+        zones[store.timezone].append(store)
+    conditions = []
+    for group in zones.values():
+        today = timezone.localdate(now, timezone=group[0].zone)
+        start, end = bounds(today - timedelta(days=days - 1), today, group[0].zone)
+        conditions.append(Q(store__in=[s.pk for s in group], abandoned_at__gte=start, abandoned_at__lt=end))
+    rows = {
+        row["store__currency"]: row
+        for row in TrackedCart.objects.filter(reduce(or_, conditions))
+        .values("store__currency")
+        .annotate(**CART_COUNTS)
+        .order_by()
+    }
+    result = {}
+    for currency in sorted({s.currency for s in stores}):
+        today = timezone.localdate(now)
+        d = Dashboard(start=today - timedelta(days=days - 1), end=today)
+        result[currency] = fill_cart_counts(d, rows.get(currency, {}))
+    return result

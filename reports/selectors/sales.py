@@ -469,3 +469,120 @@ def sales_overview(
         categories=top_categories(**common),
         channels=sales_by_channel(**common),
     )
+
+
+# --- Totals of several stores at once (the admin home page) -----------------------------------
+
+
+@dataclass
+class SalesTotals:
+    """Sales of the stores of one currency over a few windows of whole local days, each window
+    counted on each store's own wall clock with the rules of :func:`sales_series`: paid
+    statuses, ``created_at`` decides the day, completed refunds subtracted.
+
+    ``figures[key]`` holds ``gross``, ``refunds``, ``revenue`` and ``orders``; ``bounds[key]``
+    is the window as aware [start, end) when the stores share one time zone (``None`` when they
+    do not, then no single date filter matches the window).
+    """
+
+    currency: str
+    store_ids: list[int]
+    figures: dict[str, dict]
+    bounds: dict[str, tuple] | None
+
+
+def sales_totals(
+    *,
+    stores: Sequence[Store],
+    windows: dict[str, tuple[int, int]],
+    statuses: Sequence[str] | None = None,
+    now=None,
+) -> list[SalesTotals]:
+    """Sales of ``stores`` per window, one :class:`SalesTotals` per currency (by currency code).
+
+    ``windows`` maps a key to (first day, last day) counted back from today: ``(0, 0)`` is
+    today, ``(6, 0)`` the last 7 days, ``(13, 7)`` the 7 days before. Costs 3 queries, whatever
+    the number of stores, windows or orders.
+    """
+    from collections import defaultdict
+    from datetime import timedelta
+    from functools import reduce
+    from operator import or_
+
+    from django.utils import timezone
+
+    if not stores or not windows:
+        return []
+    now = now or timezone.now()
+    zones: dict[str, list[Store]] = defaultdict(list)
+    for store in stores:
+        zones[store.timezone].append(store)
+    window_bounds: dict[tuple[str, str], tuple] = {}
+    for zone_name, group in zones.items():
+        zone = group[0].zone
+        today = timezone.localdate(now, timezone=zone)
+        for key, (back_from, back_to) in windows.items():
+            window_bounds[zone_name, key] = bounds(
+                today - timedelta(days=back_from), today - timedelta(days=back_to), zone
+            )
+
+    def window_q(key: str, prefix: str = "") -> Q:
+        return reduce(
+            or_,
+            (
+                Q(
+                    **{
+                        f"{prefix}store__in": [s.pk for s in group],
+                        f"{prefix}created_at__gte": window_bounds[zone_name, key][0],
+                        f"{prefix}created_at__lt": window_bounds[zone_name, key][1],
+                    }
+                )
+                for zone_name, group in zones.items()
+            ),
+        )
+
+    orders = Order.objects.filter(
+        reduce(or_, (window_q(key) for key in windows)), status__in=counted_statuses(statuses)
+    )
+    currencies: dict[str, list[Store]] = defaultdict(list)
+    for store in stores:
+        currencies[store.currency].append(store)
+    empty = {"gross": ZERO, "refunds": ZERO, "revenue": ZERO, "orders": 0}
+    figures = {c: {key: dict(empty) for key in windows} for c in currencies}
+    for row in (
+        orders.values("store__currency")
+        .annotate(
+            **{f"g_{k}": Sum("total", filter=window_q(k)) for k in windows},
+            **{f"n_{k}": Count("id", filter=window_q(k)) for k in windows},
+        )
+        .order_by()
+    ):
+        for key in windows:
+            figures[row["store__currency"]][key]["gross"] += row[f"g_{key}"] or ZERO
+            figures[row["store__currency"]][key]["orders"] += row[f"n_{key}"]
+    for refunds, amount in completed_refunds(order__in=orders):
+        for row in (
+            refunds.values("order__store__currency")
+            .annotate(**{f"r_{k}": Sum(amount, filter=window_q(k, "order__")) for k in windows})
+            .order_by()
+        ):
+            for key in windows:
+                figures[row["order__store__currency"]][key]["refunds"] += row[f"r_{key}"] or ZERO
+    result = []
+    for currency, group in sorted(currencies.items()):
+        for values in figures[currency].values():
+            values["revenue"] = values["gross"] - values["refunds"]
+        group_zones = {s.timezone for s in group}
+        shared = None
+        if len(group_zones) == 1:
+            zone_name = group_zones.pop()
+            shared = {key: window_bounds[zone_name, key] for key in windows}
+        result.append(
+            SalesTotals(
+                currency=currency,
+                store_ids=sorted(s.pk for s in group),
+                figures=figures[currency],
+                bounds=shared,
+            )
+        )
+    return result

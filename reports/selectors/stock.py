@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from django.conf import settings
 from django.db.models import (
+    Count,
     F,
     IntegerField,
     OuterRef,
@@ -27,6 +28,19 @@ def stock_queryset(*, store: Store, only_below_threshold: bool = False, warehous
     components'), annotated with ``on_hand`` (active warehouses, or one), ``reserved`` (holds not
     yet expired) and ``available``; ``only_below_threshold`` keeps those at or under their
     low-stock threshold, as the storefront's "low stock" badge does."""
+    qs = _counted_variants(Variant.objects.filter(store=store), warehouse_id=warehouse_id)
+    if only_below_threshold:
+        qs = qs.filter(BELOW_THRESHOLD)
+    return qs.order_by("product__name", "sku", "pk")
+
+
+#: A counted variant at or under its low-stock threshold (the storefront's "low stock" badge).
+BELOW_THRESHOLD = Q(available__lte=F("low_stock_threshold"))
+
+
+def _counted_variants(variants, *, warehouse_id: int | None = None):
+    """``variants`` narrowed to those whose stock is counted, annotated with ``on_hand``,
+    ``reserved`` and ``available`` (see :func:`stock_queryset`)."""
     stock_filter = Q(variant=OuterRef("pk"), warehouse__is_active=True)
     if warehouse_id:
         stock_filter &= Q(warehouse_id=warehouse_id)
@@ -37,8 +51,8 @@ def stock_queryset(*, store: Store, only_below_threshold: bool = False, warehous
         .annotate(s=Sum("quantity"))
         .values("s")
     )
-    qs = (
-        Variant.objects.filter(store=store, track_stock=True, is_preorder=False)
+    return (
+        variants.filter(track_stock=True, is_preorder=False)
         .exclude(product__kind__in=[Product.Kind.SET, Product.Kind.DIGITAL, Product.Kind.GIFT_CARD])
         .annotate(
             on_hand=Coalesce(Subquery(on_hand, output_field=IntegerField()), Value(0)),
@@ -46,9 +60,6 @@ def stock_queryset(*, store: Store, only_below_threshold: bool = False, warehous
         )
         .annotate(available=F("on_hand") - F("reserved"))
     )
-    if only_below_threshold:
-        qs = qs.filter(available__lte=F("low_stock_threshold"))
-    return qs.order_by("product__name", "sku", "pk")
 
 
 def stock_rows(
@@ -94,6 +105,22 @@ def stock_rows(
             "value_at_cost": money(cost * on_hand) if cost is not None else None,
             "value_at_price": money(row["price"] * on_hand),
         }
+
+
+def stock_alerts(*, store_ids) -> dict[int, dict[str, int]]:
+    """Per store (``store_ids`` ``None``: every store), the counted variants at or under their
+    low-stock threshold (``below``: what the stock report's "only below threshold" lists) and,
+    of those, the sold-out ones (``out``: nothing available). Stores without any are left out.
+    Costs 1 query."""
+    variants = Variant.objects.all() if store_ids is None else Variant.objects.filter(store__in=store_ids)
+    rows = (
+        _counted_variants(variants)
+        .filter(BELOW_THRESHOLD)
+        .values("store")
+        .annotate(below=Count("pk"), out=Count("pk", filter=Q(available__lte=0)))
+        .order_by()
+    )
+    return {row["store"]: {"below": row["below"], "out": row["out"]} for row in rows}
 
 
 def stock_count(*, store: Store, only_below_threshold: bool = False, warehouse_id: int | None = None) -> int:
