@@ -1,0 +1,291 @@
+"""Klienci: the customer list, a customer's page with the GDPR export and erasure, and the
+customer groups with their prices."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html_join
+from django.utils.translation import gettext_lazy as _
+
+from shop.admin_mixins import StoreScopedAdminMixin, StoreScopedInlineMixin
+from shop.identifiers import clean_nip
+from shop.money import format_money
+
+from . import privacy, selectors
+from .models import Customer, CustomerGroup, CustomerGroupMember, CustomerGroupPrice
+
+CHANNELS = (("consent_email", _("e-mail")), ("consent_sms", _("SMS")), ("consent_push", _("web push")))
+
+
+class KindFilter(admin.SimpleListFilter):
+    title = _("account")
+    parameter_name = "kind"
+
+    def lookups(self, request, model_admin):
+        return [("account", _("with an account")), ("guest", _("guests"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "account":
+            return queryset.filter(user__isnull=False)
+        if self.value() == "guest":
+            return queryset.filter(user__isnull=True)
+        return queryset
+
+
+class HasOrdersFilter(admin.SimpleListFilter):
+    title = _("orders")
+    parameter_name = "ordered"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("has orders")), ("no", _("no orders"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(orders_count__gt=0)
+        if self.value() == "no":
+            return queryset.filter(orders_count=0)
+        return queryset
+
+
+class ConsentFilter(admin.SimpleListFilter):
+    title = _("consent")
+    parameter_name = "consent"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("email", _("e-mail granted")),
+            ("sms", _("SMS granted")),
+            ("push", _("web push granted")),
+            ("none", _("no consent")),
+        ]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value in ("email", "sms", "push"):
+            return queryset.filter(**{f"consent_{value}": True})
+        if value == "none":
+            return queryset.exclude(consent_email=True).exclude(consent_sms=True).exclude(consent_push=True)
+        return queryset
+
+
+def consent_badges(customer: Customer):
+    def badge(field, label):
+        value = getattr(customer, field)
+        if value is None:
+            return ("consent-unknown", _("%(channel)s: not asked") % {"channel": label}, label, "–")
+        if value:
+            return ("consent-yes", _("%(channel)s: granted") % {"channel": label}, label, "✓")
+        return ("consent-no", _("%(channel)s: refused") % {"channel": label}, label, "✗")
+
+    return format_html_join(
+        " ",
+        '<span class="customer-consent {}" title="{}">{}&nbsp;{}</span>',
+        (badge(f, label) for f, label in CHANNELS),
+    )
+
+
+@admin.register(Customer)
+class CustomerAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
+    store_path = "store"
+    list_display = (
+        "display_name",
+        "email",
+        "kind",
+        "orders_count",
+        "spent",
+        "last_order_at",
+        "consents",
+        "store",
+    )
+    list_display_links = ("display_name", "email")
+    list_filter = (KindFilter, HasOrdersFilter, ConsentFilter, "store")
+    search_fields = ("email", "name", "phone")
+    search_help_text = _("E-mail, name or phone.")
+    list_select_related = ("store",)
+    list_per_page = 50
+    ordering = ("-last_order_at", "-pk")
+    show_full_result_count = False
+
+    class Media:
+        css = {"all": ("customers/admin.css",)}
+
+    # --- the list ---------------------------------------------------------------------------
+
+    @admin.display(description=_("name"), ordering="name")
+    def display_name(self, obj):
+        return obj.name or "—"
+
+    @admin.display(description=_("type"), ordering="user")
+    def kind(self, obj):
+        return _("account") if obj.user_id else _("guest")
+
+    @admin.display(description=_("spent"), ordering="total_spent")
+    def spent(self, obj):
+        return format_money(obj.total_spent, obj.store.currency)
+
+    @admin.display(description=_("consents"))
+    def consents(self, obj):
+        return consent_badges(obj)
+
+    def get_search_results(self, request, queryset, search_term):
+        return super().get_search_results(request, queryset, selectors.clean_search(search_term))
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    # --- one customer -------------------------------------------------------------------------
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path("<int:pk>/export/", wrap(self.export_view), name="customers_customer_export"),
+            path("<int:pk>/erase/", wrap(self.erase_view), name="customers_customer_erase"),
+            *super().get_urls(),
+        ]
+
+    def _customer(self, request, pk) -> Customer:
+        """The customer, only within the staff member's stores (another store's answers 404)."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        customer = (
+            self.get_queryset(request).select_related("store", "user").filter(pk=pk).first()
+            if str(pk).isdigit()
+            else None
+        )
+        if customer is None:
+            raise Http404(_("No such customer."))
+        return customer
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        customer = self._customer(request, unquote(object_id))
+        page = selectors.customer_page(customer)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": customer.name or customer.email,
+            "subtitle": None,
+            "page": page,
+            "customer": customer,
+            "consents": consent_badges(customer),
+            "spent": format_money(customer.total_spent, customer.store.currency),
+            "can_export": request.user.has_perm("customers.export_customer"),
+            "can_erase": request.user.has_perm("customers.erase_customer"),
+        }
+        return TemplateResponse(request, "admin/customers/customer/detail.html", context)
+
+    def export_view(self, request, pk: int):
+        customer = self._customer(request, pk)
+        if not request.user.has_perm("customers.export_customer"):
+            raise PermissionDenied
+        stamp = timezone.localtime(timezone=customer.store.zone).strftime("%Y%m%d-%H%M")
+        response = HttpResponse(privacy.export_archive(customer), content_type="application/zip")
+        response["Content-Disposition"] = f'attachment; filename="customer-{customer.pk}-{stamp}.zip"'
+        return response
+
+    def erase_view(self, request, pk: int):
+        customer = self._customer(request, pk)
+        if not request.user.has_perm("customers.erase_customer"):
+            raise PermissionDenied
+        detail = reverse("admin:customers_customer_change", args=[customer.pk])
+        if request.method == "POST":
+            try:
+                counts = privacy.erase_customer(customer=customer, by_user=request.user)
+            except privacy.ErasureError as exc:
+                messages.error(request, str(exc))
+                return redirect(detail)
+            messages.success(
+                request,
+                _(
+                    "Personal data erased. %(kept)d paid or invoiced orders keep their buyer data "
+                    "for the statutory period."
+                )
+                % {"kept": counts["orders_kept"]},
+            )
+            return redirect(detail)
+        kept, free = privacy.retained_orders(customer)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Erase this customer's personal data?"),
+            "customer": customer,
+            "kept": len(kept),
+            "free": len(free),
+            "detail_url": detail,
+        }
+        return TemplateResponse(request, "admin/customers/customer/erase.html", context)
+
+
+# --- Customer groups ------------------------------------------------------------------------------
+
+
+class GroupPriceForm(forms.ModelForm):
+    class Meta:
+        model = CustomerGroupPrice
+        fields = ("variant", "price")
+
+    def clean(self):
+        data = super().clean()
+        variant, group = data.get("variant"), getattr(self.instance, "group", None)
+        if (
+            variant is not None
+            and group is not None
+            and group.store_id
+            and variant.store_id != group.store_id
+        ):
+            self.add_error("variant", _("This variant belongs to another store."))
+        return data
+
+
+class GroupMemberForm(forms.ModelForm):
+    class Meta:
+        model = CustomerGroupMember
+        fields = ("user", "company_name", "tax_id", "street", "postal_code", "city")
+
+    def clean_tax_id(self):
+        value = self.cleaned_data.get("tax_id", "")
+        return clean_nip(value) if value.strip() else ""
+
+
+class GroupPriceInline(StoreScopedInlineMixin, admin.TabularInline):
+    model = CustomerGroupPrice
+    form = GroupPriceForm
+    extra = 0
+    autocomplete_fields = ("variant",)
+
+
+class GroupMemberInline(StoreScopedInlineMixin, admin.TabularInline):
+    model = CustomerGroupMember
+    form = GroupMemberForm
+    extra = 0
+    autocomplete_fields = ("user",)
+
+
+@admin.register(CustomerGroup)
+class CustomerGroupAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
+    store_path = "store"
+    list_display = ("name", "discount_percent", "members_count", "is_active", "store")
+    list_filter = ("is_active", "store")
+    search_fields = ("name",)
+    inlines = [GroupPriceInline, GroupMemberInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(n_members=Count("members"))
+
+    @admin.display(description=_("members"), ordering="n_members")
+    def members_count(self, obj):
+        return obj.n_members
