@@ -210,10 +210,7 @@ class CustomerAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
                 return redirect(detail)
             messages.success(
                 request,
-                _(
-                    "Personal data erased. %(kept)d paid or invoiced orders keep their buyer data "
-                    "for the statutory period."
-                )
+                _("Personal data erased. Orders kept for accounting: %(kept)d.")
                 % {"kept": counts["orders_kept"]},
             )
             return redirect(detail)

@@ -208,7 +208,9 @@ def erase_customer(*, customer: Customer, by_user, now=None) -> dict[str, int]:
     """Erase ``customer``'s personal data but what accounting must keep; records who erased and
     when in the admin log (with counts only, no personal data). Returns the counts."""
     now = now or timezone.now()
-    customer = Customer.objects.select_for_update().select_related("store", "user").get(pk=customer.pk)
+    customer = (
+        Customer.objects.select_for_update(of=("self",)).select_related("store", "user").get(pk=customer.pk)
+    )
     if customer.user is not None and (customer.user.is_staff or customer.user.is_superuser):
         raise ErasureError(_("This address belongs to a staff account; remove the staff account first."))
     email = customer.email
