@@ -230,22 +230,14 @@ class CustomerAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
 # --- Customer groups ------------------------------------------------------------------------------
 
 
-class GroupPriceForm(forms.ModelForm):
-    class Meta:
-        model = CustomerGroupPrice
-        fields = ("variant", "price")
-
+class GroupPriceFormSet(forms.BaseInlineFormSet):
     def clean(self):
-        data = super().clean()
-        variant, group = data.get("variant"), getattr(self.instance, "group", None)
-        if (
-            variant is not None
-            and group is not None
-            and group.store_id
-            and variant.store_id != group.store_id
-        ):
-            self.add_error("variant", _("This variant belongs to another store."))
-        return data
+        super().clean()
+        store_id = self.instance.store_id  # the group (unsaved on the add page)
+        for form in self.forms:
+            variant = form.cleaned_data.get("variant") if hasattr(form, "cleaned_data") else None
+            if variant is not None and store_id and variant.store_id != store_id:
+                form.add_error("variant", _("This variant belongs to another store."))
 
 
 class GroupMemberForm(forms.ModelForm):
@@ -260,7 +252,7 @@ class GroupMemberForm(forms.ModelForm):
 
 class GroupPriceInline(StoreScopedInlineMixin, admin.TabularInline):
     model = CustomerGroupPrice
-    form = GroupPriceForm
+    formset = GroupPriceFormSet
     extra = 0
     autocomplete_fields = ("variant",)
 

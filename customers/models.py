@@ -88,7 +88,7 @@ class CustomerGroup(models.Model):
         help_text=_("Off every product's price for the group's members; 0 for none."),
     )
     is_active = models.BooleanField(_("active"), default=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
         verbose_name = _("customer group")
