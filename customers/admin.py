@@ -7,27 +7,34 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count
+from django.db.models import Count, F
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html_join
+from django.utils.formats import date_format
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
-from shop.admin_mixins import StoreScopedAdminMixin, StoreScopedInlineMixin
+from shop.admin_mixins import StoreScopedAdminMixin, StoreScopedInlineMixin, user_store_ids
 from shop.identifiers import clean_nip
+from shop.models import Store
 from shop.money import format_money
 
 from . import privacy, selectors
 from .models import Customer, CustomerGroup, CustomerGroupMember, CustomerGroupPrice
 
-CHANNELS = (("consent_email", _("e-mail")), ("consent_sms", _("SMS")), ("consent_push", _("web push")))
+CHANNELS = (
+    ("consent_email", pgettext_lazy("consent channel, short", "e-mail")),
+    ("consent_sms", pgettext_lazy("consent channel, short", "SMS")),
+    ("consent_push", pgettext_lazy("consent channel, short", "push")),
+)
 
 
 class KindFilter(admin.SimpleListFilter):
-    title = _("account")
+    title = _("customer type")
     parameter_name = "kind"
 
     def lookups(self, request, model_admin):
@@ -42,7 +49,7 @@ class KindFilter(admin.SimpleListFilter):
 
 
 class HasOrdersFilter(admin.SimpleListFilter):
-    title = _("orders")
+    title = pgettext_lazy("customer list filter", "orders")
     parameter_name = "ordered"
 
     def lookups(self, request, model_admin):
@@ -57,7 +64,7 @@ class HasOrdersFilter(admin.SimpleListFilter):
 
 
 class ConsentFilter(admin.SimpleListFilter):
-    title = _("consent")
+    title = pgettext_lazy("customer list filter", "consent")
     parameter_name = "consent"
 
     def lookups(self, request, model_admin):
@@ -96,23 +103,14 @@ def consent_badges(customer: Customer):
 @admin.register(Customer)
 class CustomerAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     store_path = "store"
-    list_display = (
-        "display_name",
-        "email",
-        "kind",
-        "orders_count",
-        "spent",
-        "last_order_at",
-        "consents",
-        "store",
-    )
-    list_display_links = ("display_name", "email")
+    list_display = ("customer", "orders_count", "spent", "last_order", "consents", "store")
+    list_display_links = ("customer",)
     list_filter = (KindFilter, HasOrdersFilter, ConsentFilter, "store")
     search_fields = ("email", "name", "phone")
     search_help_text = _("E-mail, name or phone.")
     list_select_related = ("store",)
     list_per_page = 50
-    ordering = ("-last_order_at", "-pk")
+    ordering = (F("last_order_at").desc(nulls_last=True), "-pk")
     show_full_result_count = False
 
     class Media:
@@ -120,15 +118,32 @@ class CustomerAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
 
     # --- the list ---------------------------------------------------------------------------
 
-    @admin.display(description=_("name"), ordering="name")
-    def display_name(self, obj):
-        return obj.name or "—"
+    @admin.display(description=pgettext_lazy("customer list column", "customer"), ordering="email")
+    def customer(self, obj):
+        kind = format_html(' <span class="customer-kind">{}</span>', _("account")) if obj.user_id else ""
+        if not obj.name:
+            return format_html("{}{}", obj.email, kind)
+        return format_html('{}{}<br><span class="customer-email">{}</span>', obj.name, kind, obj.email)
+
+    def get_list_display(self, request):
+        """The store column only for someone who sees more than one store."""
+        columns = list(super().get_list_display(request))
+        ids = user_store_ids(request.user)
+        if (ids is not None and len(ids) <= 1) or (ids is None and Store.objects.count() <= 1):
+            columns.remove("store")
+        return columns
+
+    @admin.display(description=_("last order"), ordering="last_order_at")
+    def last_order(self, obj):
+        if obj.last_order_at is None:
+            return "—"
+        return date_format(timezone.localtime(obj.last_order_at, obj.store.zone), "SHORT_DATE_FORMAT")
 
     @admin.display(description=_("type"), ordering="user")
     def kind(self, obj):
         return _("account") if obj.user_id else _("guest")
 
-    @admin.display(description=_("spent"), ordering="total_spent")
+    @admin.display(description=pgettext_lazy("customer list column", "spent"), ordering="total_spent")
     def spent(self, obj):
         return format_money(obj.total_spent, obj.store.currency)
 
@@ -244,6 +259,13 @@ class GroupMemberForm(forms.ModelForm):
     class Meta:
         model = CustomerGroupMember
         fields = ("user", "company_name", "tax_id", "street", "postal_code", "city")
+        widgets = {
+            "company_name": forms.TextInput(attrs={"size": 22}),
+            "tax_id": forms.TextInput(attrs={"size": 11}),
+            "street": forms.TextInput(attrs={"size": 18}),
+            "postal_code": forms.TextInput(attrs={"size": 6}),
+            "city": forms.TextInput(attrs={"size": 12}),
+        }
 
     def clean_tax_id(self):
         value = self.cleaned_data.get("tax_id", "")
@@ -257,7 +279,7 @@ class GroupPriceInline(StoreScopedInlineMixin, admin.TabularInline):
     autocomplete_fields = ("variant",)
 
 
-class GroupMemberInline(StoreScopedInlineMixin, admin.TabularInline):
+class GroupMemberInline(StoreScopedInlineMixin, admin.StackedInline):
     model = CustomerGroupMember
     form = GroupMemberForm
     extra = 0

@@ -51,7 +51,7 @@ class Customer(models.Model):
     class Meta:
         verbose_name = _("customer")
         verbose_name_plural = _("customers")
-        ordering = ["-last_order_at", "-pk"]
+        ordering = [models.F("last_order_at").desc(nulls_last=True), "-pk"]
         default_permissions = ("view",)
         permissions = [
             ("export_customer", _("Can export a customer's data")),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.db.models import Count, Prefetch
+from django.utils.translation import gettext_lazy as _
 
 from orders.models import ConsentRecord, Invoice, Order, Return
 from recovery.models import Reminder, TrackedCart
@@ -13,6 +14,13 @@ from .models import Customer, CustomerGroupMember
 from .privacy import retained_orders
 
 SEARCH_MAX_LENGTH = 200
+# Where a consent answer was given (ConsentRecord.source), as staff read it.
+CONSENT_SOURCES = {
+    "checkout": _("checkout form"),
+    "registration": _("account registration"),
+    "api": _("API"),
+    "demo": _("demo data"),
+}
 
 
 def clean_search(term: str) -> str:
@@ -62,6 +70,8 @@ def customer_page(customer: Customer) -> CustomerPage:
     consents = list(
         ConsentRecord.objects.filter(store_id=store_id, email__iexact=email).order_by("-created_at", "-pk")
     )
+    for c in consents:
+        c.source_label = CONSENT_SOURCES.get(c.source, c.source)
     groups = (
         list(
             CustomerGroupMember.objects.filter(
