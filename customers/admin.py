@@ -24,6 +24,7 @@ from shop.models import Store
 from shop.money import format_money
 
 from . import privacy, selectors
+from .directory import ERASED_SUFFIX
 from .models import Customer, CustomerGroup, CustomerGroupMember, CustomerGroupPrice
 
 CHANNELS = (
@@ -121,6 +122,8 @@ class CustomerAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     @admin.display(description=pgettext_lazy("customer list column", "customer"), ordering="email")
     def customer(self, obj):
         kind = format_html(' <span class="customer-kind">{}</span>', _("account")) if obj.user_id else ""
+        if obj.email.endswith(ERASED_SUFFIX):
+            return _("Erased customer")
         if not obj.name:
             return format_html("{}{}", obj.email, kind)
         return format_html('{}{}<br><span class="customer-email">{}</span>', obj.name, kind, obj.email)
@@ -192,7 +195,9 @@ class CustomerAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
-            "title": customer.name or customer.email,
+            "title": _("Erased customer")
+            if customer.email.endswith(ERASED_SUFFIX)
+            else customer.name or customer.email,
             "subtitle": None,
             "page": page,
             "customer": customer,

@@ -257,6 +257,8 @@ def erase_customer(*, customer: Customer, by_user, now=None) -> dict[str, int]:
         customer.email = f"customer-{customer.pk}@{ERASED_DOMAIN}"
         customer.name = customer.phone = ""
         customer.orders_count = 0
+        customer.total_spent = 0
+        customer.last_order_at = None
     customer.save()
     counts = {
         "orders_kept": len(kept),
