@@ -18,7 +18,12 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from shop.admin_mixins import StoreScopedAdminMixin, StoreScopedInlineMixin, user_store_ids
+from shop.admin_mixins import (
+    ReadOnlyAdminMixin,
+    StoreScopedAdminMixin,
+    StoreScopedInlineMixin,
+    user_store_ids,
+)
 from shop.identifiers import clean_nip
 from shop.models import Store
 from shop.money import format_money
@@ -102,7 +107,7 @@ def consent_badges(customer: Customer):
 
 
 @admin.register(Customer)
-class CustomerAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
+class CustomerAdmin(StoreScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     store_path = "store"
     list_display = ("customer", "orders_count", "spent", "last_order", "consents", "store")
     list_display_links = ("customer",)
@@ -156,15 +161,6 @@ class CustomerAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
 
     def get_search_results(self, request, queryset, search_term):
         return super().get_search_results(request, queryset, selectors.clean_search(search_term))
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     # --- one customer -------------------------------------------------------------------------
 
