@@ -34,7 +34,7 @@ def price_list(*, store_id: int, user) -> PriceList | None:
     ):
         current = prices.get(row["variant_id"])
         prices[row["variant_id"]] = row["price"] if current is None else min(current, row["price"])
-    company: dict[str, str] = {}
+    company: dict[str, object] = {}
     member = next((m for m in memberships if m.tax_id or m.company_name), None)
     if member is not None:
         company = {

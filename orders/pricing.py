@@ -77,7 +77,7 @@ class PriceList:
 
     percent_off: Decimal = ZERO
     prices: Mapping[int, Decimal] = field(default_factory=dict)
-    company: Mapping[str, str] = field(default_factory=dict)  # checkout answers to prefill
+    company: Mapping[str, object] = field(default_factory=dict)  # checkout answers to prefill
 
     def unit_price(self, variant: Variant) -> Decimal:
         if variant.product.kind == Product.Kind.GIFT_CARD:
