@@ -103,3 +103,34 @@ def test_registration_makes_a_customer_of_the_store(store, django_capture_on_com
         user = register_customer(store=store, email="Nowa@Example.com", password="bardzo-tajne-haslo-9")
     row = Customer.objects.get(store=store)
     assert (row.email, row.user, row.orders_count) == ("nowa@example.com", user, 0)
+
+
+def test_refresh_customers_command_backfills_every_store(store, variant):
+    from django.core.management import call_command
+
+    other = StoreFactory()
+    order_for(store, variant, email="a@example.com")
+    order_for(other, VariantFactory(store=other, stock=5), email="b@example.com")
+    call_command("refresh_customers")
+    assert set(Customer.objects.values_list("store_id", "email")) == {
+        (store.pk, "a@example.com"),
+        (other.pk, "b@example.com"),
+    }
+    Customer.objects.all().delete()
+    call_command("refresh_customers", store=other.pk)
+    assert list(Customer.objects.values_list("email", flat=True)) == ["b@example.com"]
+
+
+def test_accounting_records_are_kept_five_years_from_the_end_of_their_year():
+    from datetime import date, datetime
+    from zoneinfo import ZoneInfo
+
+    from customers.privacy import retained_until
+
+    warsaw = ZoneInfo("Europe/Warsaw")
+    assert retained_until(datetime(2026, 3, 1, 12, tzinfo=warsaw), warsaw) == date(2032, 1, 1)
+    # The year is the store's: 22:30 UTC on 31 December is still 2026 in Warsaw.
+    late = datetime(2026, 12, 31, 22, 30, tzinfo=ZoneInfo("UTC"))
+    assert retained_until(late, warsaw) == date(2032, 1, 1)
+    early = datetime(2026, 12, 31, 23, 30, tzinfo=ZoneInfo("UTC"))  # 00:30 on 1 January 2027 in Warsaw
+    assert retained_until(early, warsaw) == date(2033, 1, 1)
