@@ -14,6 +14,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from catalog.models import DownloadGrant
+from shop import events
 
 from .consent import EMAIL, wording
 from .models import Address, ConsentRecord, Invoice, Order, OrderStatusChange, Return, ReturnLine
@@ -65,6 +66,7 @@ def register_customer(
             user=user,
             ip_address=ip_address or None,
         )
+    events.publish(type="account.registered", payload={"user_id": user.pk}, store=store)
     return user
 
 

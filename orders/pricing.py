@@ -11,6 +11,7 @@ add up to the order and no line's discount is negative or above its total.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -69,6 +70,46 @@ class PricedLine:
         return self.variant.weight_grams * self.quantity
 
 
+@dataclass(frozen=True)
+class PriceList:
+    """A signed-in shopper's own prices (a customer group's): a price per variant, else a
+    percentage off the variant's price. Gift cards always cost their face value."""
+
+    percent_off: Decimal = ZERO
+    prices: Mapping[int, Decimal] = field(default_factory=dict)
+    company: Mapping[str, object] = field(default_factory=dict)  # checkout answers to prefill
+
+    def unit_price(self, variant: Variant) -> Decimal:
+        if variant.product.kind == Product.Kind.GIFT_CARD:
+            return variant.price
+        if variant.pk in self.prices:
+            return min(variant.price, money(self.prices[variant.pk]))
+        if self.percent_off > 0:
+            return max(ZERO, variant.price - money(variant.price * self.percent_off / 100))
+        return variant.price
+
+
+# Orders never imports the apps that keep price lists (customers): they register a source,
+# ``fn(store_id=..., user=...) -> PriceList | None``, in their AppConfig.ready().
+_price_list_sources: dict[str, Callable[..., PriceList | None]] = {}
+
+
+def register_price_list_source(name: str, fn: Callable[..., PriceList | None]) -> None:
+    _price_list_sources[name] = fn
+
+
+def price_list_for(*, store_id: int, user) -> PriceList | None:
+    """The signed-in ``user``'s price list in this store (``None`` for guests and shoppers
+    without one); the first registered source that has one answers."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    for fn in _price_list_sources.values():
+        found = fn(store_id=store_id, user=user)
+        if found is not None:
+            return found
+    return None
+
+
 @dataclass
 class ShippingOption:
     method: ShippingMethod
@@ -98,6 +139,7 @@ class Basket:
     free_shipping_by_voucher: bool = False
     shipping_option: ShippingOption | None = None
     shipping_options: list[ShippingOption] = field(default_factory=list)
+    price_list: PriceList | None = None
 
     @property
     def amount_due(self) -> Decimal:
@@ -217,10 +259,13 @@ def price_basket(
     voucher: Voucher | None = None,
     voucher_customer_uses: int = 0,
     gift_card: GiftCard | None = None,
+    price_list: PriceList | None = None,
 ) -> Basket:
-    """Price ``lines`` (variants with ``product`` loaded) with the shopper's choices."""
-    priced = [PricedLine(v, q, v.price, money(v.price * q)) for v, q in lines]
-    basket = Basket(currency=currency, lines=priced)
+    """Price ``lines`` (variants with ``product`` loaded) with the shopper's choices; a
+    ``price_list`` (:func:`price_list_for`) sets the signed-in member's unit prices."""
+    unit = price_list.unit_price if price_list is not None else (lambda v: v.price)
+    priced = [PricedLine(v, q, unit(v), money(unit(v) * q)) for v, q in lines]
+    basket = Basket(currency=currency, lines=priced, price_list=price_list)
     basket.subtotal = sum((p.total for p in priced), ZERO)
     basket.needs_shipping = any(p.needs_shipping for p in priced)
     basket.weight_grams = sum(p.weight_grams for p in priced if p.needs_shipping)

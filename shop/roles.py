@@ -25,6 +25,7 @@ ROLES: dict[str, list[str]] = {
         "integrations.*",
         "integrations_*.*",
         "reports.*",
+        "customers.*",
         "django_celery_beat.*",
         "shop.view_store",
         "shop.change_store",
@@ -42,6 +43,7 @@ ROLES: dict[str, list[str]] = {
         "orders.manage_shipments",
         "catalog.view_*",
         "reports.view_*",
+        "customers.view_customer",
     ],
     # Keeps stock right.
     "Magazyn (warehouse)": [

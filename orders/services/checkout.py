@@ -39,7 +39,7 @@ from ..models import (
     Voucher,
 )
 from ..models.order import new_order_token
-from ..pricing import Basket, price_basket
+from ..pricing import Basket, price_basket, price_list_for
 from .codes import customer_uses, redeem_voucher, spend_gift_card
 from .errors import CheckoutError, OutOfStock, TotalChanged
 from .recording import order_line, record_order
@@ -102,6 +102,10 @@ def load_for_checkout(cart: Cart, *, user=None, lock: bool = False, now=None) ->
         if voucher
         else 0,
         gift_card=card,
+        # The same shopper place_order prices for: the signed-in user, else the cart's account.
+        price_list=price_list_for(
+            store_id=cart.store_id, user=user if user is not None and user.is_authenticated else cart.user
+        ),
     )
     return LoadedCart(
         cart=cart, lines=lines, shipping_method=method, basket=basket, voucher=voucher, gift_card=card

@@ -186,6 +186,9 @@ def checkout_delivery(request):
         initial.setdefault("first_name", request.user.first_name)
         initial.setdefault("last_name", request.user.last_name)
         initial.setdefault("phone", request.user.phone)
+        # A B2B buyer's company (their customer group membership) is filled in for the invoice.
+        for name, value in (loaded.basket.price_list.company if loaded.basket.price_list else {}).items():
+            initial.setdefault(name, value)
     sms_asked = consent.SMS in consent.channels_in_use(request.store)
     if sms_asked:
         initial.setdefault("sms_consent", services.carts.latest_consents(cart=cart).get(consent.SMS, False))
