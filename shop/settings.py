@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "integrations.accounting",
     "integrations.marketing",
     "reports",
+    "branding",
 ]
 
 MIDDLEWARE = [
