@@ -210,4 +210,5 @@ def free_shipping_progress(goods_value: Decimal, threshold: Decimal | None) -> D
         return None
     if goods_value >= threshold:
         return Decimal("100.00")
-    return round_to(max(goods_value, Decimal("0")) * 100 / threshold, "0.01")
+    # Half-up to 0.01, but never 100 before the threshold is reached (199,99 of 200 is 99.99).
+    return min(round_to(max(goods_value, Decimal("0")) * 100 / threshold, "0.01"), Decimal("99.99"))

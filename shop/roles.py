@@ -21,6 +21,7 @@ ROLES: dict[str, list[str]] = {
         "integrations.*",
         "integrations_*.*",
         "reports.*",
+        "branding.*",
         "django_celery_beat.*",
         "shop.view_store",
         "shop.change_store",
