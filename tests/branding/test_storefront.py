@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from django.core.files.base import ContentFile
 
-from branding.models import HomeBlock, MenuItem, StoreBranding
+from branding.models import HomeBlock, StoreBranding
 from branding.services import refresh_icons
 from tests.branding.factories import HomeBlockFactory, MenuItemFactory, StoreBrandingFactory, png_bytes
 from tests.catalog.factories import CategoryFactory, ProductGroupFactory, VariantFactory
