@@ -3,7 +3,9 @@ and the home page blocks (inline, ordered by their position field)."""
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
+from django.db import models
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -40,11 +42,20 @@ class _SameStoreChoices:
                 field.queryset = MenuItem.objects.filter(branding_id=store_id, parent__isnull=True)
         return field
 
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if field is not None and hasattr(field.widget, "can_add_related"):
+            # Plain selects: the add/change/view icons would make the inline wider than the page.
+            field.widget.can_add_related = field.widget.can_change_related = False
+            field.widget.can_view_related = field.widget.can_delete_related = False
+        return field
+
 
 class MenuItemInline(_SameStoreChoices, admin.TabularInline):
     model = MenuItem
     extra = 1
     fields = ["label", "category", "group", "url", "parent", "position", "is_active"]
+    formfield_overrides = {models.CharField: {"widget": forms.TextInput(attrs={"size": 14})}}
     verbose_name_plural = _("Top menu (empty: the top categories, as before)")
 
 

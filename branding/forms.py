@@ -39,7 +39,7 @@ class ColorInput(forms.TextInput):
 
 class StoreBrandingForm(forms.ModelForm):
     logo = forms.FileField(
-        label=gettext_lazy("logo"),
+        label=gettext_lazy("Logo"),
         required=False,
         widget=forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg,image/webp"}),
         help_text=StoreBranding._meta.get_field("logo").help_text,
@@ -94,7 +94,7 @@ def format_ratio(value) -> str:
 
 class HomeBlockForm(forms.ModelForm):
     image = forms.FileField(
-        label=gettext_lazy("image"),
+        label=gettext_lazy("Image"),
         required=False,
         widget=forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg,image/webp"}),
         help_text=gettext_lazy("Banners: at least 1600 px wide; the text is set beside or over it."),
