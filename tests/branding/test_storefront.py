@@ -224,3 +224,25 @@ def test_no_bar_when_no_method_has_a_threshold(client, store):
     ShippingMethodFactory(store=store, code="kurier", price=Decimal("14.99"))
     page = _cart_with(client, VariantFactory(store=store, stock=9), 1)
     assert 'data-testid="free-shipping"' not in page
+
+
+def test_the_demo_store_gets_a_hero_two_groups_and_the_categories(client, store):
+    import random
+
+    from branding import demo
+
+    ProductGroupFactory(store=store, slug="nowosci", name="Nowości")
+    ProductGroupFactory(store=store, slug="promocje", name="Promocje")
+    demo.seed(store=store, rng=random.Random(1))
+    demo.seed(store=store, rng=random.Random(1))  # idempotent
+    branding = StoreBranding.objects.get(store=store)
+    assert branding.logo and branding.icons_key
+    blocks = list(branding.home_blocks.order_by("position").values_list("kind", "group__slug"))
+    assert blocks == [
+        ("hero", None),
+        ("products", "nowosci"),
+        ("products", "promocje"),
+        ("categories", None),
+        ("text", None),
+    ]
+    assert "Jesień w dobrym stylu" in html(client.get("/"))
