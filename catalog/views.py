@@ -119,6 +119,16 @@ def home(request):
         return cached
     if page_cache.fragment is None:
         store = request.store
+        from branding.home import home_sections
+        from branding.selectors import brand_for
+
+        if brand_for(store, request).has_home_blocks:  # the home the merchant built from blocks
+            body = render_to_string(
+                "catalog/_home_body.html",
+                fragment_context(page_cache, sections=home_sections(store, page_cache.tree)),
+            )
+            page_cache.save(page_cache.new_fragment(body=body, canonical=store.absolute_url("/")))
+            return page_cache.render("catalog/home.html")
         base = selectors.published_products(store)
         limit = settings.CATALOG_HOME_SECTION_SIZE
         newest = list(selectors.with_card_data(base).order_by("-published_at", "-pk")[:limit])
@@ -553,7 +563,12 @@ def robots_txt(request):
 @cache_control(max_age=3600)
 @require_GET
 def manifest(request):
+    """The web app manifest: the store's name, colours and the icons made from its logo."""
+    from branding.selectors import brand_for
+
     store = request.store
+    brand = brand_for(store, request)
+    icons = brand.icon_links
     data = {
         "name": store.name,
         "short_name": store.name[:12],
@@ -561,17 +576,12 @@ def manifest(request):
         "start_url": "/?source=pwa",
         "scope": "/",
         "display": "standalone",
-        "background_color": "#ffffff",
-        "theme_color": "#1f4e79",
+        "background_color": brand.background,
+        "theme_color": brand.primary,
         "icons": [
-            {"src": static("img/icon-192.png"), "sizes": "192x192", "type": "image/png"},
-            {"src": static("img/icon-512.png"), "sizes": "512x512", "type": "image/png"},
-            {
-                "src": static("img/icon-maskable-512.png"),
-                "sizes": "512x512",
-                "type": "image/png",
-                "purpose": "maskable",
-            },
+            {"src": icons["icon_192"], "sizes": "192x192", "type": "image/png", "purpose": "any"},
+            {"src": icons["icon_512"], "sizes": "512x512", "type": "image/png", "purpose": "any"},
+            {"src": icons["maskable_512"], "sizes": "512x512", "type": "image/png", "purpose": "maskable"},
         ],
     }
     return JsonResponse(

@@ -26,6 +26,7 @@ ROLES: dict[str, list[str]] = {
         "integrations_*.*",
         "reports.*",
         "customers.*",
+        "branding.*",
         "django_celery_beat.*",
         "shop.view_store",
         "shop.change_store",

@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "integrations.marketing",
     "reports",
     "customers",
+    "branding",
 ]
 
 MIDDLEWARE = [

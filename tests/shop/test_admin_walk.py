@@ -66,6 +66,9 @@ def build_shop(store, user):
     from orders.models import KsefSettings
 
     KsefSettings.objects.create(store=store)  # one per store: a generated row would need a new store
+    from branding.models import StoreBranding
+
+    StoreBranding.objects.create(store=store)  # keyed by its store: a generated row would need one
     VoucherFactory(store=store)
     GiftCardFactory(store=store)
     assert GiftCard.objects.exists()
