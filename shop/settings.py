@@ -196,11 +196,11 @@ MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 # Private files (digital goods, invoices, backups) live outside MEDIA_ROOT: never served by URL.
 PRIVATE_ROOT = Path(env.str("PRIVATE_ROOT", default=str(VAR_DIR / "private")))
 BACKUP_DIR = Path(env.str("BACKUP_DIR", default=str(VAR_DIR / "backups")))
-BACKUP_KEEP = env.int("BACKUP_KEEP", default=7)
 STATIC_MANIFEST = env.bool("STATIC_MANIFEST", default=not DEBUG)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "private": {"BACKEND": "shop.storage.PrivateStorage"},
+    "private": {"BACKEND": "shop.storage.PrivateFileSystemStorage"},
+    "backups": {"BACKEND": "shop.storage.BackupFileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
             "whitenoise.storage.CompressedManifestStaticFilesStorage"
@@ -209,6 +209,61 @@ STORAGES = {
         )
     },
 }
+# Files on an S3-compatible object store (shop/storage.py, docs/operations.md "Files"): public
+# media, private files (presigned links of at most 5 minutes, only behind the shop's checked
+# views) and encrypted backups, each in its own bucket (backups default to the private bucket,
+# under BACKUP_LOCATION). The embedded default keeps everything on this machine's disk.
+MEDIA_STORAGE = env.str("MEDIA_STORAGE", default="filesystem")
+BACKUP_STORAGE = env.str("BACKUP_STORAGE", default=MEDIA_STORAGE)
+PRIVATE_DOWNLOAD_REDIRECT = env.bool("PRIVATE_DOWNLOAD_REDIRECT", default=False)
+PRIVATE_URL_EXPIRE_SECONDS = min(env.int("PRIVATE_URL_EXPIRE_SECONDS", default=60), 300)
+AWS_S3_ENDPOINT_URL = env.str("AWS_S3_ENDPOINT_URL", default="") or None
+AWS_S3_REGION_NAME = env.str("AWS_S3_REGION_NAME", default="") or None
+AWS_S3_ADDRESSING_STYLE = env.str("AWS_S3_ADDRESSING_STYLE", default="") or None
+AWS_ACCESS_KEY_ID = env.str("AWS_ACCESS_KEY_ID", default="") or None
+AWS_SECRET_ACCESS_KEY = env.str("AWS_SECRET_ACCESS_KEY", default="") or None
+AWS_MEDIA_BUCKET_NAME = env.str("AWS_MEDIA_BUCKET_NAME", default="")
+AWS_S3_CUSTOM_DOMAIN = env.str("AWS_S3_CUSTOM_DOMAIN", default="") or None
+AWS_PRIVATE_BUCKET_NAME = env.str("AWS_PRIVATE_BUCKET_NAME", default="")
+AWS_PRIVATE_ACL = env.str("AWS_PRIVATE_ACL", default="private") or None
+AWS_BACKUP_BUCKET_NAME = env.str("AWS_BACKUP_BUCKET_NAME", default="") or AWS_PRIVATE_BUCKET_NAME
+BACKUP_LOCATION = env.str("BACKUP_LOCATION", default="backups").strip("/")
+_S3 = {
+    "endpoint_url": AWS_S3_ENDPOINT_URL,
+    "region_name": AWS_S3_REGION_NAME,
+    "addressing_style": AWS_S3_ADDRESSING_STYLE,
+    "access_key": AWS_ACCESS_KEY_ID,
+    "secret_key": AWS_SECRET_ACCESS_KEY,
+}
+if MEDIA_STORAGE == "s3":
+    STORAGES["default"] = {
+        "BACKEND": "shop.storage_s3.MediaS3Storage",
+        "OPTIONS": {**_S3, "bucket_name": AWS_MEDIA_BUCKET_NAME, "custom_domain": AWS_S3_CUSTOM_DOMAIN},
+    }
+    STORAGES["private"] = {
+        "BACKEND": "shop.storage_s3.PrivateS3Storage",
+        "OPTIONS": {
+            **_S3,
+            "bucket_name": AWS_PRIVATE_BUCKET_NAME,
+            "default_acl": AWS_PRIVATE_ACL,
+            "querystring_expire": PRIVATE_URL_EXPIRE_SECONDS,
+        },
+    }
+if BACKUP_STORAGE == "s3":
+    STORAGES["backups"] = {
+        "BACKEND": "shop.storage_s3.PrivateS3Storage",
+        "OPTIONS": {
+            **_S3,
+            "bucket_name": AWS_BACKUP_BUCKET_NAME,
+            "location": BACKUP_LOCATION,
+            "default_acl": AWS_PRIVATE_ACL,
+        },
+    }
+# Backups: encrypted (shop/crypto.py, purpose "backups"; BACKUP_ENCRYPTION_KEY, else SECRET_KEY),
+# kept: the newest of each of the last BACKUP_KEEP_DAILY days and BACKUP_KEEP_WEEKLY ISO weeks.
+BACKUP_ENCRYPTION_KEY = env.str("BACKUP_ENCRYPTION_KEY", default="")
+BACKUP_KEEP_DAILY = env.int("BACKUP_KEEP_DAILY", default=env.int("BACKUP_KEEP", default=7))
+BACKUP_KEEP_WEEKLY = env.int("BACKUP_KEEP_WEEKLY", default=4)
 # Media is served by the app only on the embedded default; production puts a web server or a
 # bucket in front of MEDIA_ROOT.
 SERVE_MEDIA = env.bool("SERVE_MEDIA", default=DEBUG)
