@@ -319,15 +319,74 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # logs and moves on; the outbox sweep re-enqueues whatever was not delivered.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-# Two queues. "celery" (the default): domain events (cart_updated, order.*), e-mails of orders,
-# everything a shopper or clerk waits for. "bulk": cart-recovery sends, queued hundreds at a time
-# by the dispatcher, so an event never waits behind them. A worker started without -Q consumes
-# both (the queues are declared here); one started with -Q must name both, or a dedicated
-# "-Q celery" worker runs beside one that takes "celery,bulk" (docs/operations.md).
+# Lanes, so work a shopper waits for never queues behind slow work (docs/operations.md "Queues"):
+#   celery    (the default) domain events (cart_updated, order.*), webhooks, anything unrouted
+#   mail      e-mails a shopper waits for: order confirmations and updates, back-in-stock alerts
+#   bulk      cart-recovery sends, queued hundreds at a time by the dispatcher
+#   payments  refunds, payment expiry and notifications, stock holds, invoice PDFs
+#   integrations  carriers, KSeF, marketplaces, accounting, wholesalers
+#   slow      reports, product feeds, backups, clean-ups
+# A worker started without -Q consumes every queue declared here (`manage.py serve` does so);
+# compose runs one worker per group. Routes name each task exactly, default ones too
+# (tests/shop/test_queues.py: every task of the shop has a lane, some worker consumes each).
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_BULK_QUEUE = "bulk"
-CELERY_TASK_QUEUES = [_KombuQueue(CELERY_TASK_DEFAULT_QUEUE), _KombuQueue(CELERY_BULK_QUEUE)]
-CELERY_TASK_ROUTES = {"recovery.tasks.send_reminder_task": {"queue": CELERY_BULK_QUEUE}}
+CELERY_LANES = {
+    CELERY_TASK_DEFAULT_QUEUE: [
+        "shop.tasks.deliver_event",
+        "shop.tasks.sweep_events",
+        "shop.api.webhooks.tasks.deliver_webhook",
+        "shop.api.webhooks.tasks.deliver_due_webhooks",
+        "recovery.tasks.detect_abandoned_carts",
+        "recovery.tasks.dispatch_due_reminders",
+    ],
+    "mail": [
+        "orders.tasks.send_order_email",
+        "orders.tasks.resend_unsent_order_emails",
+        "catalog.tasks.send_back_in_stock_alerts",
+    ],
+    CELERY_BULK_QUEUE: ["recovery.tasks.send_reminder_task"],
+    "payments": [
+        "orders.tasks.refund_return",
+        "orders.tasks.refund_cancelled_order",
+        "orders.tasks.sweep_refunds",
+        "orders.tasks.expire_unpaid_orders",
+        "orders.tasks.sweep_reservations",
+        "orders.tasks.test_gateway_notify",
+        "orders.handlers.render_invoice_pdf",
+    ],
+    "integrations": [
+        "orders.carriers.tasks.submit_shipment",
+        "orders.carriers.tasks.poll_shipment",
+        "orders.carriers.tasks.track_shipment",
+        "orders.carriers.tasks.follow_shipments",
+        "orders.ksef.tasks.submit_to_ksef",
+        "orders.ksef.tasks.sweep_ksef",
+        "integrations.channels.allegro.poll_device_flow",
+        "integrations.channels.allegro.poll_offer_operations",
+        "integrations.channels.allegro.update_offers",
+        "integrations.accounting.send_document",
+        "integrations.accounting.sweep_documents",
+        "integrations.tasks.run_connector",
+        "integrations.tasks.send_purchase_order",
+        "integrations.tasks.retry_purchase_orders",
+    ],
+    "slow": [
+        "reports.tasks.run_report_job",
+        "reports.tasks.cleanup_report_files",
+        "reports.tasks.requeue_stale_report_jobs",
+        "integrations.feeds.tasks.generate_feed",
+        "integrations.feeds.tasks.regenerate_changed",
+        "shop.tasks.daily_backup",
+        "catalog.tasks.generate_thumbnails",
+        "integrations.tasks.cleanup_runs",
+        "integrations.marketing.tasks.delete_old_consent_logs",
+        "recovery.tasks.purge_recovery_data",
+        "shop.api.webhooks.tasks.purge_api_records",
+    ],
+}
+CELERY_TASK_QUEUES = [_KombuQueue(q) for q in CELERY_LANES]
+CELERY_TASK_ROUTES = {task: {"queue": queue} for queue, tasks in CELERY_LANES.items() for task in tasks}
 
 # --- Client address and rate limits (shop/ratelimit.py) --------------------------------------
 # The one proxy-trust setting: how many proxies in front of the shop append to X-Forwarded-For
