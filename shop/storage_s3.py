@@ -26,12 +26,14 @@ class PrivateS3Storage(S3Storage):
     def __init__(self, **options):
         options["querystring_auth"] = True
         options["custom_domain"] = None
+        options.setdefault("signature_version", "s3v4")  # the expiry is signed (X-Amz-Expires)
         options.setdefault("file_overwrite", False)
         options["querystring_expire"] = _capped(options.get("querystring_expire"))
         super().__init__(**options)
 
     def url(self, name, parameters=None, expire=None, http_method=None):
-        return super().url(name, parameters=parameters, expire=_capped(expire), http_method=http_method)
+        expire = _capped(self.querystring_expire if expire is None else expire)
+        return super().url(name, parameters=parameters, expire=expire, http_method=http_method)
 
 
 def _capped(expire) -> int:

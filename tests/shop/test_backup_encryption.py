@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import io
 import os
-import uuid
 from datetime import UTC, datetime, timedelta
 
-import psycopg
 import pytest
 import time_machine
 from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 from django.core.management import CommandError, call_command
-from django.db import connection
 
 from shop import backup
 from shop.backup import BackupError, decrypt_stream, encrypt_stream, list_backups, prune_backups, retained
@@ -123,25 +120,6 @@ def test_prune_deletes_what_the_retention_drops(tmp_path):
     assert [backup._stamp(n).day for n in left] == [11, 10, 9, 8]  # 3 days, and the week before's Sunday
     assert len(removed) == 6 and not set(removed) & set(left)
     assert (tmp_path / "notes.txt").exists()
-
-
-@pytest.fixture
-def empty_database_url(tmp_path):
-    """A URL of a new, empty database of the suite's engine (dropped afterwards)."""
-    db = connection.settings_dict
-    if connection.vendor != "postgresql":
-        yield f"sqlite:///{tmp_path / 'restored.sqlite3'}"
-        return
-    name = f"koszyk_restore_{uuid.uuid4().hex[:8]}"
-    admin = psycopg.connect(
-        host=db["HOST"], port=db["PORT"] or 5432, user=db["USER"], dbname="postgres", autocommit=True
-    )
-    admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{name}"
-    finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
 
 
 @pytest.mark.django_db(transaction=True)
