@@ -362,3 +362,14 @@ def test_model_fields_keep_the_storage_their_migrations_name(settings):
     with pytest.raises(ValueError, match="no public URL"):
         private_storage.url("digital/a.pdf")
     assert private_storage.path("digital/a.pdf") == str(settings.PRIVATE_ROOT / "digital" / "a.pdf")
+
+
+def test_on_disk_a_redirect_is_never_possible_so_the_file_is_streamed(client, store, settings):
+    from catalog import downloads
+    from tests.catalog.factories import DigitalAssetFactory, DownloadGrantFactory
+
+    settings.PRIVATE_DOWNLOAD_REDIRECT = True
+    grant = DownloadGrantFactory(asset=DigitalAssetFactory(variant__store=store), downloads_left=1)
+    response = client.get(downloads.download_url(grant, absolute=False))
+    assert response.status_code == 200 and "Location" not in response
+    assert b"".join(response.streaming_content).startswith(b"%PDF")
