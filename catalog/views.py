@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.templatetags.static import static
@@ -28,6 +28,7 @@ from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from shop import ratelimit
+from shop.storage import private_download
 
 from . import alerts, downloads, selectors
 from .forms import BackInStockForm, ListingFilterForm, clean_query, parse_page
@@ -531,11 +532,10 @@ def download(request, token: str):
             {"reason": refused.reason, "grant": refused.grant},
             status=410,
         )
-    fh = result.asset.file.storage.open(result.asset.file.name, "rb")
     name = safe_filename(result.asset.file.name, default_stem="download")
-    response = FileResponse(fh, as_attachment=True, filename=name)
+    # Streamed from storage, or a redirect to a presigned link of at most 5 minutes (shop/storage.py).
+    response = private_download(result.asset.file.name, filename=name, storage=result.asset.file.storage)
     response.headers["X-Robots-Tag"] = "noindex"
-    response.headers["Cache-Control"] = "private, no-store"
     return response
 
 

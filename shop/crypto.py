@@ -9,11 +9,11 @@ derived with HKDF-SHA256 from the key material with the purpose bound into the d
 key of one purpose can never read another purpose's secrets, even when the operator gives one
 raw Fernet key for all of them.
 
-Key material: ``WEBHOOK_ENCRYPTION_KEY`` for webhook secrets, ``INTEGRATIONS_ENCRYPTION_KEY`` for
-every other purpose; each may hold several comma-separated keys, newest first, and when it is
-empty ``SECRET_KEY`` (then ``SECRET_KEY_FALLBACKS``) is used. Rotation: values are encrypted with
-the newest key and decrypted with any (``MultiFernet``); :func:`rotate` re-encrypts a value under
-the newest key.
+Key material: ``WEBHOOK_ENCRYPTION_KEY`` for webhook secrets, ``BACKUP_ENCRYPTION_KEY`` for backup
+archives (shop/backup.py), ``INTEGRATIONS_ENCRYPTION_KEY`` for every other purpose; each may hold
+several comma-separated keys, newest first, and when it is empty ``SECRET_KEY`` (then
+``SECRET_KEY_FALLBACKS``) is used. Rotation: values are encrypted with the newest key and
+decrypted with any (``MultiFernet``); :func:`rotate` re-encrypts a value under the newest key.
 
 Old keys stay decrypt-only. Values written before this module derived a key per purpose (raw
 Fernet keys used as given; ``shop/api/crypto.py``'s webhook derivation; the first per-purpose
@@ -32,10 +32,10 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 
-PURPOSES = frozenset({"integrations", "payments", "carriers", "webhooks", "ksef"})
+PURPOSES = frozenset({"integrations", "payments", "carriers", "webhooks", "ksef", "backups"})
 
 # Which setting holds the key material of a purpose (any other purpose: the default).
-KEY_SETTINGS = {"webhooks": "WEBHOOK_ENCRYPTION_KEY"}
+KEY_SETTINGS = {"webhooks": "WEBHOOK_ENCRYPTION_KEY", "backups": "BACKUP_ENCRYPTION_KEY"}
 DEFAULT_KEY_SETTING = "INTEGRATIONS_ENCRYPTION_KEY"
 
 

@@ -56,5 +56,5 @@ def install_shop_schedules(**kwargs) -> None:
         name="Daily backup",
         task="shop.tasks.daily_backup",
         crontab={"minute": "30", "hour": "3"},
-        description="Database and media snapshot; keeps the newest BACKUP_KEEP files.",
+        description="Encrypted database and files snapshot; keeps BACKUP_KEEP_DAILY days and BACKUP_KEEP_WEEKLY weeks.",
     )

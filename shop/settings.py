@@ -198,11 +198,11 @@ MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 # Private files (digital goods, invoices, backups) live outside MEDIA_ROOT: never served by URL.
 PRIVATE_ROOT = Path(env.str("PRIVATE_ROOT", default=str(VAR_DIR / "private")))
 BACKUP_DIR = Path(env.str("BACKUP_DIR", default=str(VAR_DIR / "backups")))
-BACKUP_KEEP = env.int("BACKUP_KEEP", default=7)
 STATIC_MANIFEST = env.bool("STATIC_MANIFEST", default=not DEBUG)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "private": {"BACKEND": "shop.storage.PrivateStorage"},
+    "private": {"BACKEND": "shop.storage.PrivateFileSystemStorage"},
+    "backups": {"BACKEND": "shop.storage.BackupFileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
             "whitenoise.storage.CompressedManifestStaticFilesStorage"
@@ -211,6 +211,61 @@ STORAGES = {
         )
     },
 }
+# Files on an S3-compatible object store (shop/storage.py, docs/operations.md "Files"): public
+# media, private files (presigned links of at most 5 minutes, only behind the shop's checked
+# views) and encrypted backups, each in its own bucket (backups default to the private bucket,
+# under BACKUP_LOCATION). The embedded default keeps everything on this machine's disk.
+MEDIA_STORAGE = env.str("MEDIA_STORAGE", default="filesystem")
+BACKUP_STORAGE = env.str("BACKUP_STORAGE", default=MEDIA_STORAGE)
+PRIVATE_DOWNLOAD_REDIRECT = env.bool("PRIVATE_DOWNLOAD_REDIRECT", default=False)
+PRIVATE_URL_EXPIRE_SECONDS = min(env.int("PRIVATE_URL_EXPIRE_SECONDS", default=60), 300)
+AWS_S3_ENDPOINT_URL = env.str("AWS_S3_ENDPOINT_URL", default="") or None
+AWS_S3_REGION_NAME = env.str("AWS_S3_REGION_NAME", default="") or None
+AWS_S3_ADDRESSING_STYLE = env.str("AWS_S3_ADDRESSING_STYLE", default="") or None
+AWS_ACCESS_KEY_ID = env.str("AWS_ACCESS_KEY_ID", default="") or None
+AWS_SECRET_ACCESS_KEY = env.str("AWS_SECRET_ACCESS_KEY", default="") or None
+AWS_MEDIA_BUCKET_NAME = env.str("AWS_MEDIA_BUCKET_NAME", default="")
+AWS_S3_CUSTOM_DOMAIN = env.str("AWS_S3_CUSTOM_DOMAIN", default="") or None
+AWS_PRIVATE_BUCKET_NAME = env.str("AWS_PRIVATE_BUCKET_NAME", default="")
+AWS_PRIVATE_ACL = env.str("AWS_PRIVATE_ACL", default="private") or None
+AWS_BACKUP_BUCKET_NAME = env.str("AWS_BACKUP_BUCKET_NAME", default="") or AWS_PRIVATE_BUCKET_NAME
+BACKUP_LOCATION = env.str("BACKUP_LOCATION", default="backups").strip("/")
+_S3 = {
+    "endpoint_url": AWS_S3_ENDPOINT_URL,
+    "region_name": AWS_S3_REGION_NAME,
+    "addressing_style": AWS_S3_ADDRESSING_STYLE,
+    "access_key": AWS_ACCESS_KEY_ID,
+    "secret_key": AWS_SECRET_ACCESS_KEY,
+}
+if MEDIA_STORAGE == "s3":
+    STORAGES["default"] = {
+        "BACKEND": "shop.storage_s3.MediaS3Storage",
+        "OPTIONS": {**_S3, "bucket_name": AWS_MEDIA_BUCKET_NAME, "custom_domain": AWS_S3_CUSTOM_DOMAIN},
+    }
+    STORAGES["private"] = {
+        "BACKEND": "shop.storage_s3.PrivateS3Storage",
+        "OPTIONS": {
+            **_S3,
+            "bucket_name": AWS_PRIVATE_BUCKET_NAME,
+            "default_acl": AWS_PRIVATE_ACL,
+            "querystring_expire": PRIVATE_URL_EXPIRE_SECONDS,
+        },
+    }
+if BACKUP_STORAGE == "s3":
+    STORAGES["backups"] = {
+        "BACKEND": "shop.storage_s3.PrivateS3Storage",
+        "OPTIONS": {
+            **_S3,
+            "bucket_name": AWS_BACKUP_BUCKET_NAME,
+            "location": BACKUP_LOCATION,
+            "default_acl": AWS_PRIVATE_ACL,
+        },
+    }
+# Backups: encrypted (shop/crypto.py, purpose "backups"; BACKUP_ENCRYPTION_KEY, else SECRET_KEY),
+# kept: the newest of each of the last BACKUP_KEEP_DAILY days and BACKUP_KEEP_WEEKLY ISO weeks.
+BACKUP_ENCRYPTION_KEY = env.str("BACKUP_ENCRYPTION_KEY", default="")
+BACKUP_KEEP_DAILY = env.int("BACKUP_KEEP_DAILY", default=env.int("BACKUP_KEEP", default=7))
+BACKUP_KEEP_WEEKLY = env.int("BACKUP_KEEP_WEEKLY", default=4)
 # Media is served by the app only on the embedded default; production puts a web server or a
 # bucket in front of MEDIA_ROOT.
 SERVE_MEDIA = env.bool("SERVE_MEDIA", default=DEBUG)
@@ -266,15 +321,74 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # logs and moves on; the outbox sweep re-enqueues whatever was not delivered.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-# Two queues. "celery" (the default): domain events (cart_updated, order.*), e-mails of orders,
-# everything a shopper or clerk waits for. "bulk": cart-recovery sends, queued hundreds at a time
-# by the dispatcher, so an event never waits behind them. A worker started without -Q consumes
-# both (the queues are declared here); one started with -Q must name both, or a dedicated
-# "-Q celery" worker runs beside one that takes "celery,bulk" (docs/operations.md).
+# Lanes, so work a shopper waits for never queues behind slow work (docs/operations.md "Queues"):
+#   celery    (the default) domain events (cart_updated, order.*), webhooks, anything unrouted
+#   mail      e-mails a shopper waits for: order confirmations and updates, back-in-stock alerts
+#   bulk      cart-recovery sends, queued hundreds at a time by the dispatcher
+#   payments  refunds, payment expiry and notifications, stock holds, invoice PDFs
+#   integrations  carriers, KSeF, marketplaces, accounting, wholesalers
+#   slow      reports, product feeds, backups, clean-ups
+# A worker started without -Q consumes every queue declared here (`manage.py serve` does so);
+# compose runs one worker per group. Routes name each task exactly, default ones too
+# (tests/shop/test_queues.py: every task of the shop has a lane, some worker consumes each).
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_BULK_QUEUE = "bulk"
-CELERY_TASK_QUEUES = [_KombuQueue(CELERY_TASK_DEFAULT_QUEUE), _KombuQueue(CELERY_BULK_QUEUE)]
-CELERY_TASK_ROUTES = {"recovery.tasks.send_reminder_task": {"queue": CELERY_BULK_QUEUE}}
+CELERY_LANES = {
+    CELERY_TASK_DEFAULT_QUEUE: [
+        "shop.tasks.deliver_event",
+        "shop.tasks.sweep_events",
+        "shop.api.webhooks.tasks.deliver_webhook",
+        "shop.api.webhooks.tasks.deliver_due_webhooks",
+        "recovery.tasks.detect_abandoned_carts",
+        "recovery.tasks.dispatch_due_reminders",
+    ],
+    "mail": [
+        "orders.tasks.send_order_email",
+        "orders.tasks.resend_unsent_order_emails",
+        "catalog.tasks.send_back_in_stock_alerts",
+    ],
+    CELERY_BULK_QUEUE: ["recovery.tasks.send_reminder_task"],
+    "payments": [
+        "orders.tasks.refund_return",
+        "orders.tasks.refund_cancelled_order",
+        "orders.tasks.sweep_refunds",
+        "orders.tasks.expire_unpaid_orders",
+        "orders.tasks.sweep_reservations",
+        "orders.tasks.test_gateway_notify",
+        "orders.handlers.render_invoice_pdf",
+    ],
+    "integrations": [
+        "orders.carriers.tasks.submit_shipment",
+        "orders.carriers.tasks.poll_shipment",
+        "orders.carriers.tasks.track_shipment",
+        "orders.carriers.tasks.follow_shipments",
+        "orders.ksef.tasks.submit_to_ksef",
+        "orders.ksef.tasks.sweep_ksef",
+        "integrations.channels.allegro.poll_device_flow",
+        "integrations.channels.allegro.poll_offer_operations",
+        "integrations.channels.allegro.update_offers",
+        "integrations.accounting.send_document",
+        "integrations.accounting.sweep_documents",
+        "integrations.tasks.run_connector",
+        "integrations.tasks.send_purchase_order",
+        "integrations.tasks.retry_purchase_orders",
+    ],
+    "slow": [
+        "reports.tasks.run_report_job",
+        "reports.tasks.cleanup_report_files",
+        "reports.tasks.requeue_stale_report_jobs",
+        "integrations.feeds.tasks.generate_feed",
+        "integrations.feeds.tasks.regenerate_changed",
+        "shop.tasks.daily_backup",
+        "catalog.tasks.generate_thumbnails",
+        "integrations.tasks.cleanup_runs",
+        "integrations.marketing.tasks.delete_old_consent_logs",
+        "recovery.tasks.purge_recovery_data",
+        "shop.api.webhooks.tasks.purge_api_records",
+    ],
+}
+CELERY_TASK_QUEUES = [_KombuQueue(q) for q in CELERY_LANES]
+CELERY_TASK_ROUTES = {task: {"queue": queue} for queue, tasks in CELERY_LANES.items() for task in tasks}
 
 # --- Client address and rate limits (shop/ratelimit.py) --------------------------------------
 # The one proxy-trust setting: how many proxies in front of the shop append to X-Forwarded-For

@@ -26,6 +26,6 @@ def sweep_events() -> int:
 def daily_backup() -> str:
     from .backup import create_backup, prune_backups
 
-    path = create_backup()
+    backup = create_backup()
     prune_backups()
-    return str(path)
+    return backup.name

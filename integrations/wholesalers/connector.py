@@ -40,6 +40,14 @@ def run_dir(run_id: int) -> Path:
     return path
 
 
+def _local_copy(field_file, directory: Path) -> str:
+    """A local path of an uploaded file kept in private storage (a bucket has no path of its own)."""
+    target = directory / ("uploaded-" + Path(field_file.name).name)
+    with field_file.storage.open(field_file.name, "rb") as src, open(target, "wb") as dst:
+        shutil.copyfileobj(src, dst)
+    return str(target)
+
+
 def remove_run_dir(run_id: int) -> None:
     shutil.rmtree(
         Path(django_settings.PRIVATE_ROOT) / "integrations" / "runs" / str(run_id), ignore_errors=True
@@ -291,7 +299,7 @@ class WholesalerFeedConnector(Connector):
             elif urls.get(name):
                 pending.append(name)
             elif name == names[0] and self.config.feed_file:
-                files[name] = self.config.feed_file.path
+                files[name] = _local_copy(self.config.feed_file, run_dir(run.pk))
         if not files and not pending:
             from .importer import RunAborted
 

@@ -1,5 +1,6 @@
 """Backup and restore round trip, on whatever database the suite runs (PostgreSQL in CI)."""
 
+import io
 import tarfile
 import uuid
 from pathlib import Path
@@ -10,7 +11,15 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from shop.backup import BackupError, create_backup, list_backups, prune_backups, restore_backup
+from shop.backup import (
+    MAGIC,
+    BackupError,
+    create_backup,
+    decrypt_stream,
+    list_backups,
+    prune_backups,
+    restore_backup,
+)
 from tests.shop.factories import StoreFactory
 
 
@@ -28,10 +37,17 @@ def media_file(settings):
 @pytest.mark.django_db(transaction=True)
 def test_backup_and_restore_round_trip(tmp_path, media_file):
     StoreFactory(domain="kopia.example.pl", name="Sklep do kopii")
-    archive = create_backup(directory=tmp_path / "backups")
-    assert archive.name.startswith("koszyk-") and archive.suffixes[-2:] == [".tar", ".gz"]
-    with tarfile.open(archive) as tar:
+    backup = create_backup(directory=tmp_path / "backups")
+    assert backup.name.startswith("koszyk-") and backup.name.endswith(".tar.gz.enc")
+    sealed = (tmp_path / "backups" / backup.name).read_bytes()
+    assert len(sealed) == backup.size and sealed.startswith(MAGIC)
+    assert not list((tmp_path / "backups").glob("*.partial"))
+    plain = io.BytesIO()
+    decrypt_stream(io.BytesIO(sealed), plain)
+    plain.seek(0)
+    with tarfile.open(fileobj=plain) as tar:
         names = set(tar.getnames())
+    archive = backup.name
     assert "manifest.json" in names
     assert "media/products/1/zdjecie.jpg" in names
     assert "private/digital/ebook.pdf" in names
@@ -48,14 +64,18 @@ def test_backup_and_restore_round_trip(tmp_path, media_file):
         try:
             url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{name}"
             manifest = restore_backup(
-                archive, database_url=url, media_root=restored_media, private_root=restored_private
+                archive,
+                database_url=url,
+                media_root=restored_media,
+                private_root=restored_private,
+                directory=tmp_path / "backups",
             )
             with psycopg.connect(host=db["HOST"], port=db["PORT"] or 5432, user=db["USER"], dbname=name) as c:
                 row = c.execute("SELECT name FROM shop_store WHERE domain = 'kopia.example.pl'").fetchone()
             assert row == ("Sklep do kopii",)
             # Restoring again into the now non-empty database is refused.
             with pytest.raises(BackupError, match="not empty"):
-                restore_backup(archive, database_url=url)
+                restore_backup(archive, database_url=url, directory=tmp_path / "backups")
         finally:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             admin.close()
@@ -69,6 +89,7 @@ def test_backup_and_restore_round_trip(tmp_path, media_file):
             database_url=f"sqlite:///{target}",
             media_root=restored_media,
             private_root=restored_private,
+            directory=tmp_path / "backups",
         )
         con = sqlite3.connect(target)
         assert con.execute("SELECT name FROM shop_store WHERE domain='kopia.example.pl'").fetchone() == (
@@ -76,7 +97,7 @@ def test_backup_and_restore_round_trip(tmp_path, media_file):
         )
         con.close()
         with pytest.raises(BackupError, match="not empty"):
-            restore_backup(archive, database_url=f"sqlite:///{target}")
+            restore_backup(archive, database_url=f"sqlite:///{target}", directory=tmp_path / "backups")
         assert manifest["engine"] == "sqlite"
     assert (restored_media / "products" / "1" / "zdjecie.jpg").read_bytes() == media_file.read_bytes()
     assert (restored_private / "digital" / "ebook.pdf").read_bytes() == b"%PDF-1.4 tiny"
@@ -87,7 +108,7 @@ def test_prune_keeps_the_newest(tmp_path):
     for stamp in ("20260101T000000000000Z", "20260102T000000000000Z", "20260103T000000000000Z"):
         (tmp_path / f"koszyk-{stamp}.tar.gz").write_bytes(b"x")
     removed = prune_backups(keep=2, directory=tmp_path)
-    assert [p.name for p in removed] == ["koszyk-20260101T000000000000Z.tar.gz"]
+    assert removed == ["koszyk-20260101T000000000000Z.tar.gz"]
     assert len(list_backups(tmp_path)) == 2
 
 
