@@ -79,6 +79,8 @@ INSTALLED_APPS = [
     "integrations.accounting",
     "integrations.marketing",
     "reports",
+    "django_prose_editor",  # the page editor of content (bundled JS, no CDN)
+    "content",
 ]
 
 MIDDLEWARE = [
