@@ -4,6 +4,7 @@ any change to a page or the footer (apps.py connects the invalidation)."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from django.core.cache import cache
@@ -11,6 +12,7 @@ from django.core.cache import cache
 from .models import FooterLink, Page
 
 CACHE_SECONDS = 600
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -26,61 +28,75 @@ class Column:
     links: tuple[Link, ...]
 
 
-@dataclass(frozen=True)
-class StoreContent:
-    columns: tuple[Column, ...]
-    legal: dict  # kind -> address of the published page
-
-
-def cache_key(store_id: int) -> str:
-    return f"content:store:{store_id}"
+def _keys(store_id: int) -> tuple[str, str]:
+    return f"content:footer:{store_id}", f"content:legal:{store_id}"
 
 
 def forget(store_id: int) -> None:
-    cache.delete(cache_key(store_id))
+    try:
+        cache.delete_many(list(_keys(store_id)))
+    except Exception:  # a cache outage: entries expire after CACHE_SECONDS anyway
+        log.warning("Could not drop the cached footer of store %s", store_id, exc_info=True)
 
 
-def store_content(store) -> StoreContent:
-    if store is None or not getattr(store, "pk", None):
-        return StoreContent(columns=(), legal={})
-    key = cache_key(store.pk)
-    found = cache.get(key)
+def _cached(key: str, load):
+    try:
+        found = cache.get(key)
+    except Exception:  # the cache is down: the page still renders, from the database
+        return load()
     if found is None:
-        found = _load(store)
-        cache.set(key, found, CACHE_SECONDS)
+        found = load()
+        try:
+            cache.set(key, found, CACHE_SECONDS)
+        except Exception:
+            log.debug("Could not cache %s", key, exc_info=True)
     return found
 
 
-def _load(store) -> StoreContent:
-    """Two queries: the published pages and the footer's links with their columns."""
-    published = {
-        p.pk: p
-        for p in Page.objects.filter(store=store, status=Page.Status.PUBLISHED).only(
-            "pk", "kind", "title", "slug"
-        )
-    }
+def footer_columns(store) -> tuple[Column, ...]:
+    """The footer's columns with their visible links (one query when not cached)."""
+    if store is None or not getattr(store, "pk", None):
+        return ()
+    return _cached(_keys(store.pk)[0], lambda: _load_footer(store))
+
+
+def legal_urls(store) -> dict[str, str]:
+    """``{"terms": "/strona/regulamin/", ...}``: the addresses of the store's published standard
+    pages (one query when not cached)."""
+    if store is None or not getattr(store, "pk", None):
+        return {}
+    return _cached(_keys(store.pk)[1], lambda: _load_legal(store))
+
+
+def _load_footer(store) -> tuple[Column, ...]:
     columns: dict[int, tuple[str, list[Link]]] = {}
     links = (
         FooterLink.objects.filter(column__store=store)
-        .select_related("column")
+        .select_related("column", "page")
         .order_by("column__position", "column_id", "position", "pk")
     )
     for link in links:
         _title, items = columns.setdefault(link.column_id, (link.column.title, []))
         if link.page_id:
-            page = published.get(link.page_id)
-            if page is None:  # a draft is never linked
+            if not link.page.is_published:  # a draft is never linked
                 continue
-            items.append(Link(link.label or page.title, page.get_absolute_url(), False))
+            items.append(Link(link.label or link.page.title, link.page.get_absolute_url(), False))
         else:
             items.append(Link(link.label or link.url, link.url, link.url.startswith(("http:", "https:"))))
-    legal = {}
-    for page in sorted(published.values(), key=lambda p: p.pk):
-        if page.kind != Page.Kind.CUSTOM:
-            legal.setdefault(page.kind, page.get_absolute_url())
-    return StoreContent(
-        columns=tuple(Column(title, tuple(items)) for title, items in columns.values() if items), legal=legal
+    return tuple(Column(title, tuple(items)) for title, items in columns.values() if items)
+
+
+def _load_legal(store) -> dict[str, str]:
+    legal: dict[str, str] = {}
+    published = (
+        Page.objects.filter(store=store, status=Page.Status.PUBLISHED)
+        .exclude(kind=Page.Kind.CUSTOM)
+        .only("kind", "slug")
+        .order_by("pk")
     )
+    for page in published:
+        legal.setdefault(page.kind, page.get_absolute_url())
+    return legal
 
 
 def visible_page(*, store, slug: str, staff: bool) -> Page | None:

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
-from ..selectors import store_content
+from ..selectors import footer_columns, legal_urls
 
 register = template.Library()
 
@@ -16,13 +16,13 @@ register = template.Library()
 @register.inclusion_tag("content/_footer.html", takes_context=True)
 def site_footer(context):
     store = context.get("store")
-    return {"columns": store_content(store).columns, "store": store}
+    return {"columns": footer_columns(store), "store": store}
 
 
 @register.simple_tag(takes_context=True)
 def legal_links(context):
     """``{"terms": "/strona/regulamin/", "privacy": ...}``: addresses of the published pages."""
-    return store_content(context.get("store")).legal
+    return legal_urls(context.get("store"))
 
 
 @register.simple_tag

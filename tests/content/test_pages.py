@@ -197,10 +197,10 @@ def footer(response) -> str:
 def test_footer_columns_without_visible_links_are_hidden(shop):
     column = FooterColumnFactory(store=shop, title="Pusta")
     FooterLinkFactory(column=column, page=PageFactory(store=shop))  # a draft
-    assert selectors.store_content(shop).columns == ()
+    assert selectors.footer_columns(shop) == ()
     FooterLinkFactory(column=column, url="https://blog.example.pl", label="Blog")
     selectors.forget(shop.pk)
-    (only,) = selectors.store_content(shop).columns
+    (only,) = selectors.footer_columns(shop)
     assert only.title == "Pusta" and only.links[0].external
 
 
