@@ -93,3 +93,24 @@ def test_orders_placed_without_the_checkout_box_record_nothing(shop):
     cart = ready_cart(shop, [(variant, 1)], shipping=shop.shipping_methods.get(), payment="bank_transfer")
     order = services.place_order(cart=cart)
     assert not TermsAcceptance.objects.filter(order=order).exists()
+
+
+def test_the_confirmation_email_and_the_order_page_link_the_withdrawal_form(shop):
+    from orders.emails import render_email
+    from orders.models import OrderEmail
+
+    pages.ensure_default_pages(store=shop)
+    pages.publish(page=Page.objects.get(store=shop, kind="terms"))
+    client = Client()
+    _html, post = to_summary(client, shop)
+    response = client.post("/zamowienie/podsumowanie/", post)
+    order = Order.objects.get()
+    placed = OrderEmail.objects.get(order=order, kind=OrderEmail.Kind.PLACED)
+    message = render_email(placed)
+    assert "/odstapienie-od-umowy/" in message.body
+    assert (
+        'href="http://' in message.alternatives[0][0]
+        and "/odstapienie-od-umowy/" in message.alternatives[0][0]
+    )
+    order_page = client.get(response["Location"], follow=True).content.decode()
+    assert "formularz odstąpienia od umowy" in order_page

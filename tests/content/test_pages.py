@@ -207,3 +207,20 @@ def test_footer_columns_without_visible_links_are_hidden(shop):
 def test_a_footer_link_is_a_page_or_an_address_never_both():
     with pytest.raises(IntegrityError):
         FooterLink.objects.create(column=FooterColumnFactory(), url="", page=None)
+
+
+def test_the_withdrawal_form_is_a_page_and_a_pdf_with_the_sellers_data(shop):
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
+    client = Client(HTTP_HOST=shop.domain)
+    html = client.get("/odstapienie-od-umowy/").content.decode()
+    assert (
+        "Wzór formularza odstąpienia od umowy" in html
+        and "Ogród Jan Nowak, ul. Kwiatowa 7, 30-001 Kraków" in html
+    )
+    response = client.get("/odstapienie-od-umowy/formularz.pdf")
+    assert response["Content-Type"] == "application/pdf" and response.content.startswith(b"%PDF")
+    text = PdfReader(BytesIO(response.content)).pages[0].extract_text()
+    assert "Ogród Jan Nowak" in text and "Niepotrzebne skreślić" in text
