@@ -200,7 +200,7 @@ class Terms:
     def require(self, *, store) -> None:
         from orders.services.errors import CheckoutError
 
-        if not Page.objects.filter(store=store, kind=Kind.TERMS, status=Page.Status.PUBLISHED).exists():
+        if current_version(store=store, kind=Kind.TERMS) is None:
             raise CheckoutError(
                 _(
                     "This shop cannot take orders yet: it has not published its terms and conditions. "
@@ -211,7 +211,7 @@ class Terms:
 
     def record(self, *, order) -> None:
         terms = current_version(store=order.store, kind=Kind.TERMS)
-        if terms is None:  # require() ran in the same transaction; unpublished meanwhile
+        if terms is None:  # require() passed earlier in this transaction; unpublished meanwhile
             self.require(store=order.store)
         TermsAcceptance.objects.create(
             order=order,
