@@ -81,6 +81,8 @@ INSTALLED_APPS = [
     "reports",
     "customers",
     "branding",
+    "django_prose_editor",  # the page editor of content (bundled JS, no CDN)
+    "content",
 ]
 
 MIDDLEWARE = [

@@ -19,6 +19,7 @@ urlpatterns = [
     path("api/", include("shop.api.urls")),
     path("feeds/", include("integrations.feeds.urls")),
     path("", include("integrations.marketing.urls")),
+    path("", include("content.urls")),
     path("", include("orders.urls")),
     path("", include("catalog.urls")),
 ]

@@ -129,5 +129,10 @@ def _clear_cache():
 
 @pytest.fixture
 def store(db):
-    """The default store, answering on ``testserver`` (Django's test client host)."""
-    return StoreFactory(domain="testserver", name="Sklep Testowy", is_default=True)
+    """The default store, answering on ``testserver`` (Django's test client host), with its terms
+    and privacy policy published (the checkout refuses orders without terms: content/pages.py)."""
+    from tests.content.factories import publish_legal_pages
+
+    store = StoreFactory(domain="testserver", name="Sklep Testowy", is_default=True)
+    publish_legal_pages(store)
+    return store

@@ -25,6 +25,7 @@ from catalog import stock
 from catalog.models import Product
 from shop.money import format_money
 
+from .. import terms
 from ..models import (
     Address,
     Cart,
@@ -183,6 +184,7 @@ def place_order(
     user=None,
     customer_note: str = "",
     placed_at=None,
+    accepted_terms: bool = False,
 ) -> Order:
     """Turn ``cart`` into an order; returns the order (the existing one if already placed).
 
@@ -194,7 +196,9 @@ def place_order(
     always the database's. Raises :class:`OutOfStock` when stock ran out ("someone has just
     bought the last one") and :class:`CheckoutError` for anything else missing. ``placed_at``
     keeps the original time of an imported order (marketplace, API, demo data): it dates and
-    numbers the order; stock holds still run from now.
+    numbers the order; stock holds still run from now. ``accepted_terms``: the shopper ticked the
+    terms box; the store must have published terms then, and the versions accepted are recorded
+    with the order (``orders/terms.py``).
     """
     now = timezone.now()
     placed_at = placed_at or now
@@ -218,6 +222,8 @@ def place_order(
             _("Your cart changed after you saw the summary. Please check it and confirm again.")
         )
     store = cart.store
+    if accepted_terms:
+        terms.require(store=store)
     user = user if user is not None and user.is_authenticated else cart.user
     loaded = load_for_checkout(cart, user=user, lock=True, now=now)
     problems = checkout_problems(loaded)
@@ -360,6 +366,8 @@ def place_order(
         placed_at=placed_at,
         held_reference=temporary_reference if holding else "",
     )
+    if accepted_terms:
+        terms.record(order=order)
     if basket.amount_due == 0:
         # Gift cards paid for everything.
         change_status(order=order, status=Order.Status.PAID, note=_("Paid with a gift card"))

@@ -264,6 +264,7 @@ def checkout_summary(request):
                 expected_amount_due=form.cleaned_data["expected_amount_due"],
                 user=request.user,
                 customer_note=form.cleaned_data["customer_note"],
+                accepted_terms=form.cleaned_data["accept_terms"],
             )
         except services.RateLimited as exc:  # a flood: refused before any stock is taken
             messages.error(request, exc.message)

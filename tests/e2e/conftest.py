@@ -55,7 +55,11 @@ def page(browser, live_server, settings):
 
 @pytest.fixture
 def live_store(transactional_db, live_server):
-    """The default store for the live server (answers on 'localhost')."""
+    """The default store for the live server (answers on 'localhost'), its terms and privacy
+    policy published (the checkout refuses orders without terms)."""
+    from tests.content.factories import publish_legal_pages
     from tests.shop.factories import StoreFactory
 
-    return StoreFactory(domain="localhost", name="Sklep Testowy", is_default=True)
+    store = StoreFactory(domain="localhost", name="Sklep Testowy", is_default=True)
+    publish_legal_pages(store)
+    return store
