@@ -184,6 +184,23 @@ class Store(models.Model):
         return f"{base}{path}"
 
 
+class RoleAppGrant(models.Model):
+    """Which apps' permissions a staff role (permission group) has been given by ``install_roles``.
+
+    A role's group is created with its permissions once and the merchant's edits are kept; an app
+    added by an upgrade (customers, the store's look, content pages...) is granted to the roles
+    whose patterns name it once, the first time it appears, and never again."""
+
+    group = models.ForeignKey("auth.Group", on_delete=models.CASCADE, related_name="+")
+    app_label = models.CharField(max_length=100)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["group", "app_label"], name="role_app_grant_once")]
+
+    def __str__(self):
+        return f"{self.group} · {self.app_label}"
+
+
 class Event(models.Model):
     """A domain event in the transactional outbox.
 

@@ -27,6 +27,7 @@ ROLES: dict[str, list[str]] = {
         "reports.*",
         "customers.*",
         "branding.*",
+        "content.*",
         "django_celery_beat.*",
         "shop.view_store",
         "shop.change_store",
@@ -117,10 +118,22 @@ def install_roles(**kwargs) -> None:
     last = [c for c in apps.get_app_configs() if c.models_module is not None][-1]
     if kwargs.get("app_config") is not last:
         return
+    from .models import RoleAppGrant
+
     for name, patterns in ROLES.items():
         group, created = Group.objects.get_or_create(name=name)
+        chosen = permissions_for(patterns)
+        granted = set(RoleAppGrant.objects.filter(group=group).values_list("app_label", flat=True))
         if created:
-            group.permissions.set(permissions_for(patterns))
+            group.permissions.set(chosen)
+        else:
+            # An existing role keeps the merchant's edits; only apps it has never been given (an
+            # upgrade added them) are granted, once.
+            group.permissions.add(*[p for p in chosen if p.content_type.app_label not in granted])
+        labels = {p.content_type.app_label for p in chosen} - granted
+        RoleAppGrant.objects.bulk_create(
+            [RoleAppGrant(group=group, app_label=label) for label in sorted(labels)], ignore_conflicts=True
+        )
 
 
 def is_operator(user) -> bool:

@@ -62,3 +62,35 @@ def test_warehouse_role_adjusts_stock_but_content_role_does_not(client, store):
     content.groups.add(Group.objects.get(name="Katalog (content)"))
     client.force_login(content)
     assert client.get(url).status_code == 403
+
+
+def _run_install_roles():
+    from django.apps import apps
+
+    from shop.roles import install_roles
+
+    last = [c for c in apps.get_app_configs() if c.models_module is not None][-1]
+    install_roles(app_config=last)
+
+
+def test_an_upgrade_grants_a_new_app_to_existing_roles_once_and_keeps_the_merchants_edits():
+    from django.contrib.auth.models import Permission
+
+    from shop.models import RoleAppGrant
+
+    owner = Group.objects.get(name="Właściciel sklepu (owner)")
+    # The merchant took one right away from the owner role.
+    change_product = Permission.objects.get(content_type__app_label="catalog", codename="change_product")
+    owner.permissions.remove(change_product)
+    # Before the upgrade the role had never heard of the content app.
+    owner.permissions.remove(*owner.permissions.filter(content_type__app_label="content"))
+    RoleAppGrant.objects.filter(group=owner, app_label="content").delete()
+
+    _run_install_roles()  # the upgrade's migrate
+    assert owner.permissions.filter(content_type__app_label="content", codename="change_page").exists()
+    assert not owner.permissions.filter(pk=change_product.pk).exists()  # the merchant's edit stays
+
+    # The merchant then takes the new app away too: a later migrate does not give it back.
+    owner.permissions.remove(*owner.permissions.filter(content_type__app_label="content"))
+    _run_install_roles()
+    assert not owner.permissions.filter(content_type__app_label="content").exists()
