@@ -40,7 +40,7 @@ from ..models import (
 )
 from ..models.order import new_order_token
 from ..pricing import Basket, price_basket
-from .codes import customer_uses, redeem_voucher, spend_gift_card
+from .codes import customer_uses, redeem_voucher, spend_gift_card, voucher_scope
 from .errors import CheckoutError, OutOfStock, TotalChanged
 from .recording import order_line, record_order
 from .validation import validate_answers
@@ -101,6 +101,7 @@ def load_for_checkout(cart: Cart, *, user=None, lock: bool = False, now=None) ->
         voucher_customer_uses=customer_uses(voucher, email=cart.email, user=user or cart.user)
         if voucher
         else 0,
+        voucher_scope=voucher_scope(voucher),
         gift_card=card,
     )
     return LoadedCart(
