@@ -149,16 +149,15 @@ def validate(*, subject: str, body: str, store, language: str) -> None:
     """Raise ``ValidationError`` per field with a message the merchant can act on."""
     context = sample_text_context(store=store, language=language)
     errors = {}
-    with translation.override(language):
-        for field, source in (("subject", subject), ("body", body)):
-            if not (source or "").strip():
-                errors[field] = _("This text cannot be empty.")
-                continue
-            problem = sandbox.check(source, context, autoescape=False, variables=_NAMES)
-            if problem:
-                errors[field] = problem
-        if not errors and not " ".join(sandbox.render(subject, context, autoescape=False).split()):
-            errors["subject"] = _("The subject comes out empty.")
+    for field, source in (("subject", subject), ("body", body)):
+        if not (source or "").strip():
+            errors[field] = _("This text cannot be empty.")
+            continue
+        problem = sandbox.check(source, context, autoescape=False, variables=_NAMES)
+        if problem:
+            errors[field] = problem
+    if not errors and not " ".join(sandbox.render(subject, context, autoescape=False).split()):
+        errors["subject"] = _("The subject comes out empty.")
     if errors:
         raise ValidationError(errors)
 
