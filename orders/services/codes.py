@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -439,6 +440,46 @@ def issue_gift_cards(*, order: Order) -> list[GiftCard]:
                 )
             cards.append(card)
     return cards
+
+
+GIFT_CARD_CODE_LENGTH = 16
+
+
+@dataclass(frozen=True)
+class Balance:
+    """What the balance page shows of a card: nothing that identifies it beyond its last four."""
+
+    masked_code: str
+    balance: Decimal
+    currency: str
+    expires_at: datetime | None
+
+
+def gift_card_balance(*, store, code: str, ip: str) -> Balance | None:
+    """The balance of the active, unexpired card ``code`` of ``store``, or ``None`` -- the same
+    answer for an unknown, withdrawn, expired or another store's card, so the page tells a
+    guesser nothing. Every check, found or not, counts against the IP and against the code's
+    first four characters (``GIFT_CARD_BALANCE_CHECKS_LIMIT`` per
+    ``GIFT_CARD_BALANCE_CHECKS_WINDOW_SECONDS``); past either, :class:`RateLimited`."""
+    normalised = normalise_gift_card_code(code)
+    keys = [f"gift-balance:ip:{ip}", f"gift-balance:prefix:{store.pk}:{normalised[:4]}"]
+    verdict = ratelimit.hit_all(
+        keys,
+        limit=settings.GIFT_CARD_BALANCE_CHECKS_LIMIT,
+        window=settings.GIFT_CARD_BALANCE_CHECKS_WINDOW_SECONDS,
+    )
+    if not verdict.allowed:
+        raise RateLimited(
+            "{} {}".format(_("Too many balance checks."), ratelimit.try_again_message(verdict.retry_after)),
+            retry_after=verdict.retry_after,
+        )
+    card = GiftCard.objects.filter(store_id=store.pk, code=normalised).first()
+    now = timezone.now()
+    if card is None or not card.is_active or (card.expires_at is not None and card.expires_at <= now):
+        return None
+    return Balance(
+        masked_code=card.masked_code, balance=card.balance, currency=card.currency, expires_at=card.expires_at
+    )
 
 
 def bought_cards_spent(*, order: Order) -> Decimal:
