@@ -21,7 +21,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
-from django.utils.text import slugify
+from django.utils.text import capfirst, slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -38,7 +38,7 @@ from .services import codes
 
 class VoucherBatchForm(forms.ModelForm):
     count = forms.IntegerField(
-        label=gettext_lazy("number of codes"),
+        label=capfirst(gettext_lazy("number of codes")),
         min_value=1,
         max_value=codes.BATCH_MAX,
         error_messages={
@@ -48,7 +48,7 @@ class VoucherBatchForm(forms.ModelForm):
         help_text=gettext_lazy("From 1 to 10 000 single-use codes."),
     )
     prefix = forms.CharField(
-        label=gettext_lazy("prefix"),
+        label=capfirst(gettext_lazy("prefix")),
         required=False,
         max_length=200,
         help_text=gettext_lazy("Optional, up to 12 letters A–Z and digits, e.g. LATO: LATO-7KQ2M9XW4P."),
@@ -108,8 +108,8 @@ class VoucherBatchAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
         "prefix",
         "count",
         "kind",
-        "value",
-        "min_basket",
+        "discount",
+        "minimum",
         "valid_until",
         "products",
         "categories",
@@ -126,6 +126,14 @@ class VoucherBatchAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
             .select_related("store")
             .annotate(used_codes=Count("vouchers", filter=Q(vouchers__used_count__gt=0)))
         )
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        field = super().formfield_for_manytomany(db_field, request, **kwargs)
+        widget = getattr(field, "widget", None)
+        if widget is not None:
+            # select2 takes the column's width (320 px overflowed a tablet's column)
+            widget.attrs["data-width"] = "min(320px, 100%)"
+        return field
 
     def get_fields(self, request, obj=None):
         if obj is None:
@@ -145,6 +153,10 @@ class VoucherBatchAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
         if obj.kind == Voucher.Kind.FIXED:
             return format_money(obj.value, obj.store.currency)
         return obj.get_kind_display()
+
+    @admin.display(description=gettext_lazy("minimum basket"))
+    def minimum(self, obj):
+        return format_money(obj.min_basket, obj.store.currency) if obj.min_basket is not None else "—"
 
     @admin.display(description=gettext_lazy("used"), ordering="used_codes")
     def used(self, obj):
@@ -264,7 +276,12 @@ class OrderEmailTemplateForm(forms.ModelForm):
     class Meta:
         model = OrderEmailTemplate
         fields = ["store", "key", "language", "subject", "body", "is_active"]
-        widgets = {"body": forms.Textarea(attrs={"rows": 10, "cols": 80})}
+        widgets = {
+            "subject": forms.TextInput(
+                attrs={"size": 80, "style": "width:100%;max-width:48em;box-sizing:border-box"}
+            ),
+            "body": forms.Textarea(attrs={"rows": 10, "cols": 80}),
+        }
 
     def clean(self):
         data = super().clean()
@@ -380,6 +397,7 @@ class OrderEmailTemplateAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
             "preview": preview,
             "preview_form": form,
             "preview_error": error,
+            "preview_note": _("The preview shows the saved text: save to see your changes."),
             "variables": email_templates.VARIABLES,
             "variables_help": variables_help(),
             "test_send_url": reverse("admin:orders_orderemailtemplate_test", args=[template.pk]),

@@ -77,6 +77,29 @@ STRICT_ENGINE = _engine(strict=True)
 ENGINE = _engine(strict=False)
 
 
+_NOT_A_LIBRARY = re.compile(r"'(?P<name>[^']*)' is not a registered tag library")
+_UNKNOWN_TAG = re.compile(r"(?:Invalid block|Unclosed) tag on line (?P<line>\d+): '(?P<tag>[^']*)'")
+_UNKNOWN_FILTER = re.compile(r"Invalid filter: '(?P<name>[^']*)'")
+
+
+def _explain(exc: TemplateSyntaxError) -> str:
+    """Django's English syntax errors a merchant meets most, in the merchant's language."""
+    text = str(exc)
+    if match := _NOT_A_LIBRARY.search(text):
+        return _("“%(name)s” cannot be loaded; {%% load %%} accepts only: %(libraries)s.") % {
+            "name": match["name"],
+            "libraries": ", ".join(sorted(LIBRARIES)),
+        }
+    if match := _UNKNOWN_TAG.search(text):
+        return _("unknown or unclosed tag “%(tag)s” on line %(line)s.") % {
+            "tag": match["tag"],
+            "line": match["line"],
+        }
+    if match := _UNKNOWN_FILTER.search(text):
+        return _("unknown filter “%(name)s”.") % {"name": match["name"]}
+    return text
+
+
 def check(source: str, context: dict, *, autoescape: bool, variables: Iterable[str]) -> str | None:
     """Why ``source`` cannot be used (a message for the merchant), or ``None``: it must compile,
     render ``context`` and use only known variables (``variables`` are listed in the message)."""
@@ -85,7 +108,7 @@ def check(source: str, context: dict, *, autoescape: bool, variables: Iterable[s
     try:
         template = STRICT_ENGINE.from_string(source)
     except TemplateSyntaxError as exc:
-        return _("Template error: %(error)s") % {"error": exc}
+        return _("Template error: %(error)s") % {"error": _explain(exc)}
     try:
         output = template.render(Context(context, autoescape=autoescape))
     except TemplateDoesNotExist as exc:

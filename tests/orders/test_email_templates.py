@@ -296,3 +296,21 @@ def test_staff_of_another_store_cannot_preview_or_send(client, store):
     )
     assert client.post(reverse("admin:orders_orderemailtemplate_test", args=[template.pk])).status_code == 404
     assert mail.outbox == []
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        (
+            "{% load static %}",
+            "Nie można wczytać „static”; {% load %} przyjmuje tylko: humanize, i18n, l10n.",
+        ),
+        ("{% if order.is_paid %}tak", "nieznany lub niezamknięty tag"),
+        ("{{ order.number|shout }}", "nieznany filtr „shout”."),
+    ],
+)
+def test_syntax_errors_are_explained_in_polish(store, source, expected):
+    with translation.override("pl"), pytest.raises(ValidationError) as caught:
+        email_templates.validate(subject="Temat", body=source, store=store, language="pl")
+    (message,) = caught.value.message_dict["body"]
+    assert message.startswith("Błąd szablonu: ") and expected in message
