@@ -54,6 +54,7 @@ class Voucher(models.Model):
         "VoucherBatch",
         null=True,
         blank=True,
+        editable=False,  # set only when a set is generated (its limit then applies to the code)
         on_delete=models.PROTECT,
         related_name="vouchers",
         verbose_name=_("batch"),

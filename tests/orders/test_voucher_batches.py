@@ -330,3 +330,11 @@ def test_staff_of_another_store_cannot_see_or_export_a_batch(client, store):
     response = client.post(reverse("admin:orders_voucherbatch_add"), _form(store))
     assert response.status_code == 200 and "store" in response.context["adminform"].form.errors
     assert VoucherBatch.objects.count() == 1
+
+
+def test_a_code_cannot_be_moved_into_a_set_by_hand():
+    # A set's product limit applies to its codes: only generating a set puts codes in it.
+    from django.forms import modelform_factory
+
+    fields = modelform_factory(Voucher, fields="__all__")().fields
+    assert "batch" not in fields and {"products", "categories"} <= set(fields)
