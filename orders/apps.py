@@ -49,5 +49,8 @@ class OrdersConfig(AppConfig):
 
     def ready(self) -> None:
         from . import handlers  # noqa: F401  (after-sales event handlers: invoice on order.paid)
+        from .admin_marketing import register
+
+        register()  # voucher batches and order e-mail texts (orders/admin_marketing.py)
 
         post_migrate.connect(install_order_schedules, sender=self, dispatch_uid="orders-schedules")

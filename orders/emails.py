@@ -73,7 +73,7 @@ def order_summary(order, lines) -> dict:
     return {"vat": vat_summary(invoice_lines(order, lines)), "delivery": delivery, "billing": billing}
 
 
-def email_context(email: OrderEmail) -> dict:
+def email_context(email: OrderEmail, *, preview: bool = False) -> dict:
     from .payments.base import PaymentGatewayError
     from .services.payments import open_payment, start_payment
 
@@ -91,7 +91,9 @@ def email_context(email: OrderEmail) -> dict:
     }
     if email.kind in SUMMARY_KINDS:
         context["summary"] = order_summary(order, context["lines"])
-    if email.kind == OrderEmail.Kind.PLACED and order.amount_due > 0:
+    if email.kind == OrderEmail.Kind.PLACED and order.amount_due > 0 and preview:
+        context["payment_instructions"] = ""  # a preview never starts a payment at the gateway
+    elif email.kind == OrderEmail.Kind.PLACED and order.amount_due > 0:
         payment = open_payment(order)
         try:
             started = start_payment(order=order, payment=payment) if payment else None
@@ -114,10 +116,19 @@ def email_context(email: OrderEmail) -> dict:
     return context
 
 
-def render_email(email: OrderEmail) -> EmailMultiAlternatives:
+def render_email(email: OrderEmail, *, template=None, preview: bool = False) -> EmailMultiAlternatives:
+    """The message for ``email``: the merchant's subject and message when the store edited them
+    (:mod:`orders.email_templates`; ``template`` forces one, for the admin preview), else the
+    shop's own."""
+    from . import email_templates
+
     with translation.override(email.language or "pl"):
-        context = email_context(email)
+        context = email_context(email, preview=preview)
         subject = str(SUBJECTS.get(email.kind, _("Order %(number)s"))) % {"number": email.order.number}
+        edited = email_templates.texts_for(email, template)
+        if edited is not None:
+            subject = edited.subject
+            context["custom_message"] = edited.message
         # A planned email may name its own template pair (returns: orders/emails/return_<event>).
         template = (email.context or {}).get("template") or "orders/email/order"
         text = render_to_string(f"{template}.txt", context)

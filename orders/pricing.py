@@ -186,16 +186,54 @@ class Basket:
         }
 
 
+@dataclass(frozen=True)
+class VoucherScope:
+    """Which lines a voucher discounts: products by id and categories by id (the categories'
+    subcategories already included). Empty on both sides: every line. Loaded by
+    :func:`orders.services.codes.voucher_scope`."""
+
+    product_ids: frozenset[int] = frozenset()
+    category_ids: frozenset[int] = frozenset()
+
+    @property
+    def is_limited(self) -> bool:
+        return bool(self.product_ids or self.category_ids)
+
+    def matches(self, variant: Variant) -> bool:
+        if not self.is_limited:
+            return True
+        product = variant.product
+        return product.pk in self.product_ids or product.category_id in self.category_ids
+
+
+EVERYTHING = VoucherScope()
+
+
+def voucher_lines(lines: list[PricedLine], scope: VoucherScope | None) -> list[PricedLine]:
+    """The lines a voucher discounts: goods (never gift cards) that match its scope. The one
+    rule for both the discount and the minimum a scoped code checks."""
+    scope = scope or EVERYTHING
+    return [p for p in lines if not p.is_gift_card and scope.matches(p.variant)]
+
+
 def net_of(gross: Decimal, vat_rate: str) -> Decimal:
     """Net of one gross amount (VAT rounded half-up, net the remainder): :func:`orders.vat.split`."""
     return vat.split(gross, vat_rate)[0]
 
 
 def voucher_problem(
-    voucher: Voucher, *, eligible: Decimal, now: datetime, customer_uses: int, store_id: int
+    voucher: Voucher,
+    *,
+    eligible: Decimal,
+    now: datetime,
+    customer_uses: int,
+    store_id: int,
+    scope: VoucherScope | None = None,
+    matching: Decimal | None = None,
 ) -> str:
     """Why ``voucher`` cannot be used now, or ``""``. ``customer_uses`` = earlier uses by this
-    shopper (email or account)."""
+    shopper (email or account); ``eligible`` = the goods (no gift cards) the minimum is checked
+    against; ``matching`` = the part of them in the voucher's ``scope`` (products, categories)."""
     if voucher.store_id != store_id or not voucher.is_active:
         return _("This code is not valid.")
     if voucher.valid_from and now < voucher.valid_from:
@@ -212,6 +250,8 @@ def voucher_problem(
         }
     if eligible <= 0:
         return _("This code does not apply to gift cards.")
+    if scope is not None and scope.is_limited and not (matching or 0) > 0:
+        return _("This code applies only to selected products, and none of them is in your cart.")
     return ""
 
 
@@ -258,11 +298,13 @@ def price_basket(
     payment_method: PaymentMethod | None = None,
     voucher: Voucher | None = None,
     voucher_customer_uses: int = 0,
+    voucher_scope: VoucherScope | None = None,
     gift_card: GiftCard | None = None,
     price_list: PriceList | None = None,
 ) -> Basket:
     """Price ``lines`` (variants with ``product`` loaded) with the shopper's choices; a
-    ``price_list`` (:func:`price_list_for`) sets the signed-in member's unit prices."""
+    ``price_list`` (:func:`price_list_for`) sets the signed-in member's unit prices;
+    ``voucher_scope`` limits the voucher to some products or categories (none: every product)."""
     unit = price_list.unit_price if price_list is not None else (lambda v: v.price)
     priced = [PricedLine(v, q, unit(v), money(unit(v) * q)) for v, q in lines]
     basket = Basket(currency=currency, lines=priced, price_list=price_list)
@@ -273,14 +315,22 @@ def price_basket(
     eligible_total = sum((p.total for p in eligible), ZERO)
 
     if voucher is not None:
+        matching = voucher_lines(priced, voucher_scope)
+        matching_total = sum((p.total for p in matching), ZERO)
         problem = voucher_problem(
-            voucher, eligible=eligible_total, now=now, customer_uses=voucher_customer_uses, store_id=store_id
+            voucher,
+            eligible=eligible_total,
+            now=now,
+            customer_uses=voucher_customer_uses,
+            store_id=store_id,
+            scope=voucher_scope,
+            matching=matching_total,
         )
         if problem:
             basket.voucher_problem = problem
         else:
             basket.voucher = voucher
-            _apply_voucher(voucher, eligible, eligible_total)
+            _apply_voucher(voucher, matching, matching_total)
             basket.free_shipping_by_voucher = voucher.kind == Voucher.Kind.FREE_SHIPPING
     basket.discount = sum((p.discount for p in priced), ZERO)
     basket.goods_value = eligible_total - basket.discount
@@ -309,7 +359,7 @@ def price_basket(
 
 
 def _apply_voucher(voucher: Voucher, eligible: list[PricedLine], eligible_total: Decimal) -> None:
-    """Percent: each line's own share, rounded. Fixed: ``min(value, eligible total)`` split over
+    """``eligible``: the lines the voucher discounts (:func:`voucher_lines`). Percent: each line's own share, rounded. Fixed: ``min(value, eligible total)`` split over
     the lines by value to the grosz (largest remainder, :func:`shop.money.allocate`): the shares
     add up to it exactly, none below zero or above its line."""
     if voucher.kind == Voucher.Kind.PERCENTAGE:

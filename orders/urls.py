@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from .views import account, blik, cart, checkout, payments, pickup_points
+from .views import account, blik, cart, checkout, gift_cards, payments, pickup_points
 
 app_name = "orders"
 
@@ -13,6 +13,7 @@ urlpatterns = [
     path("koszyk/linia/<int:line_id>/usun/", cart.cart_remove, name="cart-remove"),
     path("koszyk/kod/", cart.cart_code, name="cart-code"),
     path("koszyk/kod/usun/", cart.cart_code_remove, name="cart-code-remove"),
+    path("karta-podarunkowa/", gift_cards.gift_card_balance_view, name="gift-card-balance"),
     path("zamowienie/", checkout.checkout_contact, name="checkout"),
     path("zamowienie/email/", checkout.checkout_email, name="checkout-email"),
     path("zamowienie/dostawa/", checkout.checkout_delivery, name="checkout-delivery"),

@@ -1,8 +1,8 @@
 """Message templates: a restricted Django template engine, the documented variables, validation.
 
-Merchant-written templates (StepTemplate) are compiled by an engine with no template loaders
-(no ``{% include %}`` / ``{% extends %}`` of files) and only the ``i18n``, ``l10n`` and
-``humanize`` libraries, plus two built-in filters: ``money`` (the shop's one money format,
+Merchant-written templates (StepTemplate) are compiled by the shop's sandboxed engine
+(:mod:`shop.sandbox_templates`): no template loaders (no ``{% include %}`` / ``{% extends %}``
+of files) and only the ``i18n``, ``l10n`` and ``humanize`` libraries, plus two built-in filters: ``money`` (the shop's one money format,
 ``{{ line.unit_price|money:currency }}`` -> ``39,00 zł``) and ``plural`` (the form for a count in
 the message's language, ``{{ n|plural:"sztuka,sztuki,sztuk" }}``). On save they are
 test-rendered against :func:`sample_context` with
@@ -16,54 +16,21 @@ import re
 from datetime import timedelta
 from decimal import Decimal
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.template import Context, Engine, Library, TemplateDoesNotExist, TemplateSyntaxError
 from django.utils import timezone
 from django.utils.functional import lazy
-from django.utils.translation import get_language, pgettext, trans_real
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
-from shop.money import format_money
+from shop import sandbox_templates as sandbox
 
-_MARK = "\x00UNKNOWN:%s\x00"
-_MARK_RE = re.compile("\x00UNKNOWN:(.*?)\x00")
-
-_LIBRARIES = {
-    "i18n": "django.templatetags.i18n",
-    "l10n": "django.templatetags.l10n",
-    "humanize": "django.contrib.humanize.templatetags.humanize",
-}
-
-# Filters every message template has without {% load %} (this module is the engine's builtin).
-register = Library()
-
-
-@register.filter
-def money(value, currency: str = "PLN") -> str:
-    """``{{ amount|money:currency }}`` -> ``"1 234,50 zł"``: the format of the shop's pages and
-    order e-mails (:func:`shop.money.format_money`)."""
-    return format_money(value, currency)
-
-
-def plural_index(count: int) -> int:
-    """Which plural form ``count`` takes in the active language (its catalog's Plural-Forms):
-    Polish 1 -> 0, 2-4 and 22-24 -> 1, 5-21 and 25-31 -> 2; English 1 -> 0, else 1."""
-    translation = trans_real.translation(get_language() or settings.LANGUAGE_CODE)
-    rule = getattr(translation, "plural", None)
-    return int(rule(count)) if rule else int(count != 1)
-
-
-@register.filter
-def plural(count, forms: str) -> str:
-    """``{{ n|plural:"sztuka,sztuki,sztuk" }}`` -> the form for ``n`` in the message's language
-    (give as many forms as the language has: Polish three, English two)."""
-    try:
-        n = abs(int(count))
-    except (TypeError, ValueError):
-        return ""
-    options = [form.strip() for form in str(forms).split(",")]
-    return options[min(plural_index(n), len(options) - 1)]
+# The sandboxed engine and its ``money`` and ``plural`` filters are the shop's (one copy for every
+# merchant-written text); re-exported here for the callers that know them by this module.
+ENGINE = sandbox.ENGINE
+STRICT_ENGINE = sandbox.STRICT_ENGINE
+money = sandbox.money
+plural = sandbox.plural
+plural_index = sandbox.plural_index
 
 
 # ``greeting_name`` of a shopper whose first name is unknown, in a language with no neutral word
@@ -106,22 +73,6 @@ VARIABLES = {
     "unsubscribe_url": "one-click unsubscribe page",
     "step_position": "1 for the first message, 2 for the second, ...",
 }
-
-
-def _engine(strict: bool) -> Engine:
-    return Engine(
-        dirs=[],
-        app_dirs=False,
-        loaders=[],
-        libraries=_LIBRARIES,
-        builtins=["recovery.templating"],
-        string_if_invalid=_MARK if strict else "",
-        autoescape=True,
-    )
-
-
-STRICT_ENGINE = _engine(strict=True)
-ENGINE = _engine(strict=False)
 
 
 def sample_context(
@@ -186,25 +137,7 @@ def sample_context(
 
 
 def _check_one(field: str, source: str, *, autoescape: bool) -> str | None:
-    if not source:
-        return None
-    try:
-        template = STRICT_ENGINE.from_string(source)
-    except TemplateSyntaxError as exc:
-        return _("Template error: %(error)s") % {"error": exc}
-    try:
-        output = template.render(Context(sample_context(), autoescape=autoescape))
-    except TemplateDoesNotExist as exc:
-        return _("Template error: other templates cannot be included or extended (%(name)s).") % {"name": exc}
-    except Exception as exc:  # a filter raising on the sample data is still the template's fault
-        return _("The template fails when rendered: %(error)s") % {"error": exc}
-    unknown = sorted(set(_MARK_RE.findall(output)))
-    if unknown:
-        return _("Unknown variable: %(names)s. Available: %(available)s.") % {
-            "names": ", ".join(unknown),
-            "available": ", ".join(sorted(VARIABLES)),
-        }
-    return None
+    return sandbox.check(source, sample_context(), autoescape=autoescape, variables=VARIABLES)
 
 
 def validate_template_fields(*, subject: str, html_body: str, text_body: str, channel: str) -> None:
@@ -226,7 +159,7 @@ def validate_template_fields(*, subject: str, html_body: str, text_body: str, ch
 
 
 def render(source: str, context: dict, *, autoescape: bool) -> str:
-    return _tidy_blank_name(ENGINE.from_string(source).render(Context(context, autoescape=autoescape)))
+    return _tidy_blank_name(sandbox.render(source, context, autoescape=autoescape))
 
 
 def greeting(first_name: str) -> str:

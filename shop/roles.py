@@ -94,6 +94,8 @@ ROLES: dict[str, list[str]] = {
     "Marketing": [
         "recovery.*",
         "orders.*_voucher",
+        "orders.*_voucherbatch",
+        "orders.*_orderemailtemplate",
         "orders.view_giftcard",
         "catalog.view_*",
         "catalog.*_productgroup",

@@ -571,6 +571,9 @@ CART_MAX_LINES = env.int("CART_MAX_LINES", default=100)
 CODE_ATTEMPTS_LIMIT = env.int("CODE_ATTEMPTS_LIMIT", default=10)
 CODE_ATTEMPTS_WINDOW_SECONDS = env.int("CODE_ATTEMPTS_WINDOW_SECONDS", default=900)
 GIFT_CARD_VALID_DAYS = env.int("GIFT_CARD_VALID_DAYS", default=365)
+# Gift-card balance checks on the storefront, per IP and per code prefix (guessing protection).
+GIFT_CARD_BALANCE_CHECKS_LIMIT = env.int("GIFT_CARD_BALANCE_CHECKS_LIMIT", default=10)
+GIFT_CARD_BALANCE_CHECKS_WINDOW_SECONDS = env.int("GIFT_CARD_BALANCE_CHECKS_WINDOW_SECONDS", default=3600)
 # Unsent order emails older than this are re-sent by the periodic task.
 ORDER_EMAIL_RESEND_AFTER_SECONDS = env.int("ORDER_EMAIL_RESEND_AFTER_SECONDS", default=120)
 ORDER_EMAIL_MAX_ATTEMPTS = env.int("ORDER_EMAIL_MAX_ATTEMPTS", default=10)

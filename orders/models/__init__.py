@@ -6,6 +6,7 @@ from .after_sales import Invoice, InvoiceCounter, Return, ReturnLine
 from .cart import Cart, CartLine, ConsentRecord
 from .common import MONEY, money
 from .consent import ConsentChannel, ConsentText
+from .email_templates import OrderEmailTemplate
 from .gateways import GatewayAccount, GatewaySession, PaymentRefund
 from .ksef import KsefSettings, KsefSubmission
 from .order import (
@@ -20,7 +21,7 @@ from .order import (
 from .payment import Payment, PaymentNotification
 from .shipments import Carrier, CarrierAccount, ParcelTemplate, Shipment, ShipmentEvent
 from .shipping import PaymentMethod, ShippingMethod, ShippingRate
-from .vouchers import GiftCard, GiftCardTransaction, Voucher, VoucherRedemption
+from .vouchers import GiftCard, GiftCardTransaction, Voucher, VoucherBatch, VoucherRedemption
 
 __all__ = [
     "MONEY",
@@ -43,6 +44,7 @@ __all__ = [
     "Order",
     "OrderCounter",
     "OrderEmail",
+    "OrderEmailTemplate",
     "OrderLine",
     "OrderNote",
     "OrderStatusChange",
@@ -58,6 +60,7 @@ __all__ = [
     "ShippingMethod",
     "ShippingRate",
     "Voucher",
+    "VoucherBatch",
     "VoucherRedemption",
     "money",
 ]

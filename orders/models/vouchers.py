@@ -50,6 +50,29 @@ class Voucher(models.Model):
         blank=True,
         help_text=_("Who created it, e.g. 'recovery' for cart reminders."),
     )
+    batch = models.ForeignKey(
+        "VoucherBatch",
+        null=True,
+        blank=True,
+        editable=False,  # set only when a set is generated (its limit then applies to the code)
+        on_delete=models.PROTECT,
+        related_name="vouchers",
+        verbose_name=_("batch"),
+    )
+    products = models.ManyToManyField(
+        "catalog.Product",
+        blank=True,
+        related_name="+",
+        verbose_name=_("only these products"),
+        help_text=_("Empty: every product. A batch's codes follow the batch's limit."),
+    )
+    categories = models.ManyToManyField(
+        "catalog.Category",
+        blank=True,
+        related_name="+",
+        verbose_name=_("only these categories"),
+        help_text=_("Products in these categories or their subcategories."),
+    )
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -81,6 +104,51 @@ class Voucher(models.Model):
     def save(self, *args, **kwargs):
         self.code = (self.code or "").strip().upper()
         super().save(*args, **kwargs)
+
+
+class VoucherBatch(models.Model):
+    """Single-use codes generated together (a newsletter, a printed flyer): what they give, where
+    they apply and until when. Its vouchers copy the value, minimum and dates; the product and
+    category limit is read from the batch (:func:`orders.services.codes.voucher_scope`)."""
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="voucher_batches")
+    name = models.CharField(_("name"), max_length=120)
+    prefix = models.CharField(_("prefix"), max_length=12, blank=True)
+    kind = models.CharField(
+        _("kind"), max_length=16, choices=Voucher.Kind.choices, default=Voucher.Kind.PERCENTAGE
+    )
+    value = models.DecimalField(_("value"), **MONEY, default=Decimal("0"))
+    min_basket = models.DecimalField(_("minimum basket"), **MONEY, null=True, blank=True)
+    valid_until = models.DateTimeField(_("valid until"), null=True, blank=True)
+    count = models.PositiveIntegerField(_("number of codes"))
+    products = models.ManyToManyField(
+        "catalog.Product", blank=True, related_name="+", verbose_name=_("only these products")
+    )
+    categories = models.ManyToManyField(
+        "catalog.Category", blank=True, related_name="+", verbose_name=_("only these categories")
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("voucher batch")
+        verbose_name_plural = _("voucher batches")
+        constraints = [
+            models.CheckConstraint(condition=Q(value__gte=0), name="voucher_batch_value_not_negative"),
+            models.CheckConstraint(
+                condition=~Q(kind="percentage") | Q(value__lte=100),
+                name="voucher_batch_percentage_at_most_100",
+            ),
+            models.CheckConstraint(
+                condition=Q(count__gte=1) & Q(count__lte=10000), name="voucher_batch_count_in_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class VoucherRedemption(models.Model):

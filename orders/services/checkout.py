@@ -41,7 +41,7 @@ from ..models import (
 )
 from ..models.order import new_order_token
 from ..pricing import Basket, price_basket, price_list_for
-from .codes import customer_uses, redeem_voucher, spend_gift_card
+from .codes import customer_uses, redeem_voucher, spend_gift_card, voucher_scope
 from .errors import CheckoutError, OutOfStock, TotalChanged
 from .recording import order_line, record_order
 from .validation import validate_answers
@@ -102,6 +102,7 @@ def load_for_checkout(cart: Cart, *, user=None, lock: bool = False, now=None) ->
         voucher_customer_uses=customer_uses(voucher, email=cart.email, user=user or cart.user)
         if voucher
         else 0,
+        voucher_scope=voucher_scope(voucher),
         gift_card=card,
         # The same shopper place_order prices for: the signed-in user, else the cart's account.
         price_list=price_list_for(

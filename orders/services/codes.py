@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -19,11 +20,21 @@ from django.db.models import F, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from catalog.models import Product
+from catalog.models import Category, Product
 from shop import ratelimit
 
-from ..models import Cart, CartLine, GiftCard, GiftCardTransaction, Order, Voucher, VoucherRedemption, money
-from ..pricing import voucher_problem
+from ..models import (
+    Cart,
+    CartLine,
+    GiftCard,
+    GiftCardTransaction,
+    Order,
+    Voucher,
+    VoucherBatch,
+    VoucherRedemption,
+    money,
+)
+from ..pricing import EVERYTHING, PricedLine, VoucherScope, voucher_lines, voucher_problem
 from .carts import touch
 from .errors import CartError, RateLimited
 
@@ -86,6 +97,126 @@ def create_single_use_voucher(
     raise RuntimeError("could not generate a unique voucher code")  # pragma: no cover
 
 
+BATCH_MAX = 10_000
+PREFIX_MAX = 12
+
+
+def clean_prefix(prefix: str) -> str:
+    """A batch's prefix: letters A–Z and digits only, at most ``PREFIX_MAX``; raises ``ValueError``
+    with a message for the merchant otherwise (it is printed on every code)."""
+    prefix = (prefix or "").strip().upper()
+    if len(prefix) > PREFIX_MAX:
+        raise ValueError(_("The prefix can have at most %(count)d characters.") % {"count": PREFIX_MAX})
+    if not re.fullmatch(r"[A-Z0-9]*", prefix):
+        raise ValueError(_("The prefix can contain only letters A–Z and digits, without spaces."))
+    return prefix
+
+
+def _batch_code(prefix: str) -> str:
+    return f"{prefix}-{random_code(10)}" if prefix else random_code(12)
+
+
+@transaction.atomic
+def create_voucher_batch(
+    *,
+    store,
+    name: str,
+    count: int,
+    kind: str,
+    value: Decimal,
+    prefix: str = "",
+    min_basket: Decimal | None = None,
+    valid_until: datetime | None = None,
+    products=(),
+    categories=(),
+    user=None,
+) -> VoucherBatch:
+    """``count`` fresh single-use codes (1 to ``BATCH_MAX``) in one batch, inserted in bulk with
+    a constant number of queries. Codes are ``PREFIX-XXXXXXXXXX`` from :data:`CODE_ALPHABET`
+    (``secrets``; 32^10 per prefix): the few that clash with an existing code of the store are
+    drawn again before the insert."""
+    if kind not in Voucher.Kind.values:
+        raise ValueError(_("Choose the kind of discount."))
+    if not 1 <= int(count) <= BATCH_MAX:
+        raise ValueError(_("The number of codes must be between 1 and %(max)d.") % {"max": BATCH_MAX})
+    prefix = clean_prefix(prefix)
+    value = money(value)
+    if value < 0 or (kind == Voucher.Kind.PERCENTAGE and value > 100):
+        raise ValueError(_("A percentage must be between 0 and 100."))
+    if kind != Voucher.Kind.FREE_SHIPPING and value <= 0:
+        raise ValueError(_("Enter the value of the discount."))
+    now = timezone.now()
+    if valid_until is not None and valid_until <= now:
+        raise ValueError(_("The expiry date must be in the future."))
+    products, categories = list(products), list(categories)
+    if any(p.store_id != store.pk for p in products) or any(c.store_id != store.pk for c in categories):
+        raise ValueError(_("Products and categories must belong to the batch's store."))
+    batch = VoucherBatch.objects.create(
+        store=store,
+        name=name,
+        prefix=prefix,
+        kind=kind,
+        value=value,
+        min_basket=min_basket,
+        valid_until=valid_until,
+        count=count,
+        created_by=user if getattr(user, "is_authenticated", False) else None,
+    )
+    batch.products.set(products)
+    batch.categories.set(categories)
+    codes: set[str] = set()
+    while len(codes) < count:
+        wanted = count - len(codes)
+        drawn = {_batch_code(prefix) for _ in range(wanted)} - codes
+        taken = set(Voucher.objects.filter(store=store, code__in=drawn).values_list("code", flat=True))
+        codes |= drawn - taken
+    Voucher.objects.bulk_create(
+        [
+            Voucher(
+                store=store,
+                code=code,
+                name=name,
+                kind=kind,
+                value=value,
+                min_basket=min_basket,
+                valid_from=now,
+                valid_until=valid_until,
+                usage_limit=1,
+                usage_limit_per_customer=1,
+                is_single_use=True,
+                source="batch",
+                batch=batch,
+                created_at=now,
+            )
+            for code in sorted(codes)
+        ],
+        batch_size=2000,
+    )
+    return batch
+
+
+def voucher_scope(voucher: Voucher | None) -> VoucherScope:
+    """The products and categories ``voucher`` is limited to (its batch's for a batch code), the
+    categories with all their subcategories. At most three queries; none without a voucher."""
+    if voucher is None:
+        return EVERYTHING
+    owner = voucher.batch if voucher.batch_id else voucher
+    product_ids = frozenset(owner.products.values_list("pk", flat=True))
+    roots = set(owner.categories.values_list("pk", flat=True))
+    category_ids: set[int] = set()
+    if roots:
+        children: dict[int | None, list[int]] = {}
+        for pk, parent in Category.objects.filter(store_id=voucher.store_id).values_list("pk", "parent_id"):
+            children.setdefault(parent, []).append(pk)
+        todo = list(roots)
+        while todo:
+            pk = todo.pop()
+            if pk not in category_ids:
+                category_ids.add(pk)
+                todo.extend(children.get(pk, []))
+    return VoucherScope(product_ids=product_ids, category_ids=frozenset(category_ids))
+
+
 def customer_uses(voucher: Voucher, *, email: str = "", user=None) -> int:
     """How many orders this shopper (by email, or by account) already used ``voucher`` for."""
     who = Q()
@@ -98,12 +229,14 @@ def customer_uses(voucher: Voucher, *, email: str = "", user=None) -> int:
     return VoucherRedemption.objects.filter(who, voucher=voucher).count()
 
 
-def _eligible_subtotal(cart: Cart) -> Decimal:
-    total = Decimal("0")
-    for line in CartLine.objects.filter(cart=cart).select_related("variant__product"):
-        if line.variant.product.kind != Product.Kind.GIFT_CARD:
-            total += money(line.variant.price * line.quantity)
-    return total
+def _voucher_totals(cart: Cart, scope: VoucherScope) -> tuple[Decimal, Decimal]:
+    """(goods in the cart, the part of them ``scope`` matches), gift cards left out."""
+    priced = [
+        PricedLine(line.variant, line.quantity, line.variant.price, money(line.variant.price * line.quantity))
+        for line in CartLine.objects.filter(cart=cart).select_related("variant__product")
+    ]
+    goods = sum((p.total for p in priced if p.kind != Product.Kind.GIFT_CARD), Decimal("0"))
+    return goods, sum((p.total for p in voucher_lines(priced, scope)), Decimal("0"))
 
 
 def _code_keys(keys: list[str]) -> list[str]:
@@ -142,12 +275,16 @@ def apply_code(*, cart: Cart, code: str, client_keys: list[str], user=None) -> V
         raise CartError(_("Enter a code."), field="code")
     voucher = Voucher.objects.filter(store_id=cart.store_id, code=raw).first()
     if voucher is not None:
+        scope = voucher_scope(voucher)
+        goods, matching = _voucher_totals(cart, scope)
         problem = voucher_problem(
             voucher,
-            eligible=_eligible_subtotal(cart),
+            eligible=goods,
             now=timezone.now(),
             customer_uses=customer_uses(voucher, email=cart.email, user=user),
             store_id=cart.store_id,
+            scope=scope,
+            matching=matching,
         )
         if problem:
             raise CartError(problem, field="code")
@@ -303,6 +440,46 @@ def issue_gift_cards(*, order: Order) -> list[GiftCard]:
                 )
             cards.append(card)
     return cards
+
+
+GIFT_CARD_CODE_LENGTH = 16
+
+
+@dataclass(frozen=True)
+class Balance:
+    """What the balance page shows of a card: nothing that identifies it beyond its last four."""
+
+    masked_code: str
+    balance: Decimal
+    currency: str
+    expires_at: datetime | None
+
+
+def gift_card_balance(*, store, code: str, ip: str) -> Balance | None:
+    """The balance of the active, unexpired card ``code`` of ``store``, or ``None`` -- the same
+    answer for an unknown, withdrawn, expired or another store's card, so the page tells a
+    guesser nothing. Every check, found or not, counts against the IP and against the code's
+    first four characters (``GIFT_CARD_BALANCE_CHECKS_LIMIT`` per
+    ``GIFT_CARD_BALANCE_CHECKS_WINDOW_SECONDS``); past either, :class:`RateLimited`."""
+    normalised = normalise_gift_card_code(code)
+    keys = [f"gift-balance:ip:{ip}", f"gift-balance:prefix:{store.pk}:{normalised[:4]}"]
+    verdict = ratelimit.hit_all(
+        keys,
+        limit=settings.GIFT_CARD_BALANCE_CHECKS_LIMIT,
+        window=settings.GIFT_CARD_BALANCE_CHECKS_WINDOW_SECONDS,
+    )
+    if not verdict.allowed:
+        raise RateLimited(
+            "{} {}".format(_("Too many balance checks."), ratelimit.try_again_message(verdict.retry_after)),
+            retry_after=verdict.retry_after,
+        )
+    card = GiftCard.objects.filter(store_id=store.pk, code=normalised).first()
+    now = timezone.now()
+    if card is None or not card.is_active or (card.expires_at is not None and card.expires_at <= now):
+        return None
+    return Balance(
+        masked_code=card.masked_code, balance=card.balance, currency=card.currency, expires_at=card.expires_at
+    )
 
 
 def bought_cards_spent(*, order: Order) -> Decimal:
