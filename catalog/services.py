@@ -165,6 +165,7 @@ def save_category(*, category: Category) -> Category:
     _ensure_slug(category)
     old_path = category.path
     category.save()
+    _leave_redirect(category)
     new_path = f"{parent.path if parent else '/'}{category.pk}/"
     depth = new_path.count("/") - 2
     if new_path != category.path or depth != category.depth:
@@ -203,6 +204,7 @@ def save_product(*, product: Product) -> Product:
     if product.is_published and product.published_at is None:
         product.published_at = timezone.now()
     product.save()
+    _leave_redirect(product)
     refresh_products(product_ids=[product.pk])
     return product
 
@@ -615,7 +617,19 @@ def save_group(*, group: ProductGroup) -> ProductGroup:
     if group.rule_category_id and group.rule_category.store_id != group.store_id:
         raise ValidationError({"rule_category": _("The category belongs to another store.")})
     group.save()
+    _leave_redirect(group)
     return group
+
+
+def _leave_redirect(obj: models.Model) -> None:
+    """A saved page whose slug changed leaves a 301 from its old address (catalog.redirects)."""
+    from . import redirects
+
+    loaded = getattr(obj, "_loaded_slug", None)
+    if loaded and loaded != obj.slug:
+        old_url = type(obj)(slug=loaded).get_absolute_url()
+        redirects.slug_changed(store=obj.store, old_url=old_url, new_url=obj.get_absolute_url())
+    obj._loaded_slug = obj.slug
 
 
 def group_product_filter(group: ProductGroup) -> Q:
