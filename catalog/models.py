@@ -187,6 +187,10 @@ class SeoFields(models.Model):
     class Meta:
         abstract = True
 
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        self._loaded_slug = self.__dict__.get("slug")
+
     @classmethod
     def from_db(cls, db, field_names, values):
         # The slug as loaded, so a save that changes it can leave a redirect behind
@@ -194,6 +198,10 @@ class SeoFields(models.Model):
         instance = super().from_db(db, field_names, values)
         instance._loaded_slug = instance.__dict__.get("slug")
         return instance
+
+    def refresh_from_db(self, *args, **kwargs):
+        super().refresh_from_db(*args, **kwargs)
+        self._loaded_slug = self.__dict__.get("slug")
 
 
 class Category(SeoFields):
@@ -433,7 +441,8 @@ class Variant(models.Model):
                 name="variant_preorder_has_release_date",
             ),
             models.CheckConstraint(
-                condition=(Q(unit="") & Q(net_quantity__isnull=True)) | (~Q(unit="") & Q(net_quantity__gt=0)),
+                condition=(Q(unit="") & Q(net_quantity__isnull=True))
+                | (~Q(unit="") & Q(net_quantity__isnull=False) & Q(net_quantity__gt=0)),
                 name="variant_unit_with_quantity",
             ),
         ]

@@ -66,7 +66,7 @@ def clean_path(raw: str, *, store) -> str:
         raise RedirectError(_("The path contains control characters or backslashes."))
     parts = urlsplit(text)
     if parts.scheme or parts.netloc or text.startswith("//"):
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        if parts.scheme not in ("", "http", "https") or not parts.hostname:
             raise RedirectError(_("Only addresses starting with / or http(s):// are accepted."))
         if parts.hostname.lower() not in _store_hosts(store):
             raise RedirectError(

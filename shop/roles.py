@@ -62,6 +62,9 @@ ROLES: dict[str, list[str]] = {
         "catalog.*_attributevalue",
         "catalog.*_setcomponent",
         "catalog.*_digitalasset",
+        "catalog.*_manufacturer",
+        "catalog.*_responsibleperson",
+        "catalog.*_redirect",
         "catalog.view_*",
     ],
     # Campaigns, vouchers, recovery statistics.
