@@ -26,6 +26,7 @@ def _safe_variant(store, **kwargs):
         name="Tea Works Ltd",
         address="1 Leaf Road\nHangzhou",
         country="CN",
+        email="",
         url="https://tea.example.cn",
     )
     person = ResponsiblePersonFactory(
