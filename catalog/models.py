@@ -116,7 +116,9 @@ class Manufacturer(models.Model):
     store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="manufacturers")
     name = models.CharField(_("name"), max_length=200)
     address = models.TextField(
-        _("postal address"), max_length=500, help_text=_("Street and number, postal code and city; the country too when outside Poland.")
+        _("postal address"),
+        max_length=500,
+        help_text=_("Street and number, postal code and city; the country too when outside Poland."),
     )
     country = models.CharField(
         _("country"), max_length=2, default="PL", help_text=_("Two-letter code, e.g. PL, DE, CN.")
@@ -151,7 +153,9 @@ class ResponsiblePerson(models.Model):
     store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="responsible_persons")
     name = models.CharField(_("name"), max_length=200)
     address = models.TextField(
-        _("postal address"), max_length=500, help_text=_("Street and number, postal code and city; the country too when outside Poland.")
+        _("postal address"),
+        max_length=500,
+        help_text=_("Street and number, postal code and city; the country too when outside Poland."),
     )
     country = models.CharField(_("country"), max_length=2, default="PL")
     email = models.EmailField(_("email"))

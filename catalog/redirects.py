@@ -333,8 +333,8 @@ class RedirectMiddleware:
         if store is None or request.path.startswith(("/admin/", "/api/", "/static/", "/media/")):
             return response
         full_path = request.get_full_path()
-        if len(full_path) > MAX_PATH:
-            return response
+        if len(full_path) > MAX_PATH or any(ord(c) < 32 or ord(c) == 127 for c in request.path):
+            return response  # no redirect can have such a path (clean_path refuses them)
         found = target_for(store, full_path, request.path)
         if found is None:
             return response

@@ -84,6 +84,11 @@ def test_lookup_is_one_query_then_cached(client, store, django_assert_num_querie
     assert client.get("/brak-takiej-strony/")["Location"] == "/"  # the write made the cache stale
 
 
+def test_control_characters_in_a_request_path_are_a_plain_404(client, store):
+    assert client.get("/p/a%00b/").status_code == 404
+    assert client.get("/p/a%0d%0aLocation:x/").status_code == 404
+
+
 def test_post_is_never_redirected(client, store):
     redirects.add_redirect(store=store, old_path="/stare/", new_path="/p/x/")
     assert client.post("/stare/").status_code in (403, 404, 405)
