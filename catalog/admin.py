@@ -15,17 +15,22 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from shop.admin_mixins import ReadOnlyAdminMixin, scope_to_stores
+from shop.admin_mixins import ReadOnlyAdminMixin, scope_to_stores, user_store_ids
+from shop.models import Store
 
-from . import services, stock
+from . import gpsr, redirects, services, stock
 from .admin_forms import (
     CategoryAdminForm,
     ChangeCategoryForm,
     DigitalAssetForm,
+    ManufacturerForm,
     PriceChangeForm,
     ProductAdminForm,
     ProductGroupAdminForm,
     ProductImageForm,
+    RedirectForm,
+    RedirectImportForm,
+    ResponsiblePersonForm,
     SetComponentForm,
     SetComponentInlineFormSet,
     StockAdjustmentForm,
@@ -40,10 +45,13 @@ from .models import (
     Category,
     DigitalAsset,
     DownloadGrant,
+    Manufacturer,
     PriceHistory,
     Product,
     ProductGroup,
     ProductImage,
+    Redirect,
+    ResponsiblePerson,
     SearchSynonym,
     SetComponent,
     StockItem,
@@ -141,6 +149,7 @@ class VariantInline(admin.StackedInline):
                     ("sku", "ean", "name"),
                     "attribute_values",
                     ("price", "compare_at_price", "cost_price"),
+                    ("net_quantity", "unit"),
                 )
             },
         ),
@@ -231,6 +240,30 @@ class StockStateFilter(admin.SimpleListFilter):
         return queryset
 
 
+class GpsrFilter(admin.SimpleListFilter):
+    """Products whose product-safety data (GPSR) is incomplete (catalog.gpsr.missing_q)."""
+
+    title = gettext_lazy("product safety (GPSR)")
+    parameter_name = "gpsr"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("missing", _("GPSR data missing")),
+            ("missing_published", _("GPSR data missing, published")),
+            ("complete", _("GPSR data complete")),
+        ]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value == "missing":
+            return queryset.filter(gpsr.missing_q())
+        if value == "missing_published":
+            return queryset.filter(gpsr.missing_q(), is_published=True)
+        if value == "complete":
+            return queryset.exclude(gpsr.missing_q())
+        return queryset
+
+
 class DeleteThroughServiceMixin:
     """Deletes, of one object or by the "delete selected" action, go through
     ``delete_through_service`` (a catalog service) one object at a time."""
@@ -250,10 +283,10 @@ class DeleteThroughServiceMixin:
 class ProductAdmin(DeleteThroughServiceMixin, admin.ModelAdmin):
     form = ProductAdminForm
     list_display = ["name", "kind", "category", "price_display", "units", "is_published", "store"]
-    list_filter = ["store", "kind", "is_published", StockStateFilter, "category"]
+    list_filter = ["store", "kind", "is_published", StockStateFilter, GpsrFilter, "category"]
     list_select_related = ["category", "store"]
     search_fields = ["name", "slug", "brand", "variants__sku", "variants__ean"]
-    autocomplete_fields = ["related", "recommended", "category"]
+    autocomplete_fields = ["related", "recommended", "category", "manufacturer", "responsible_person"]
     filter_horizontal = ["variant_attributes"]
     inlines = [VariantInline, ProductImageInline, SetComponentInline]
     actions = ["publish", "unpublish", "change_category", "change_price"]
@@ -266,10 +299,51 @@ class ProductAdmin(DeleteThroughServiceMixin, admin.ModelAdmin):
         (gettext_lazy("Description"), {"fields": ("description",)}),
         (gettext_lazy("Variants"), {"fields": ("variant_attributes",)}),
         (gettext_lazy("Related and recommended"), {"fields": ("related", "recommended")}),
+        (
+            gettext_lazy("Product safety (GPSR)"),
+            {
+                "fields": (
+                    ("manufacturer", "responsible_person"),
+                    "model_number",
+                    "safety_information",
+                    "safety_document",
+                ),
+                "description": gettext_lazy(
+                    "Shown on the product page and sent to Allegro and the feeds. A manufacturer "
+                    "outside the EU needs an EU responsible person."
+                ),
+            },
+        ),
+        (
+            gettext_lazy("Search engines (SEO)"),
+            {
+                "fields": ("seo_title", "seo_description", "h1"),
+                "description": gettext_lazy(
+                    'Empty fields use the defaults: the title "Name — Store", the description '
+                    "cut at a word to 155 characters, the name as the heading."
+                ),
+            },
+        ),
     )
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(units=Sum("variants__stock_items__quantity"))
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        if request.method == "GET":
+            product = (
+                Product.objects.filter(pk=object_id if str(object_id).isdigit() else None)
+                .select_related("manufacturer")
+                .first()
+            )
+            if product is not None and product.is_published and self.has_view_permission(request, product):
+                for problem in gpsr.problems(product):
+                    self.message_user(
+                        request,
+                        _("Product safety (GPSR): %(problem)s") % {"problem": problem},
+                        messages.WARNING,
+                    )
+        return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.display(description=gettext_lazy("from"), ordering="min_price")
     def price_display(self, obj):
@@ -446,7 +520,10 @@ class VariantAdmin(DeleteThroughServiceMixin, admin.ModelAdmin):
     readonly_fields = ["product_link", "preorder_sold"]
     fieldsets = (
         (None, {"fields": ("product_link", ("sku", "ean", "name"), "attribute_values")}),
-        (gettext_lazy("Price"), {"fields": (("price", "compare_at_price", "cost_price"),)}),
+        (
+            gettext_lazy("Price"),
+            {"fields": (("price", "compare_at_price", "cost_price"), ("net_quantity", "unit"))},
+        ),
         (
             gettext_lazy("Stock and shipping"),
             {
@@ -606,6 +683,113 @@ class ProductGroupAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         services.save_group(group=obj)
+
+
+# --- Product safety (GPSR) and redirects ---------------------------------------------------------
+
+
+@admin.register(Manufacturer)
+class ManufacturerAdmin(admin.ModelAdmin):
+    form = ManufacturerForm
+    list_display = ["name", "country", "email", "url", "store"]
+    list_filter = ["store", "country"]
+    search_fields = ["name", "email"]
+
+
+@admin.register(ResponsiblePerson)
+class ResponsiblePersonAdmin(admin.ModelAdmin):
+    form = ResponsiblePersonForm
+    list_display = ["name", "country", "email", "store"]
+    list_filter = ["store"]
+    search_fields = ["name", "email"]
+
+
+@admin.register(Redirect)
+class RedirectAdmin(admin.ModelAdmin):
+    form = RedirectForm
+    list_display = ["old_path", "new_path", "source", "hits", "last_hit_at", "store"]
+    list_filter = ["store", "source"]
+    search_fields = ["old_path", "new_path"]
+    readonly_fields = ["hits", "last_hit_at", "created_at"]
+    change_list_template = "catalog/admin/redirect_change_list.html"
+
+    def save_model(self, request, obj, form, change):
+        if change and obj.pk:
+            old = Redirect.objects.filter(pk=obj.pk).values_list("old_path", flat=True).first()
+            if old and old != form.cleaned_data["old_path"]:
+                Redirect.objects.filter(pk=obj.pk).delete()
+        saved = redirects.add_redirect(
+            store=obj.store,
+            old_path=form.cleaned_data["old_path"],
+            new_path=form.cleaned_data["new_path"],
+            source=obj.source if change else Redirect.Source.MANUAL,
+        )
+        obj.pk = saved.pk
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        redirects.forget(obj.store_id)
+
+    def delete_queryset(self, request, queryset):
+        stores = set(queryset.values_list("store_id", flat=True))
+        super().delete_queryset(request, queryset)
+        for store_id in stores:
+            redirects.forget(store_id)
+
+    def get_urls(self):
+        return [
+            path(
+                "import/",
+                self.admin_site.admin_view(self.import_view),
+                name="catalog_redirect_import",
+            ),
+            *super().get_urls(),
+        ]
+
+    def import_view(self, request):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        stores = scope_to_stores(Store.objects.filter(is_active=True), request.user)
+        form = RedirectImportForm(request.POST or None, request.FILES or None, stores=stores)
+        report = None
+        if request.method == "POST" and form.is_valid():
+            store = form.cleaned_data["store"]
+            ids = user_store_ids(request.user)
+            if ids is not None and store.pk not in ids:
+                raise PermissionDenied
+            upload = form.cleaned_data["file"]
+            if upload.size > redirects.CSV_MAX_BYTES:
+                form.add_error(
+                    "file",
+                    _("The file is larger than %(n)d MB.") % {"n": redirects.CSV_MAX_BYTES // (1024 * 1024)},
+                )
+            else:
+                data = upload.read(redirects.CSV_MAX_BYTES + 1)
+                report = redirects.import_csv(store=store, data=data, dry_run=form.cleaned_data["dry_run"])
+                if report.error:
+                    form.add_error("file", report.error)
+                    report = None
+                elif report.applied:
+                    self.message_user(
+                        request,
+                        _(
+                            "Redirects imported: %(created)d new, %(updated)d changed, %(errors)d rows refused."
+                        )
+                        % {
+                            "created": report.count("create"),
+                            "updated": report.count("update"),
+                            "errors": report.count("error"),
+                        },
+                        messages.SUCCESS if not report.count("error") else messages.WARNING,
+                    )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Import redirects from CSV"),
+            "form": form,
+            "report": report,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "catalog/admin/redirect_import.html", context)
 
 
 @admin.register(DigitalAsset)

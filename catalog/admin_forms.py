@@ -18,9 +18,12 @@ from .images import process_upload, safe_filename
 from .models import (
     Category,
     DigitalAsset,
+    Manufacturer,
     Product,
     ProductGroup,
     ProductImage,
+    Redirect,
+    ResponsiblePerson,
     SetComponent,
     StockMovement,
     Variant,
@@ -44,7 +47,18 @@ class ServiceSlugMixin:
 class CategoryAdminForm(ServiceSlugMixin, forms.ModelForm):
     class Meta:
         model = Category
-        fields = ["store", "parent", "name", "slug", "description", "position", "is_published"]
+        fields = [
+            "store",
+            "parent",
+            "name",
+            "slug",
+            "description",
+            "position",
+            "is_published",
+            "seo_title",
+            "seo_description",
+            "h1",
+        ]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -81,6 +95,14 @@ class ProductAdminForm(ServiceSlugMixin, forms.ModelForm):
             "variant_attributes",
             "related",
             "recommended",
+            "manufacturer",
+            "responsible_person",
+            "model_number",
+            "safety_information",
+            "safety_document",
+            "seo_title",
+            "seo_description",
+            "h1",
         ]
 
     def __init__(self, *args, **kwargs):
@@ -88,6 +110,9 @@ class ProductAdminForm(ServiceSlugMixin, forms.ModelForm):
         if "slug" in self.fields:
             self.fields["slug"].required = False
             self.fields["slug"].help_text = _("Empty: made from the name (Polish letters transliterated).")
+
+    def clean_safety_document(self):
+        return clean_safety_document(self.cleaned_data.get("safety_document"))
 
     def clean(self):
         data = super().clean()
@@ -104,7 +129,119 @@ class ProductAdminForm(ServiceSlugMixin, forms.ModelForm):
         attributes = data.get("variant_attributes")
         if attributes is not None and store is not None and any(a.store_id != store.pk for a in attributes):
             self.add_error("variant_attributes", _("Choose attributes of the same store."))
+        for name in ("manufacturer", "responsible_person"):
+            chosen = data.get(name)
+            if chosen is not None and store is not None and chosen.store_id != store.pk:
+                self.add_error(name, _("Choose one of this store's records."))
         return data
+
+
+SAFETY_DOCUMENT_TYPES = {
+    b"%PDF-": ".pdf",
+    b"\x89PNG\r\n\x1a\n": ".png",
+    b"\xff\xd8\xff": ".jpg",
+}
+SAFETY_DOCUMENT_MAX_BYTES = 10 * 1024 * 1024
+
+
+def clean_safety_document(upload):
+    """A PDF, PNG or JPEG (checked by its first bytes, not its name) up to 10 MB, stored under
+    a safe name; a file already stored passes unchanged."""
+    if not isinstance(upload, UploadedFile):
+        return upload
+    if upload.size > SAFETY_DOCUMENT_MAX_BYTES:
+        raise ValidationError(_("The file is larger than 10 MB."))
+    upload.seek(0)
+    head = upload.read(8)
+    upload.seek(0)
+    extension = next((ext for magic, ext in SAFETY_DOCUMENT_TYPES.items() if head.startswith(magic)), None)
+    if extension is None:
+        raise ValidationError(_("Upload a PDF, PNG or JPEG file."))
+    stem = safe_filename(upload.name or "", default_stem="safety").rsplit(".", 1)[0][:80] or "safety"
+    upload.name = f"{stem}{extension}"
+    return upload
+
+
+class ManufacturerForm(forms.ModelForm):
+    class Meta:
+        model = Manufacturer
+        fields = ["store", "name", "address", "country", "email", "url", "phone"]
+
+    def clean_country(self):
+        return clean_country_code(self.cleaned_data.get("country"))
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("email") and not data.get("url") and not self.errors.get("email"):
+            self.add_error("email", _("Give an e-mail address or a website (GPSR asks for one of them)."))
+        return data
+
+
+class ResponsiblePersonForm(forms.ModelForm):
+    class Meta:
+        model = ResponsiblePerson
+        fields = ["store", "name", "address", "country", "email", "phone"]
+
+    def clean_country(self):
+        code = clean_country_code(self.cleaned_data.get("country"))
+        from .models import EU_COUNTRIES
+
+        if code not in EU_COUNTRIES:
+            raise ValidationError(_("The responsible person must be established in the EU."))
+        return code
+
+
+def clean_country_code(value) -> str:
+    code = (value or "").strip().upper()
+    if len(code) != 2 or not code.isascii() or not code.isalpha():
+        raise ValidationError(_("Enter a two-letter country code, e.g. PL, DE, CN."))
+    return code
+
+
+class RedirectForm(forms.ModelForm):
+    """A redirect typed by hand: the paths are checked and normalised by catalog.redirects."""
+
+    class Meta:
+        model = Redirect
+        fields = ["store", "old_path", "new_path"]
+
+    def clean(self):
+        from . import redirects
+
+        data = super().clean()
+        store = data.get("store")
+        if store is None:
+            return data
+        for name in ("old_path", "new_path"):
+            if data.get(name):
+                try:
+                    data[name] = redirects.clean_path(data[name], store=store)
+                except redirects.RedirectError as exc:
+                    self.add_error(name, str(exc))
+        if not self.errors:
+            try:
+                redirects.plan(store=store, old_path=data["old_path"], new_path=data["new_path"])
+            except redirects.RedirectError as exc:
+                self.add_error("new_path", str(exc))
+        return data
+
+    def validate_unique(self):
+        pass  # add_redirect updates the row of an old path that exists
+
+
+class RedirectImportForm(forms.Form):
+    store = forms.ModelChoiceField(queryset=None, label=gettext_lazy("store"))
+    file = forms.FileField(
+        label=gettext_lazy("CSV file"),
+        help_text=gettext_lazy("Two columns: old path, new path (UTF-8, comma or semicolon)."),
+    )
+    dry_run = forms.BooleanField(
+        label=gettext_lazy("Dry run: only show what would change"), required=False, initial=True
+    )
+
+    def __init__(self, *args, stores, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["store"].queryset = stores
 
 
 class VariantForm(forms.ModelForm):
@@ -129,6 +266,8 @@ class VariantForm(forms.ModelForm):
             "is_preorder",
             "release_date",
             "preorder_limit",
+            "net_quantity",
+            "unit",
         ]
 
     def __init__(self, *args, **kwargs):
@@ -152,6 +291,15 @@ class VariantForm(forms.ModelForm):
     def clean_ean(self):
         return clean_gtin(self.cleaned_data.get("ean") or "")  # the shop's one EAN/GTIN rule
 
+    def _clean_unit_price_fields(self, data) -> None:
+        if "unit" not in self.fields or "net_quantity" not in self.fields:
+            return
+        unit, quantity = data.get("unit"), data.get("net_quantity")
+        if unit and quantity is None and not self.errors.get("net_quantity"):
+            self.add_error("net_quantity", _("Give the net quantity in the package for this unit."))
+        elif quantity is not None and not unit:
+            self.add_error("unit", _("Choose the unit of the net quantity."))
+
     # The fields whose rules catalog.services.validate_variant checks.
     SERVICE_CHECKED = ("sku", "price", "compare_at_price", "cost_price", "is_preorder", "release_date")
 
@@ -161,6 +309,7 @@ class VariantForm(forms.ModelForm):
         that every problem is a message on the form; a field that already failed its own
         checks is not reported twice."""
         data = super().clean()
+        self._clean_unit_price_fields(data)
         product = self._product()
         if product is None or data.get("DELETE"):
             return data
@@ -331,6 +480,9 @@ class ProductGroupAdminForm(ServiceSlugMixin, forms.ModelForm):
             "rule_max_price",
             "is_published",
             "position",
+            "seo_title",
+            "seo_description",
+            "h1",
         ]
 
     def __init__(self, *args, **kwargs):

@@ -76,7 +76,139 @@ class AttributeValue(models.Model):
         return f"{self.attribute.name}: {self.value}"
 
 
-class Category(models.Model):
+EU_COUNTRIES = frozenset(
+    [
+        "AT",
+        "BE",
+        "BG",
+        "CY",
+        "CZ",
+        "DE",
+        "DK",
+        "EE",
+        "ES",
+        "FI",
+        "FR",
+        "GR",
+        "HR",
+        "HU",
+        "IE",
+        "IT",
+        "LT",
+        "LU",
+        "LV",
+        "MT",
+        "NL",
+        "PL",
+        "PT",
+        "RO",
+        "SE",
+        "SI",
+        "SK",
+    ]
+)
+
+
+class Manufacturer(models.Model):
+    """A product's manufacturer as GPSR (EU 2023/988, art. 19) names it on every offer: name,
+    postal address and an electronic address. One row per store, picked on many products."""
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="manufacturers")
+    name = models.CharField(_("name"), max_length=200)
+    address = models.TextField(
+        _("postal address"),
+        max_length=500,
+        help_text=_("Street and number, postal code and city; the country too when outside Poland."),
+    )
+    country = models.CharField(
+        _("country"), max_length=2, default="PL", help_text=_("Two-letter code, e.g. PL, DE, CN.")
+    )
+    email = models.EmailField(_("email"), blank=True)
+    url = models.URLField(_("website or contact form"), blank=True)
+    phone = models.CharField(_("phone"), max_length=32, blank=True)
+
+    class Meta:
+        ordering = ["name", "pk"]
+        verbose_name = _("manufacturer")
+        verbose_name_plural = _("manufacturers")
+        constraints = [
+            models.UniqueConstraint(fields=["store", "name"], name="manufacturer_name_per_store"),
+            models.CheckConstraint(
+                condition=~Q(email="") | ~Q(url=""), name="manufacturer_has_electronic_address"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def in_eu(self) -> bool:
+        return self.country.upper() in EU_COUNTRIES
+
+
+class ResponsiblePerson(models.Model):
+    """The economic operator in the EU responsible for a product whose manufacturer is outside
+    the EU (GPSR art. 16, Regulation 2019/1020 art. 4): name, postal address, e-mail."""
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="responsible_persons")
+    name = models.CharField(_("name"), max_length=200)
+    address = models.TextField(
+        _("postal address"),
+        max_length=500,
+        help_text=_("Street and number, postal code and city; the country too when outside Poland."),
+    )
+    country = models.CharField(_("country"), max_length=2, default="PL")
+    email = models.EmailField(_("email"))
+    phone = models.CharField(_("phone"), max_length=32, blank=True)
+
+    class Meta:
+        ordering = ["name", "pk"]
+        verbose_name = _("EU responsible person")
+        verbose_name_plural = _("EU responsible persons")
+        constraints = [
+            models.UniqueConstraint(fields=["store", "name"], name="responsible_person_name_per_store"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SeoFields(models.Model):
+    """What a page shows search engines and link previews; empty fields use the defaults of
+    ``catalog.seo``."""
+
+    seo_title = models.CharField(
+        _("meta title"), max_length=120, blank=True, help_text=_('Empty: "Name — Store".')
+    )
+    seo_description = models.CharField(
+        _("meta description"),
+        max_length=300,
+        blank=True,
+        help_text=_("Empty: the description, cut at a word to 155 characters."),
+    )
+    h1 = models.CharField(_("page heading (H1)"), max_length=200, blank=True, help_text=_("Empty: the name."))
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        self._loaded_slug = self.__dict__.get("slug")
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        # The slug as loaded, so a save that changes it can leave a redirect behind
+        # (catalog.redirects.slug_changed) without reading the row again.
+        instance = super().from_db(db, field_names, values)
+        instance._loaded_slug = instance.__dict__.get("slug")
+        return instance
+
+    def refresh_from_db(self, *args, **kwargs):
+        super().refresh_from_db(*args, **kwargs)
+        self._loaded_slug = self.__dict__.get("slug")
+
+
+class Category(SeoFields):
     """A node of the store's category tree.
 
     ``path`` is the materialised chain of ancestor ids (``"/3/17/"`` for a child of 3 with id 17),
@@ -116,7 +248,7 @@ class Category(models.Model):
         return reverse("catalog:category", kwargs={"slug": self.slug})
 
 
-class Product(models.Model):
+class Product(SeoFields):
     class Kind(models.TextChoices):
         STANDARD = "standard", _("standard")
         SET = "set", _("product set (bundle)")
@@ -164,6 +296,42 @@ class Product(models.Model):
     )
     is_published = models.BooleanField(_("published"), default=False)
     published_at = models.DateTimeField(_("published at"), null=True, blank=True)
+    # Product safety (GPSR): who made it, who answers for it in the EU, how to use it safely.
+    manufacturer = models.ForeignKey(
+        Manufacturer,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="products",
+        verbose_name=_("manufacturer"),
+    )
+    responsible_person = models.ForeignKey(
+        ResponsiblePerson,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="products",
+        verbose_name=_("EU responsible person"),
+        help_text=_("Required when the manufacturer is outside the EU."),
+    )
+    model_number = models.CharField(
+        _("type / model"),
+        max_length=100,
+        blank=True,
+        help_text=_("Type, model or batch that identifies the product (besides the EAN)."),
+    )
+    safety_information = models.TextField(
+        _("warnings and safety information"),
+        max_length=5000,
+        blank=True,
+        help_text=_("Warnings, age limits, safe use, as on the label or in the manual."),
+    )
+    safety_document = models.FileField(
+        _("safety sheet or label (PDF or image)"),
+        upload_to="safety/",
+        blank=True,
+        max_length=200,
+    )
     # Units sold in the last 30 days, refreshed from orders; drives "popularity" sorting.
     popularity = models.PositiveIntegerField(default=0, editable=False)
     # Denormalised text the search looks at (name, brand, SKUs, EANs, category), kept by services.
@@ -201,6 +369,16 @@ class Variant(models.Model):
         DENY = "deny", _("do not sell when out of stock")
         ALLOW = "allow", _("allow backorders")
 
+    class Unit(models.TextChoices):
+        GRAM = "g", _("g")
+        KILOGRAM = "kg", _("kg")
+        MILLILITRE = "ml", _("ml")
+        LITRE = "l", _("l")
+        CENTIMETRE = "cm", _("cm")
+        METRE = "m", _("m")
+        SQUARE_METRE = "m2", _("m²")
+        PIECE = "szt", _("pcs")
+
     store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="variants")
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="variants")
     sku = models.CharField(_("SKU"), max_length=64)
@@ -221,6 +399,17 @@ class Variant(models.Model):
     )
     cost_price = models.DecimalField(_("cost price (net)"), **MONEY, null=True, blank=True)
     weight_grams = models.PositiveIntegerField(_("weight (g)"), default=0)
+    # Unit price (Polish price-information rules): the net quantity in the package and its unit.
+    net_quantity = models.DecimalField(
+        _("net quantity"),
+        max_digits=10,
+        decimal_places=3,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0.001"))],
+        help_text=_("E.g. 500 for a 500 g pack: the price per kg is shown next to the price."),
+    )
+    unit = models.CharField(_("unit"), max_length=4, choices=Unit.choices, blank=True)
     position = models.PositiveIntegerField(_("position"), default=0)
     is_active = models.BooleanField(_("active"), default=True)
     track_stock = models.BooleanField(_("track stock"), default=True)
@@ -254,6 +443,11 @@ class Variant(models.Model):
             models.CheckConstraint(
                 condition=Q(is_preorder=False) | Q(release_date__isnull=False),
                 name="variant_preorder_has_release_date",
+            ),
+            models.CheckConstraint(
+                condition=(Q(unit="") & Q(net_quantity__isnull=True))
+                | (~Q(unit="") & Q(net_quantity__isnull=False) & Q(net_quantity__gt=0)),
+                name="variant_unit_with_quantity",
             ),
         ]
 
@@ -329,7 +523,7 @@ class DigitalAsset(models.Model):
         return self.title
 
 
-class ProductGroup(models.Model):
+class ProductGroup(SeoFields):
     """A curated or rule-based collection shown as a page ("Nowości", "Promocje", "Na prezent")."""
 
     class Kind(models.TextChoices):
@@ -569,3 +763,34 @@ class SearchSynonym(models.Model):
 
     def term_list(self) -> list[str]:
         return [t.strip() for t in self.terms.split(",") if t.strip()]
+
+
+class Redirect(models.Model):
+    """A permanent (301) redirect of an old path of the store: left behind when a slug changes,
+    imported from the old shop's addresses, or typed in. Applied only to a path that is a 404
+    (``catalog.redirects.RedirectMiddleware``); chains are collapsed when written."""
+
+    class Source(models.TextChoices):
+        SLUG = "slug", _("slug change")
+        IMPORT = "import", _("CSV import")
+        MANUAL = "manual", _("added by hand")
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="redirects")
+    old_path = models.CharField(_("old path"), max_length=500)
+    new_path = models.CharField(_("new path"), max_length=500)
+    source = models.CharField(_("source"), max_length=8, choices=Source.choices, default=Source.MANUAL)
+    hits = models.PositiveIntegerField(_("hits"), default=0, editable=False)
+    last_hit_at = models.DateTimeField(_("last hit"), null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["old_path"]
+        verbose_name = _("redirect")
+        verbose_name_plural = _("redirects")
+        constraints = [
+            models.UniqueConstraint(fields=["store", "old_path"], name="redirect_old_path_per_store"),
+            models.CheckConstraint(condition=~Q(old_path=F("new_path")), name="redirect_not_to_itself"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.old_path} → {self.new_path}"

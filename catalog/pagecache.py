@@ -362,10 +362,12 @@ def connect_signals() -> None:
         Attribute,
         AttributeValue,
         Category,
+        Manufacturer,
         PriceHistory,
         Product,
         ProductGroup,
         ProductImage,
+        ResponsiblePerson,
         SearchSynonym,
         SetComponent,
         StockItem,
@@ -389,6 +391,8 @@ def connect_signals() -> None:
         PriceHistory,
         Warehouse,
         SearchSynonym,
+        Manufacturer,  # shown in the product page's safety section
+        ResponsiblePerson,
     ]
     # Deletes: not for stock items, reservations and price history, whose bulk deletes would lose
     # Django's fast path (their owners' deletes and catalog.stock bump instead).
@@ -403,6 +407,8 @@ def connect_signals() -> None:
         SetComponent,
         Warehouse,
         SearchSynonym,
+        Manufacturer,
+        ResponsiblePerson,
     ]
     for model in saved:
         post_save.connect(_on_row_change, sender=model, dispatch_uid=f"pagecache.save.{model.__name__}")

@@ -157,6 +157,9 @@ def with_card_data(qs: QuerySet[Product], *, now: datetime | None = None) -> Que
     annotations = {
         "card_variant_id": Subquery(cheapest.values("pk")[:1]),
         "card_compare_at": Subquery(cheapest.values("compare_at_price")[:1]),
+        # The cheapest variant's package, for the unit price next to the card's price.
+        "card_net_quantity": Subquery(cheapest.values("net_quantity")[:1]),
+        "card_unit": Subquery(cheapest.values("unit")[:1]),
         "card_image": Subquery(first_image.values("image")[:1]),
         "card_variant_count": Coalesce(
             Subquery(
@@ -686,7 +689,7 @@ def product_page(store: Store, slug: str, *, tree: CategoryTree | None = None) -
     """Everything the product page shows, in a constant number of queries (about 8)."""
     product = (
         Product.objects.filter(store=store, slug=slug, is_published=True)
-        .select_related("category")
+        .select_related("category", "manufacturer", "responsible_person")
         .annotate(
             has_links=Exists(Product.related.through.objects.filter(from_product=OuterRef("pk")))
             | Exists(Product.recommended.through.objects.filter(from_product=OuterRef("pk")))

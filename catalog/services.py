@@ -164,7 +164,9 @@ def save_category(*, category: Category) -> Category:
             raise ValidationError({"parent": _("A category cannot be placed inside itself.")})
     _ensure_slug(category)
     old_path = category.path
+    loaded_slug = getattr(category, "_loaded_slug", None)
     category.save()
+    _leave_redirect(category, loaded_slug)
     new_path = f"{parent.path if parent else '/'}{category.pk}/"
     depth = new_path.count("/") - 2
     if new_path != category.path or depth != category.depth:
@@ -202,7 +204,9 @@ def save_product(*, product: Product) -> Product:
     _ensure_slug(product)
     if product.is_published and product.published_at is None:
         product.published_at = timezone.now()
+    loaded_slug = getattr(product, "_loaded_slug", None)
     product.save()
+    _leave_redirect(product, loaded_slug)
     refresh_products(product_ids=[product.pk])
     return product
 
@@ -614,8 +618,20 @@ def save_group(*, group: ProductGroup) -> ProductGroup:
     _ensure_slug(group)
     if group.rule_category_id and group.rule_category.store_id != group.store_id:
         raise ValidationError({"rule_category": _("The category belongs to another store.")})
+    loaded_slug = getattr(group, "_loaded_slug", None)
     group.save()
+    _leave_redirect(group, loaded_slug)
     return group
+
+
+def _leave_redirect(obj: models.Model, loaded_slug: str | None) -> None:
+    """A saved page whose slug changed (``loaded_slug``: the slug it was loaded or last saved
+    with) leaves a 301 from its old address (catalog.redirects)."""
+    from . import redirects
+
+    if loaded_slug and loaded_slug != obj.slug:
+        old_url = type(obj)(slug=loaded_slug).get_absolute_url()
+        redirects.slug_changed(store=obj.store, old_url=old_url, new_url=obj.get_absolute_url())
 
 
 def group_product_filter(group: ProductGroup) -> Q:

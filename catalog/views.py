@@ -21,8 +21,6 @@ from django.template.loader import render_to_string
 from django.templatetags.static import static
 from django.urls import NoReverseMatch, reverse
 from django.utils import translation
-from django.utils.html import strip_tags
-from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -30,7 +28,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from shop import ratelimit
 from shop.storage import private_download
 
-from . import alerts, downloads, selectors
+from . import alerts, downloads, gpsr, selectors, seo, units
 from .forms import BackInStockForm, ListingFilterForm, clean_query, parse_page
 from .images import safe_filename
 from .models import Product, ProductGroup, Variant, VatRate
@@ -108,11 +106,6 @@ def _canonical(request, path: str, page_number: int = 1) -> str:
     return f"{url}?page={page_number}" if page_number > 1 else url
 
 
-def _describe(text: str, length: int = 160) -> str:
-    """A meta description: the text without tags, cut to ``length`` characters."""
-    return Truncator(strip_tags(text)).chars(length)
-
-
 @require_GET
 def home(request):
     page_cache = PageCache(request, "home", params_names=())
@@ -161,16 +154,35 @@ def category(request, slug: str):
             selectors.category_products(request.store, tree, node),
             facets_key=(node.id, page_cache.version) if page_cache.version else None,
         )
-        description = (
-            request.store.categories.filter(pk=node.id).values_list("description", flat=True).first()
-            if request.GET.get("page") in (None, "1")
-            else ""
+        row = (
+            request.store.categories.filter(pk=node.id)
+            .only("name", "slug", "description", "seo_title", "seo_description", "h1")
+            .first()
+        )
+        if row is None:
+            raise Http404
+        description = row.description if request.GET.get("page") in (None, "1") else ""
+        canonical = _canonical(request, node.get_absolute_url(), listing.page.number)
+        trail = [*tree.ancestors(node), node]
+        head = render_to_string(
+            "catalog/_listing_head.html",
+            {
+                "store": request.store,
+                "title": seo.meta_title(row, request.store),
+                "description": seo.meta_description(row),
+                "canonical": canonical,
+                "structured_data": [
+                    seo.breadcrumb_list(request.store, [(n.name, n.get_absolute_url()) for n in trail]),
+                    seo.organization(request.store),
+                ],
+            },
         )
         body = render_to_string(
             "catalog/_category_body.html",
             fragment_context(
                 page_cache,
                 node=node,
+                heading=seo.heading(row),
                 description=description,
                 breadcrumbs=tree.ancestors(node),
                 children=node.children,
@@ -179,9 +191,10 @@ def category(request, slug: str):
         )
         page_cache.save(
             page_cache.new_fragment(
-                title=node.name,
-                description=_describe(description or node.name),
-                canonical=_canonical(request, node.get_absolute_url(), listing.page.number),
+                title=seo.meta_title(row, request.store),
+                description=seo.meta_description(row),
+                canonical=canonical,
+                head=head,
                 body=body,
                 messages=listing.problems,
             )
@@ -200,13 +213,22 @@ def group(request, slug: str):
     listing = _listing(request, selectors.group_products(product_group), default_sort="newest")
     for level, text in listing.problems:
         messages.add_message(request, level, text)
+    store = request.store
+    canonical = _canonical(request, product_group.get_absolute_url(), listing.page.number)
     return render(
         request,
         "catalog/group.html",
         {
             "group": product_group,
             "listing": listing,
-            "canonical": _canonical(request, product_group.get_absolute_url(), listing.page.number),
+            "canonical": canonical,
+            "meta_title": seo.meta_title(product_group, store),
+            "meta_description": seo.meta_description(product_group),
+            "heading": seo.heading(product_group),
+            "structured_data": [
+                seo.breadcrumb_list(store, [(product_group.name, product_group.get_absolute_url())]),
+                seo.organization(store),
+            ],
         },
     )
 
@@ -376,7 +398,12 @@ def product(request, slug: str):
         gallery = variant_images + [i for i in images if i.variant_id != current.pk]
         image_urls = [request.store.absolute_url(i.image.url) for i in gallery[:6]]
         product_obj = page.product
-        canonical = request.store.absolute_url(product_obj.get_absolute_url())
+        store = request.store
+        canonical = store.absolute_url(product_obj.get_absolute_url())
+        meta_title = seo.meta_title(product_obj, store)
+        meta_description = seo.meta_description(product_obj)
+        trail = [(n.name, n.get_absolute_url()) for n in page.breadcrumbs]
+        trail.append((product_obj.name, product_obj.get_absolute_url()))
         context = fragment_context(
             page_cache,
             page=page,
@@ -390,14 +417,26 @@ def product(request, slug: str):
             vat_exempt=product_obj.vat_rate == VatRate.EXEMPT,
             cart_add_url=cart_add_url(),
             alert_form=BackInStockForm(initial={"variant": current.pk}),
-            structured_data=_structured_data(request, page, image_urls),
+            structured_data=[
+                _structured_data(request, page, image_urls),
+                seo.breadcrumb_list(store, trail),
+                seo.organization(store),
+            ],
             og_image=image_urls[0] if image_urls else "",
             canonical=canonical,
             breadcrumbs=page.breadcrumbs,
+            meta_title=meta_title,
+            meta_description=meta_description,
+            heading=seo.heading(product_obj),
+            unit_price=units.unit_price(current.price, current.net_quantity, current.unit),
+            safety=gpsr.safety_info(
+                product_obj, eans=[v.ean for v in page.variants], absolute_url=store.absolute_url
+            ),
         )
         page_cache.save(
             page_cache.new_fragment(
-                description=_describe(product_obj.description or product_obj.name),
+                title=meta_title,
+                description=meta_description,
                 canonical=canonical,
                 head=render_to_string("catalog/_product_head.html", context),
                 body=render_to_string("catalog/_product_body.html", context),

@@ -70,6 +70,9 @@ ROLES: dict[str, list[str]] = {
         "catalog.*_attributevalue",
         "catalog.*_setcomponent",
         "catalog.*_digitalasset",
+        "catalog.*_manufacturer",
+        "catalog.*_responsibleperson",
+        "catalog.*_redirect",
         "catalog.view_*",
     ],
     # Looks after the machinery: schedules, the outbox, webhooks, integration runs; reads the

@@ -95,6 +95,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "shop.middleware.StoreMiddleware",
     "shop.middleware.StoreLocaleMiddleware",
+    "catalog.redirects.RedirectMiddleware",  # a 404 of a moved page answers 301 (catalog/redirects.py)
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

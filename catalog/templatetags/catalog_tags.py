@@ -63,3 +63,13 @@ def get_item(mapping, key):
         return mapping.get(key)
     except AttributeError:
         return None
+
+
+@register.simple_tag
+def unit_price_label(price, net_quantity, unit, currency: str = "PLN") -> str:
+    """``12,99 zł / 1 kg`` for a price of a package of ``net_quantity`` ``unit`` (catalog.units),
+    or "" when there is none to show."""
+    from catalog.units import unit_price
+
+    found = unit_price(price, net_quantity, unit)
+    return found.label(currency) if found else ""

@@ -30,6 +30,7 @@ from django.utils.translation import gettext_lazy
 from catalog.models import Category, Product, ProductGroup, ProductImage, Variant
 from catalog.services import group_product_filter
 from catalog.stock import UNLIMITED, Availability, availability_map
+from catalog.units import google_measures
 from shop.money import round_money
 
 from .models import Feed
@@ -121,6 +122,15 @@ class Offer:
     weight_grams: int = 0
     is_bundle: bool = False
     attributes: list[tuple[str, str]] = field(default_factory=list)
+    # Unit price measures (catalog.units.google_measures): "500g" per "1kg".
+    unit_pricing_measure: str = ""
+    unit_pricing_base_measure: str = ""
+    # Product safety (GPSR, catalog.gpsr), one line each; Ceneo carries them as named attributes.
+    manufacturer: str = ""
+    manufacturer_address: str = ""
+    manufacturer_contact: str = ""
+    responsible_person: str = ""
+    safety_information: str = ""
 
     @property
     def selling_price(self) -> Decimal:
@@ -217,7 +227,7 @@ class FeedItems:
         qs = (
             Variant.objects.filter(store=self.store, is_active=True, product__is_published=True)
             .exclude(product__kind=Product.Kind.GIFT_CARD)
-            .select_related("product")
+            .select_related("product", "product__manufacturer", "product__responsible_person")
             .only(
                 "id",
                 "product_id",
@@ -236,6 +246,8 @@ class FeedItems:
                 "release_date",
                 "preorder_limit",
                 "preorder_sold",
+                "net_quantity",
+                "unit",
                 "product__id",
                 "product__kind",
                 "product__name",
@@ -244,6 +256,16 @@ class FeedItems:
                 "product__brand",
                 "product__category_id",
                 "product__store_id",
+                "product__safety_information",
+                "product__manufacturer__name",
+                "product__manufacturer__address",
+                "product__manufacturer__country",
+                "product__manufacturer__email",
+                "product__manufacturer__url",
+                "product__responsible_person__name",
+                "product__responsible_person__address",
+                "product__responsible_person__country",
+                "product__responsible_person__email",
             )
             .order_by("product_id", "position", "pk")
         )
@@ -458,6 +480,9 @@ class FeedItems:
             if regular > price:
                 price, sale_price = regular, price
 
+        measures = google_measures(variant.net_quantity, variant.unit) or ("", "")
+        safety = self._safety(product)
+
         availability, available_at, days, units = self._availability(variant, a)
         if available_at is not None and available_at.date() > self.today + timedelta(days=365):
             warnings.append((W_DATE_FAR, _("Available only after more than a year.")))
@@ -492,8 +517,29 @@ class FeedItems:
             weight_grams=variant.weight_grams or 0,
             is_bundle=product.kind == Product.Kind.SET,
             attributes=attributes,
+            unit_pricing_measure=measures[0],
+            unit_pricing_base_measure=measures[1],
+            **safety,
         )
         return Item(key=one_line(variant.sku, limit=64), offer=offer, warnings=warnings)
+
+    def _safety(self, product: Product) -> dict[str, str]:
+        """GPSR data of a product, one clean line per value (loaded with the variant's row)."""
+        maker, person = product.manufacturer, product.responsible_person
+        values = {
+            "safety_information": one_line(plain_text(product.safety_information, limit=2000), limit=1000)
+        }
+        if maker is not None:
+            values["manufacturer"] = one_line(maker.name, limit=200)
+            values["manufacturer_address"] = one_line(f"{maker.address}, {maker.country}", limit=500)
+            values["manufacturer_contact"] = one_line(
+                ", ".join(v for v in (maker.email, maker.url) if v), limit=300
+            )
+        if person is not None:
+            values["responsible_person"] = one_line(
+                f"{person.name}, {person.address}, {person.country}, {person.email}", limit=700
+            )
+        return values
 
     def _merge(self, product: Product, items: list[Item]) -> Item:
         """Ceneo, one offer per product: the cheapest variant's price, all variants' stock, the

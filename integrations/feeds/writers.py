@@ -119,6 +119,11 @@ class GoogleMixin:
             ("google_product_category", offer.google_product_category),
             ("custom_label_0", offer.custom_label),
         ]
+        if offer.unit_pricing_measure:
+            rows += [
+                ("unit_pricing_measure", offer.unit_pricing_measure),
+                ("unit_pricing_base_measure", offer.unit_pricing_base_measure),
+            ]
         if offer.is_bundle:
             rows.append(("is_bundle", "yes"))
         if offer.weight_grams:
@@ -186,6 +191,8 @@ TSV_COLUMNS = [
     "product_type",
     "google_product_category",
     "custom_label_0",
+    "unit_pricing_measure",
+    "unit_pricing_base_measure",
     "is_bundle",
     "shipping_weight",
     "shipping",
@@ -263,7 +270,17 @@ class CeneoWriter(Writer):
             for url in offer.additional_image_links:
                 etree.SubElement(imgs, "i", {"url": url})
         self._text(etree.SubElement(o, "desc"), offer.description)
-        pairs = [("Producent", offer.brand), ("EAN", offer.gtin), ("Kod_producenta", offer.mpn)]
+        pairs = [
+            ("Producent", offer.brand or offer.manufacturer),
+            ("EAN", offer.gtin),
+            ("Kod_producenta", offer.mpn),
+            # GPSR (Ceneo has no elements of its own for them: named attributes, as Ceneo shows them)
+            ("Producent_nazwa", offer.manufacturer),
+            ("Producent_adres", offer.manufacturer_address),
+            ("Producent_kontakt", offer.manufacturer_contact),
+            ("Osoba_odpowiedzialna_UE", offer.responsible_person),
+            ("Ostrzezenia_bezpieczenstwo", offer.safety_information),
+        ]
         taken = {name.lower() for name, _v in pairs}
         pairs += [(name, value) for name, value in offer.attributes if name.lower() not in taken]
         pairs = [(name, value) for name, value in pairs if value]

@@ -215,7 +215,40 @@ def normalise(
             "parameters": [[k[:80], str(v)[:80]] for k, v in (raw.get("parameters") or {}).items() if v],
         }
     )
+    manufacturer = _manufacturer(raw, warnings)
+    if manufacturer:
+        item["manufacturer"] = manufacturer
+    safety = (raw.get("safety_information") or "").strip()[:5000]
+    if safety:
+        item["safety_information"] = safety
     return item
+
+
+def _manufacturer(raw: dict[str, Any], warnings: list[str] | None) -> dict[str, str] | None:
+    """GPSR manufacturer data of a row: a name, a postal address and an e-mail (an invalid
+    e-mail is left out with a warning)."""
+    from django.core.exceptions import ValidationError
+    from django.core.validators import validate_email
+
+    name = " ".join((raw.get("manufacturer_name") or "").split())[:200]
+    if not name:
+        return None
+    address = "\n".join(
+        " ".join(line.split())
+        for line in (raw.get("manufacturer_address") or "").splitlines()
+        if line.strip()
+    )[:500]
+    email = (raw.get("manufacturer_email") or "").strip()[:254]
+    if email:
+        try:
+            validate_email(email)
+        except ValidationError:
+            if warnings is not None:
+                warnings.append(
+                    _("The manufacturer's e-mail %(email)s is not valid; left out.") % {"email": email[:80]}
+                )
+            email = ""
+    return {"name": name, "address": address, "email": email}
 
 
 def stock_digest(item: dict[str, Any]) -> str:

@@ -52,6 +52,11 @@ SCALAR_FIELDS = {
     "weight",
     "supplier_code",
     "active",
+    # Product safety (GPSR): the manufacturer's name, postal address and e-mail, the warnings.
+    "manufacturer_name",
+    "manufacturer_address",
+    "manufacturer_email",
+    "safety_information",
 }
 LIST_FIELDS = {"images"}
 FORMATS = {"xml", "csv"}

@@ -333,3 +333,26 @@ class BackInStockSubscriptionFactory(factory.django.DjangoModelFactory):
     email = factory.Sequence(lambda n: f"czeka{n}@example.com")
     language = "pl"
     confirmed_at = factory.LazyFunction(timezone.now)
+
+
+class ManufacturerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "catalog.Manufacturer"
+
+    store = factory.SubFactory(StoreFactory)
+    name = factory.Sequence(lambda n: f"Fabryka {n} sp. z o.o.")
+    address = "ul. Przemysłowa 1\n00-001 Warszawa"
+    country = "PL"
+    email = "kontakt@fabryka.example"
+    url = ""
+
+
+class ResponsiblePersonFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "catalog.ResponsiblePerson"
+
+    store = factory.SubFactory(StoreFactory)
+    name = factory.Sequence(lambda n: f"Importer {n} sp. z o.o.")
+    address = "ul. Portowa 2\n80-001 Gdańsk"
+    country = "PL"
+    email = "gpsr@importer.example"

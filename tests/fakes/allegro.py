@@ -120,6 +120,9 @@ class FakeAllegro:
         # Answers sent *after* the next offer create was carried out (its answer "lost").
         self.lose_create_answers: list[FakeResponse] = []
         self.seller_login = "sklep-testowy"
+        # GPSR records of the seller (/sale/responsible-producers, /sale/responsible-persons).
+        self.responsible_producers: dict[str, dict] = {}
+        self.responsible_persons: dict[str, dict] = {}
         self._ids = itertools.count(7000000001)
         self._event_ids = itertools.count(1)
 
@@ -327,6 +330,9 @@ class FakeAllegro:
         return (
             (r"/me", "GET", lambda r: _json(200, {"id": "1", "login": self.seller_login})),
             (r"/sale/product-offers", "POST", self._create_offer),
+            (r"/sale/responsible-(producers|persons)", "POST", self._create_responsible),
+            (r"/sale/responsible-(producers|persons)/([\w-]+)", "PUT", self._update_responsible),
+            (r"/sale/responsible-(producers|persons)/([\w-]+)", "GET", self._get_responsible),
             (r"/sale/product-offers/(\d+)", "PATCH", self._patch_offer),
             (r"/sale/product-offers/(\d+)", "GET", self._get_offer),
             (r"/sale/product-offers/(\d+)/operations/([\w-]+)", "GET", self._operation),
@@ -420,6 +426,70 @@ class FakeAllegro:
             return self._issue()
         return _json(400, {"error": "unsupported_grant_type", "error_description": "Unsupported grant"})
 
+    # --- GPSR: responsible producers and persons --------------------------------------------------
+
+    def _responsible_problems(self, kind: str, body) -> list[tuple[str, str, str]]:
+        """What Allegro checks: a name, then producerData.tradeName / personalData.name, an
+        address with countryCode, street, postalCode and city, and a contact (e-mail or form URL
+        for producers, e-mail for persons)."""
+        if not isinstance(body, dict):
+            return [("JsonParseException", "Body must be an object", "")]
+        key, name_key = ("producerData", "tradeName") if kind == "producers" else ("personalData", "name")
+        problems = []
+        if not str(body.get("name") or "").strip():
+            problems.append(("MissingParameterException", "name is required", "name"))
+        elif len(body["name"]) > 50:
+            problems.append(("ConstraintViolationException.Size", "name longer than 50", "name"))
+        data = body.get(key) or {}
+        if not str(data.get(name_key) or "").strip():
+            problems.append(("MissingParameterException", f"{name_key} is required", f"{key}.{name_key}"))
+        address = data.get("address") or {}
+        for field_name in ("countryCode", "street", "postalCode", "city"):
+            if not str(address.get(field_name) or "").strip():
+                problems.append(
+                    ("MissingParameterException", f"{field_name} is required", f"{key}.address.{field_name}")
+                )
+        if address.get("countryCode") and not re.fullmatch(r"[A-Z]{2}", str(address["countryCode"])):
+            problems.append(("ConstraintViolationException", "countryCode", f"{key}.address.countryCode"))
+        contact = data.get("contact") or {}
+        if kind == "producers" and not (contact.get("email") or contact.get("formUrl")):
+            problems.append(("MissingParameterException", "email or formUrl is required", f"{key}.contact"))
+        if kind == "persons" and not contact.get("email"):
+            problems.append(("MissingParameterException", "email is required", f"{key}.contact.email"))
+        return problems
+
+    def _store_of(self, kind: str) -> dict[str, dict]:
+        return self.responsible_producers if kind == "producers" else self.responsible_persons
+
+    def _create_responsible(self, request, kind):
+        try:
+            body = json.loads(request.body)
+        except ValueError:
+            return _errors(400, ("JsonParseException", "Malformed JSON", ""))
+        problems = self._responsible_problems(kind, body)
+        if problems:
+            return _errors(422, *problems)
+        if any(r["name"] == body["name"] for r in self._store_of(kind).values()):
+            return _errors(422, ("ResponsibleNameNotUniqueException", "name already used", "name"))
+        record = {**body, "id": str(uuid.uuid4())}
+        self._store_of(kind)[record["id"]] = record
+        return _json(201, record)
+
+    def _update_responsible(self, request, kind, record_id):
+        if record_id not in self._store_of(kind):
+            return _errors(404, ("NotFoundException", "Not found", ""))
+        body = json.loads(request.body)
+        problems = self._responsible_problems(kind, body)
+        if problems:
+            return _errors(422, *problems)
+        record = {**body, "id": record_id}
+        self._store_of(kind)[record_id] = record
+        return _json(200, record)
+
+    def _get_responsible(self, request, kind, record_id):
+        record = self._store_of(kind).get(record_id)
+        return _json(200, record) if record else _errors(404, ("NotFoundException", "Not found", ""))
+
     # --- offers ---------------------------------------------------------------------------------
 
     def _validate_offer(self, body: dict, *, partial: bool) -> list[tuple[str, str, str]]:
@@ -449,6 +519,33 @@ class FakeAllegro:
                 if not product.get("images"):
                     problems.append(
                         ("MissingParameterException", "Images are required", "productSet[0].product.images")
+                    )
+                entry = product_set[0] or {}
+                producer = (entry.get("responsibleProducer") or {}).get("id")
+                if producer is not None and producer not in self.responsible_producers:
+                    problems.append(
+                        (
+                            "NotFoundException",
+                            "Unknown responsible producer",
+                            "productSet[0].responsibleProducer",
+                        )
+                    )
+                person = (entry.get("responsiblePerson") or {}).get("id")
+                if person is not None and person not in self.responsible_persons:
+                    problems.append(
+                        ("NotFoundException", "Unknown responsible person", "productSet[0].responsiblePerson")
+                    )
+                safety = entry.get("safetyInformation")
+                if safety is not None and (
+                    safety.get("type") not in ("TEXT", "NO_SAFETY_INFORMATION", "ATTACHMENTS")
+                    or (safety.get("type") == "TEXT" and not 0 < len(safety.get("description") or "") <= 5000)
+                ):
+                    problems.append(
+                        (
+                            "ConstraintViolationException",
+                            "Invalid safety information",
+                            "productSet[0].safetyInformation",
+                        )
                     )
             if not ((body.get("external") or {}).get("id")):
                 problems.append(("MissingParameterException", "external.id missing", "external.id"))

@@ -50,6 +50,12 @@ def build_shop(store, user):
     BackInStockSubscriptionFactory(variant=variant)
     DownloadGrantFactory(asset__variant__store=store)
     ProductGroupFactory(store=store)
+    from catalog import redirects
+    from tests.catalog.factories import ManufacturerFactory, ResponsiblePersonFactory
+
+    ManufacturerFactory(store=store)
+    ResponsiblePersonFactory(store=store)
+    redirects.add_redirect(store=store, old_path="/stary-sklep/produkt.html", new_path="/")
     # An order placed through checkout (reservation, payment, status change, e-mail), then paid.
     order = services.place_order(cart=ready_cart(store, [(variant, 1)]))
     assert StockReservation.objects.exists()

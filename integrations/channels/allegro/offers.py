@@ -37,7 +37,8 @@ from integrations.channels.models import ChannelListing
 from integrations.connector_client import IntegrationHTTPError
 from shop.money import round_money
 
-from .client import AllegroAPIError, AllegroAuthError, AllegroClient, ErrorItem
+from . import gpsr
+from .client import AllegroAPIError, AllegroAuthError, AllegroClient, AllegroError, ErrorItem
 
 TITLE_MAX = 75
 DESCRIPTION_MAX = 40000
@@ -228,7 +229,9 @@ def listings_for_offers(listing_ids: list[int]) -> list[ChannelListing]:
 
     return list(
         ChannelListing.objects.filter(pk__in=listing_ids)
-        .select_related("variant__product", "config__store")
+        .select_related(
+            "variant__product__manufacturer", "variant__product__responsible_person", "config__store"
+        )
         .prefetch_related(
             Prefetch("variant__product__images", queryset=ProductImage.objects.order_by("position", "pk")),
             Prefetch(
@@ -292,6 +295,17 @@ def publish_listing(
         )
     except OfferInvalid as exc:
         return _fail(listing, str(exc))
+    try:
+        body["productSet"][0].update(gpsr.product_set_entries(client, variant.product))
+    except AllegroAuthError:
+        raise
+    except (AllegroError, IntegrationHTTPError) as exc:
+        detail = _error_text(exc.items) if isinstance(exc, AllegroAPIError) else str(exc)
+        return _fail(
+            listing,
+            _("Allegro refused the product safety data (GPSR) of %(sku)s: %(error)s")
+            % {"sku": variant.sku, "error": detail},
+        )
     data = dict(listing.data or {})
     if quantity <= 0:
         if not listing.external_id:

@@ -73,6 +73,7 @@ class FeedImporter(RunLog, Staging, CatalogLookups, Applying, Images):
         self._attributes: dict[str, Attribute] = {}
         self._values: dict[tuple[int, str], AttributeValue] = {}
         self._warehouse: Warehouse | None = None
+        self._manufacturers: dict = {}  # name -> catalog.Manufacturer (or None), CatalogLookups
         if run.cursor.get("failed"):  # resumed: rows already logged as failed still count
             self.counts["failed"] = int(run.cursor["failed"])
 

@@ -198,12 +198,15 @@ class Applying:
                         break
             first = todo[0][0].data
             category = self.category(first.get("category") or [])
+            manufacturer = self.manufacturer(first.get("manufacturer"))
             if product is None:
                 product = Product(
                     store=self.store,
                     name=first["name"],
                     description=first.get("description", ""),
                     brand=first.get("brand", ""),
+                    manufacturer=manufacturer,
+                    safety_information=first.get("safety_information", ""),
                     category=category,
                     vat_rate=first["vat"],
                     is_published=self.options.publish_new,
@@ -221,6 +224,13 @@ class Applying:
                     if getattr(product, attr) != value:
                         changes[attr] = [getattr(product, attr), value]
                         setattr(product, attr, value)
+                # GPSR data fills what the product lacks; the merchant's own choice stays.
+                if manufacturer is not None and product.manufacturer_id is None:
+                    changes["manufacturer"] = [None, manufacturer.pk]
+                    product.manufacturer = manufacturer
+                if first.get("safety_information") and not product.safety_information:
+                    changes["safety_information"] = ["", "…"]
+                    product.safety_information = first["safety_information"]
                 if category is not None and product.category_id != category.pk:
                     changes["category"] = [product.category_id, category.pk]
                     product.category = category
@@ -243,7 +253,17 @@ class Applying:
         if changed_products:
             Product.objects.bulk_update(
                 list(changed_products.values()),
-                ["name", "description", "brand", "vat_rate", "category", "is_published", "updated_at"],
+                [
+                    "name",
+                    "description",
+                    "brand",
+                    "vat_rate",
+                    "category",
+                    "is_published",
+                    "manufacturer",
+                    "safety_information",
+                    "updated_at",
+                ],
             )
         if unchanged_ids:
             SourceRecord.objects.filter(pk__in=unchanged_ids).update(last_seen_run=self.run)

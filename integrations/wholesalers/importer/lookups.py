@@ -13,6 +13,7 @@ from catalog.models import (
     Attribute,
     AttributeValue,
     Category,
+    Manufacturer,
     Warehouse,
 )
 from catalog.text import slugify_pl
@@ -61,6 +62,29 @@ class CatalogLookups:
             result = parent
         self._categories[key] = result
         return result
+
+    def manufacturer(self, data: dict | None) -> Manufacturer | None:
+        """The store's manufacturer of that name; created from the feed when it carries the
+        address and e-mail GPSR asks for (an existing record is never overwritten: the merchant
+        may have corrected it)."""
+        if not data or not data.get("name"):
+            return None
+        cache = self._manufacturers
+        name = data["name"]
+        if name not in cache:
+            found = Manufacturer.objects.filter(store=self.store, name=name).first()
+            if found is None and data.get("address") and data.get("email"):
+                found = Manufacturer.objects.create(
+                    store=self.store, name=name, address=data["address"], country="PL", email=data["email"]
+                )
+                self.counts["manufacturers_created"] += 1
+            elif found is None:
+                self.warnings.append(
+                    _("Manufacturer %(name)s has no postal address or e-mail in the feed: not created.")
+                    % {"name": name[:80]}
+                )
+            cache[name] = found
+        return cache[name]
 
     def _root_category(self) -> Category | None:
         if not self.options.category_root:
