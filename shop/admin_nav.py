@@ -68,6 +68,8 @@ SECTION_OF: dict[str, str] = {
     "catalog.StockMovement": "products",
     "integrations.PurchaseOrder": "products",
     "catalog.SearchSynonym": "products",
+    "catalog.Manufacturer": "products",
+    "catalog.ResponsiblePerson": "products",
     # Klienci: accounts and what shoppers asked for.
     "shop.User": "customers",
     "orders.Address": "customers",
@@ -76,6 +78,9 @@ SECTION_OF: dict[str, str] = {
     "catalog.DownloadGrant": "customers",
     "orders.ConsentRecord": "customers",
     "recovery.Suppression": "customers",
+    "customers.Customer": "customers",
+    "customers.CustomerGroup": "customers",
+    "content.ContactMessage": "customers",
     # Marketing: cart recovery, discounts, gift cards, tags.
     "recovery.Campaign": "marketing",
     "recovery.TrackedCart": "marketing",
@@ -88,6 +93,7 @@ SECTION_OF: dict[str, str] = {
     "orders.GiftCardTransaction": "marketing",
     "integrations_marketing.MarketingSettings": "marketing",
     "orders.ConsentText": "marketing",
+    "orders.VoucherBatch": "marketing",
     # Raporty.
     "reports.ReportJob": "reports",
     # Integracje: connectors, channels, feeds, accounting, the API.
@@ -109,6 +115,11 @@ SECTION_OF: dict[str, str] = {
     "orders.CarrierAccount": "settings",
     "orders.KsefSettings": "settings",
     "auth.Group": "settings",
+    "branding.StoreBranding": "settings",
+    "content.Page": "settings",
+    "content.FooterColumn": "settings",
+    "catalog.Redirect": "settings",
+    "orders.OrderEmailTemplate": "settings",
     # System: what the machinery writes; superusers and operators only.
     "django_celery_beat.PeriodicTask": "system",
     "django_celery_beat.CrontabSchedule": "system",
@@ -126,6 +137,7 @@ SECTION_OF: dict[str, str] = {
     "orders.OrderLine": "system",
     "orders.CartLine": "system",
     "orders.ReturnLine": "system",
+    "content.PageVersion": "system",
 }
 
 #: A model not in :data:`SECTION_OF` goes to its app's section.
@@ -141,6 +153,8 @@ APP_SECTION: dict[str, str] = {
     "integrations_marketing": "marketing",
     "api": "integrations",
     "content": "settings",
+    "customers": "customers",
+    "branding": "settings",
     "shop": "settings",
     "auth": "settings",
     "django_celery_beat": "system",
