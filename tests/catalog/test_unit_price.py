@@ -72,6 +72,19 @@ def test_product_page_and_card_show_the_unit_price(client, store):
     assert expected in listing
 
 
+def test_the_cart_shows_the_unit_price_of_a_line(client, store):
+    variant = VariantFactory(
+        store=store, price=Decimal("32.49"), net_quantity=Decimal("250"), unit="g", stock=5
+    )
+    plain = VariantFactory(store=store, price=Decimal("10.00"), stock=5)
+    for v in (variant, plain):
+        answer = client.post("/koszyk/dodaj/", {"variant": v.pk, "quantity": 1})
+        assert answer.status_code == 302
+    page = client.get("/koszyk/").content.decode()
+    assert page.count('data-testid="unit-price"') == 1
+    assert f"(129,96{NBSP}zł{NBSP}/{NBSP}1{NBSP}kg)" in page
+
+
 def test_database_refuses_a_unit_without_quantity(store):
     variant = VariantFactory(store=store)
     variant.unit = "kg"
