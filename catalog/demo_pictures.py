@@ -198,7 +198,9 @@ class _Canvas:
 # --- clothes ----------------------------------------------------------------------------------------
 
 
-def _top(c: _Canvas, *, long_sleeves: bool, collar: str, hem: str = "", zip_: bool = False) -> None:
+def _top(
+    c: _Canvas, *, long_sleeves: bool, collar: str, hem: str = "", zip_: bool = False, check: bool = False
+) -> None:
     if long_sleeves:
         sleeves = [
             ("poly", [(29, 21), (19, 27), (11, 76), (21, 78), (30, 42)]),
@@ -215,6 +217,10 @@ def _top(c: _Canvas, *, long_sleeves: bool, collar: str, hem: str = "", zip_: bo
     )
     c.part([*sleeves, body])
     dark = _darker(c.color, 0.22)
+    if check:  # flannel check: wide darker bands both ways, clipped to the silhouette
+        band = _darker(c.color, 0.18) if _lum(c.color) > 60 else _lighter(c.color, 0.2)
+        for v in range(8, 92, 7):
+            c.detail([("line", [(v, 5), (v, 92)], 1.6), ("line", [(5, v), (95, v)], 1.6)], band)
     if long_sleeves and hem:  # cuffs
         c.detail([("poly", [(11.5, 71), (20.8, 73), (21, 78), (11, 76)])], dark)
         c.detail([("poly", [(88.5, 71), (79.2, 73), (79, 78), (89, 76)])], dark)
@@ -298,25 +304,21 @@ def _dress(c: _Canvas, *, pattern: bool) -> None:
 def _shoe(c: _Canvas, *, high: bool, laces: bool, toe_cap: bool, sole: RGB) -> None:
     c.floor = (52, 80, 40)
     top = 28 if high else 50
-    c.part(
-        [
-            (
-                "poly",
-                [
-                    (14, 76),
-                    (15, top),
-                    (30, top - 2),
-                    (34, 50) if not high else (36, top - 2),
-                    (44, 55),
-                    (68, 60),
-                    (82, 65),
-                    (88, 72),
-                    (88, 76),
-                ],
-            ),
-            ("ellipse", (70, 58, 90, 78)),
-        ]
-    )
+    # Heel, collar, instep, then a rounded toe (an arc of points: one outline, no seam).
+    toe = [
+        (78 + 12 * math.cos(math.radians(a)), 72 + 10 * math.sin(math.radians(a)))
+        for a in range(-110, 31, 10)
+    ]
+    upper = [
+        (14, 76),
+        (15, top),
+        (30, top - 2),
+        (36, top - 2) if high else (34, 50),
+        (44, 55),
+        (66, 60),
+        *toe,
+    ]
+    c.part([("poly", [*upper, (88, 76)])])
     c.part([("rect", (12, 73, 91, 80), 2.5)], sole)
     if high:
         c.part([("rect", (14, 76, 27, 82), 1)], _darker(c.color, 0.3))  # heel block
@@ -762,7 +764,7 @@ def _quoted(name: str) -> str:
 
 # First matching prefix of the lower-cased name wins.
 _BY_NAME: list[tuple[str, Callable[[_Canvas, str], None]]] = [
-    ("koszula", lambda c, n: _top(c, long_sleeves=True, collar="shirt", hem="cuff")),
+    ("koszula", lambda c, n: _top(c, long_sleeves=True, collar="shirt", hem="cuff", check="krat" in n)),
     ("bluzka", lambda c, n: _top(c, long_sleeves=False, collar="round")),
     (
         "sweter",
