@@ -27,7 +27,8 @@ from shop.models import Store
 from shop.money import round_to
 
 from . import services
-from .images import placeholder_font, placeholder_image
+from .demo_pictures import product_picture
+from .images import placeholder_font
 from .models import (
     Attribute,
     AttributeValue,
@@ -325,9 +326,9 @@ def _font():
     return placeholder_font(180)
 
 
-def _image_bytes(ctx: _Ctx, text: str, color: str) -> bytes:
-    # Drawn with a font that has Polish letters (Pillow's default one shows "Ż" as an empty box).
-    return placeholder_image(text, color, size=600)
+def _image_bytes(ctx: _Ctx, text: str, color: str, category: str = "") -> bytes:
+    # A drawing of the product (a shirt, a boot, a book...) in its colour; same input, same bytes.
+    return product_picture(text, color, category=category, size=600)
 
 
 def _product(
@@ -363,7 +364,7 @@ def _product(
         )
         if attributes:
             product.variant_attributes.set([ctx.attributes[a] for a in attributes])
-        data = _image_bytes(ctx, name, color)
+        data = _image_bytes(ctx, name, color, category)
         image = ProductImage(product=product, alt=name, position=0, checksum=hashlib.sha256(data).hexdigest())
         image.image.save(f"{slug}.jpg", ContentFile(data), save=False)
         image.width = image.height = 600

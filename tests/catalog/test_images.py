@@ -165,8 +165,6 @@ def test_placeholder_font_draws_every_polish_letter_not_the_missing_glyph_box():
 
 
 def test_placeholder_image_of_a_polish_name_shows_its_initials():
-    from catalog.demo import _Ctx, _image_bytes
-
     data = images.placeholder_image("Żółć łąkowa", "#1f4e79")
     with Image.open(io.BytesIO(data)) as picture:
         assert picture.size == (600, 600) and picture.format == "JPEG"
@@ -175,5 +173,3 @@ def test_placeholder_image_of_a_polish_name_shows_its_initials():
     # The drawing differs from one where both letters are the .notdef box.
     boxes = images.placeholder_image("\ue000 \ue000", "#1f4e79")
     assert data != boxes
-    # The demo seeder draws its product pictures the same way.
-    assert _image_bytes(_Ctx(store=None, rng=None, now=None), "Żółć łąkowa", "#1f4e79") == data
