@@ -17,7 +17,7 @@ from shop.api.views import MerchantView, StrictSerializer
 
 from .. import services
 from ..models import Order, OrderLine
-from ..selectors.search import OrderSearchForm, search_orders
+from ..selectors.search import RANGE, OrderSearchForm, search_orders
 from ..services.fulfilment import mark_shipped
 from .errors import refusals
 from .serializers import ManageOrderOutput, StatusChangeInput
@@ -69,9 +69,14 @@ class ManageOrderListView(MerchantView):
     def get(self, request):
         form = SearchForm(request.query_params)
         if not form.is_valid():
+            # A reversed range of well-formed dates or amounts is a rule across parameters the
+            # schema cannot state: 422, like the reports' ranges; anything else is the shape: 400.
+            only_ranges = all(
+                error.code == RANGE for errors in form.errors.as_data().values() for error in errors
+            )
             raise ApiError(
                 _("Some parameters are invalid."),
-                status_code=400,
+                status_code=422 if only_ranges else 400,
                 fields={k: list(v) for k, v in form.errors.items()},
             )
         qs = search_orders(_orders(self.store), form.cleaned_data, zone=self.store.zone).order_by(

@@ -179,6 +179,10 @@ def free_text_condition(term: str, base: QuerySet | None = None) -> Q | None:
 # --- the whole search -----------------------------------------------------------------------------
 
 
+#: Error code of a reversed date or amount range (a rule across parameters, not a shape error).
+RANGE = "reversed_range"
+
+
 class OrderSearchForm(forms.Form):
     q = forms.CharField(label=_("Anything"), required=False, max_length=MAX_TERM_LENGTH)
     number = forms.CharField(label=_("Order number"), required=False, max_length=MAX_TERM_LENGTH)
@@ -214,13 +218,17 @@ class OrderSearchForm(forms.Form):
     def clean(self):
         cleaned = super().clean()
         if cleaned.get("date_from") and cleaned.get("date_to") and cleaned["date_from"] > cleaned["date_to"]:
-            self.add_error("date_to", _("The end date is before the start date."))
+            self.add_error(
+                "date_to", forms.ValidationError(_("The end date is before the start date."), code=RANGE)
+            )
         if (
             cleaned.get("total_min") is not None
             and cleaned.get("total_max") is not None
             and cleaned["total_min"] > cleaned["total_max"]
         ):
-            self.add_error("total_max", _("The upper amount is below the lower one."))
+            self.add_error(
+                "total_max", forms.ValidationError(_("The upper amount is below the lower one."), code=RANGE)
+            )
         return cleaned
 
     @classmethod
