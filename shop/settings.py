@@ -348,6 +348,7 @@ CELERY_LANES = {
     "mail": [
         "orders.tasks.send_order_email",
         "orders.tasks.resend_unsent_order_emails",
+        "content.tasks.forward_contact_message",
         "catalog.tasks.send_back_in_stock_alerts",
     ],
     CELERY_BULK_QUEUE: ["recovery.tasks.send_reminder_task"],

@@ -100,7 +100,10 @@ class Server:
     def worker(self) -> int:
         def find():
             for task in Path(f"/proc/{self.process.pid}/task").iterdir():
-                children = (task / "children").read_text().split()
+                try:  # a thread of the master may end between the listing and the read
+                    children = (task / "children").read_text().split()
+                except FileNotFoundError:
+                    continue
                 if children:
                     return int(children[0])
             return None
