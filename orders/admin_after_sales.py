@@ -20,7 +20,7 @@ from io import BytesIO
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpResponseNotAllowed, HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -34,6 +34,41 @@ from .admin_search import OrderSearchMixin
 from .models import Invoice, Order, Return
 
 STATUS_ACTION_PREFIX = "mark_"
+PACKING_LISTS_MAX = 100  # orders in one packing-list PDF
+
+
+@admin.action(description=gettext_lazy("Print packing lists (one PDF)"), permissions=["view"])
+def print_packing_lists(modeladmin, request, queryset):
+    """The selected orders' packing lists, one page each, in one PDF (WeasyPrint)."""
+    from django.conf import settings
+    from django.template.loader import render_to_string
+    from django.utils import timezone
+    from weasyprint import HTML
+
+    orders = list(
+        queryset.select_related("shipping_address")
+        .prefetch_related("lines")
+        .order_by("created_at", "pk")[: PACKING_LISTS_MAX + 1]
+    )
+    if len(orders) > PACKING_LISTS_MAX:
+        modeladmin.message_user(
+            request,
+            _("Print at most %(n)d packing lists at once.") % {"n": PACKING_LISTS_MAX},
+            messages.ERROR,
+        )
+        return None
+    html = render_to_string(
+        "orders/admin/packing_lists_pdf.html",
+        {"orders": orders, "title": _("Packing lists")},
+        request=request,
+    )
+    pdf = HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf()
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = (
+        f'attachment; filename="packing-lists-{timezone.now():%Y%m%d-%H%M%S}.pdf"'
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 def _perm(request, codename: str) -> bool:
@@ -47,6 +82,12 @@ class OrderProcessingMixin(OrderSearchMixin):
 
     def get_actions(self, request):
         actions = super().get_actions(request)
+        if self.has_view_or_change_permission(request):
+            actions["print_packing_lists"] = (
+                print_packing_lists,
+                "print_packing_lists",
+                print_packing_lists.short_description,
+            )
         if not self.has_change_permission(request):
             for name in [n for n in actions if n.startswith(STATUS_ACTION_PREFIX)]:
                 del actions[name]
@@ -63,6 +104,7 @@ class OrderProcessingMixin(OrderSearchMixin):
             path("<int:pk>/packing-list/", wrap(self.packing_list_view), name="orders_order_packing_list"),
             path("<int:pk>/invoice/", wrap(self.invoice_view), name="orders_order_invoice"),
             path("<int:pk>/invoice/issue/", wrap(self.invoice_issue_view), name="orders_order_invoice_issue"),
+            path("<int:pk>/correction/", wrap(self.correction_view), name="orders_order_correction"),
         ]
         return extra + super().get_urls()
 
@@ -76,6 +118,10 @@ class OrderProcessingMixin(OrderSearchMixin):
         return HttpResponseRedirect(reverse("admin:orders_order_change", args=[order.pk]))
 
     def status_view(self, request, pk: int):
+        """One status step (``change_status``). A step that moves money (marking paid, cancelling a
+        paid order, delivering cash on delivery: ``orders.selectors.timeline.moves_money``) first
+        answers with a page that says what will happen; its "confirm" button posts again."""
+        from .selectors.timeline import moves_money
         from .services import InvalidTransition, change_status
 
         if request.method != "POST":
@@ -87,10 +133,11 @@ class OrderProcessingMixin(OrderSearchMixin):
         if status not in Order.Status.values:
             messages.error(request, _("Unknown status."))
             return self._back(order)
+        note = request.POST.get("note", "")[:500]
+        if moves_money(order, status) and request.POST.get("confirmed") != "yes":
+            return self._confirm_page(request, order, status, note)
         try:
-            change_status(
-                order=order, status=status, user=request.user, note=request.POST.get("note", "")[:500]
-            )
+            change_status(order=order, status=status, user=request.user, note=note)
         except InvalidTransition as exc:
             messages.error(request, exc.message)
         else:
@@ -100,6 +147,44 @@ class OrderProcessingMixin(OrderSearchMixin):
                 % {"number": order.number, "status": Order.Status(status).label},
             )
         return self._back(order)
+
+    def _confirm_page(self, request, order: Order, status: str, note: str):
+        from shop.money import format_money
+
+        amount = format_money(order.total, order.currency)
+        if status == Order.Status.PAID:
+            question = _("Mark order %(number)s as paid?") % {"number": order.number}
+            consequence = _(
+                "Only when %(amount)s has reached the store's account (%(method)s). The stock is "
+                "taken, the shopper gets an e-mail and the invoice is issued."
+            ) % {"amount": amount, "method": order.payment_method_name or "—"}
+            label = _("Yes, the money has arrived")
+        elif status == Order.Status.CANCELLED:
+            question = _("Cancel the paid order %(number)s?") % {"number": order.number}
+            consequence = _(
+                "The shopper paid %(amount)s: it goes back to them (through the payment gateway where "
+                "it allows refunds, otherwise you send it yourself). The goods go back to stock and "
+                "the shopper gets an e-mail."
+            ) % {"amount": amount}
+            label = _("Yes, cancel and give the money back")
+        else:
+            question = _("Mark order %(number)s as delivered?") % {"number": order.number}
+            consequence = _("The courier collected %(amount)s on delivery: the order is booked as paid.") % {
+                "amount": amount
+            }
+            label = _("Yes, it was delivered and paid")
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "order": order,
+            "status": status,
+            "note": note,
+            "question": question,
+            "consequence": consequence,
+            "confirm_label": label,
+            "title": question,
+        }
+        return TemplateResponse(request, "orders/admin/order_confirm.html", context)
 
     def ship_view(self, request, pk: int):
         """Packed -> shipped with the parcel's tracking number (shown to the shopper)."""
@@ -150,7 +235,7 @@ class OrderProcessingMixin(OrderSearchMixin):
         context = {
             **self.admin_site.each_context(request),
             "order": order,
-            "lines": list(order.lines.all()),
+            "orders": [order],
             "notes": order.customer_note,
             "title": _("Packing list %(number)s") % {"number": order.number},
         }
@@ -185,20 +270,68 @@ class OrderProcessingMixin(OrderSearchMixin):
             messages.error(request, str(exc))
         return self._back(order)
 
+    def correction_view(self, request, pk: int):
+        """Issue the correcting invoices an order is owed and lacks (``corrections_due``): they
+        are issued on their events, unless the store's company data was incomplete then."""
+        from . import corrections
+        from .models import PaymentRefund
+        from .selectors.timeline import corrections_due, order_history
+
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        order = self._order(request, pk)
+        if not _perm(request, "add_invoice"):
+            raise PermissionDenied
+        history = order_history(order)
+        issued, failed = [], False
+        try:
+            for key in corrections_due(order, history):
+                cause, _sep, ident = key.partition(":")
+                if cause == "cancel":
+                    made = corrections.correct_cancellation(order, render="now")
+                elif cause == "return":
+                    made = corrections.correct_return(
+                        get_object_or_404(Return, pk=ident, order=order), render="now"
+                    )
+                else:
+                    refund = get_object_or_404(PaymentRefund, pk=ident, order=order)
+                    made = corrections.correct_refund(refund, render="now")
+                if made is not None:
+                    issued.append(made.number)
+        except invoices.InvoiceError as exc:
+            messages.error(request, str(exc))
+            failed = True
+        if issued:
+            messages.success(
+                request, _("Correcting invoice issued: %(numbers)s.") % {"numbers": ", ".join(issued)}
+            )
+        elif not failed:
+            messages.info(request, _("Nothing to correct on this order."))
+        return self._back(order)
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = extra_context or {}
         order = self.get_object(request, object_id)
         if order is not None:
-            from .services import allowed_transitions
+            from .selectors.timeline import Permissions, order_admin_page
 
+            perms = Permissions(
+                process=self.has_change_permission(request, order),
+                ship=request.user.has_perm("orders.manage_shipments"),
+                refund=_perm(request, "add_paymentrefund"),
+                invoice=_perm(request, "add_invoice"),
+            )
+            page = order_admin_page(order, perms)
             extra_context.update(
-                can_process=self.has_change_permission(request, order),
+                can_process=perms.process,
                 can_note=_perm(request, "add_ordernote"),
-                can_invoice=_perm(request, "add_invoice"),
+                can_invoice=perms.invoice,
                 can_view_invoice=_perm(request, "view_invoice"),
-                transitions=[(s, Order.Status(s).label) for s in allowed_transitions(order)],
-                invoice=Invoice.objects.filter(order=order, kind=Invoice.Kind.INVOICE).first(),
-                order_returns=list(order.returns.all()),
+                order_page=page,
+                next_actions=page.actions,
+                timeline=page.history.entries,
+                invoice=page.history.invoice,
+                order_returns=page.history.returns,
             )
         return super().change_view(request, object_id, form_url, extra_context)
 

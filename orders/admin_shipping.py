@@ -380,7 +380,27 @@ class ShipmentOrderAdminMixin:
                 "create_shipments",
                 gettext_lazy("Create shipments (carrier labels)"),
             )
+            actions["print_order_labels"] = (
+                ShipmentOrderAdminMixin.print_labels_action,
+                "print_order_labels",
+                gettext_lazy("Print the shipping labels (one PDF)"),
+            )
         return actions
+
+    @staticmethod
+    def print_labels_action(modeladmin, request, queryset):
+        """The labels of the selected orders' parcels in one PDF (``label_document``)."""
+        shipments = Shipment.objects.filter(
+            order__in=queryset.values("pk"), status__in=Shipment.LABEL_STATUSES
+        ).exclude(carrier_shipment_id="")
+        if not shipments.exists():
+            modeladmin.message_user(
+                request,
+                _("None of the selected orders has a shipment with a label yet: create the shipments first."),
+                messages.ERROR,
+            )
+            return None
+        return _labels(modeladmin, request, shipments.order_by("order_id", "pk"), "pdf")
 
     @staticmethod
     def create_shipments_action(modeladmin, request, queryset):
@@ -475,10 +495,8 @@ class ShipmentOrderAdminMixin:
         return TemplateResponse(request, "orders/admin/shipments/create.html", context, status=status)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
+        # The shipments themselves come with the order's history (orders.selectors.timeline).
         extra_context = dict(extra_context or {})
-        if object_id and str(object_id).isdigit() and request.user.has_perm("orders.view_shipment"):
-            extra_context["order_shipments"] = list(
-                Shipment.objects.filter(order_id=int(object_id)).order_by("-created_at", "-pk")
-            )
+        extra_context["can_view_shipments"] = request.user.has_perm("orders.view_shipment")
         extra_context["can_manage_shipments"] = can_manage(request)
         return super().change_view(request, object_id, form_url, extra_context)
