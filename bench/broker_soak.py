@@ -127,6 +127,18 @@ def still_queued(soak_dir: Path) -> set[str]:
     return ids
 
 
+def _logged_at(line: str):
+    """When a beat log line was written: Celery's own format (``[2026-12-08 03:29:52,123: ...``)
+    or the shop's JSON log lines (``{"time": "2026-12-08T03:29:52.123+00:00", ...}``)."""
+    import datetime as dt
+    import json
+
+    if line.lstrip().startswith("{"):
+        moment = dt.datetime.fromisoformat(json.loads(line)["time"])
+        return moment.astimezone(dt.UTC).replace(tzinfo=None)
+    return dt.datetime.strptime(line[1:24], "%Y-%m-%d %H:%M:%S,%f")
+
+
 def main() -> int:
     import argparse
     import contextlib
@@ -257,7 +269,7 @@ def main() -> int:
         procs["beat"].send_signal(signal.SIGTERM)
         procs["beat"].wait(timeout=30)
         sends = [
-            dt.datetime.strptime(line[1:24], "%Y-%m-%d %H:%M:%S,%f")
+            _logged_at(line)
             for line in (soak_dir / "beat.log").read_text(errors="replace").splitlines()
             if "Sending due task tick" in line
         ]
